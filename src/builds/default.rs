@@ -1,0 +1,67 @@
+//! The default build: the project's `[envoy] build` inside a project, else
+//! the one `gw use` wrote to `$GW_HOME/default`.
+
+use std::fs;
+use std::path::PathBuf;
+
+use super::layout::Layout;
+use super::reference::Reference;
+use super::{Error, Result};
+use crate::project::{self, Project};
+
+/// Where a default came from, for messages.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Project(PathBuf),
+    Home(PathBuf),
+}
+
+impl Origin {
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Origin::Project(p) | Origin::Home(p) => p,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DefaultError {
+    #[error(transparent)]
+    Project(#[from] project::Error),
+    #[error(transparent)]
+    Builds(#[from] Error),
+    #[error("{}: '{value}' is not a build reference: {reason}", path.display())]
+    Bad { path: PathBuf, value: String, reason: String },
+}
+
+pub fn get(layout: &Layout, project: Option<&Project>) -> Result<Option<(Reference, Origin)>, DefaultError> {
+    if let Some(project) = project {
+        if let Some(reference) = project.envoy_build()? {
+            return Ok(Some((reference, Origin::Project(project.manifest()))));
+        }
+    }
+    let path = layout.default_file();
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let value = text.trim().to_string();
+            let reference = value
+                .parse()
+                .map_err(|e: super::ReferenceError| DefaultError::Bad { path: path.clone(), value, reason: e.to_string() })?;
+            Ok(Some((reference, Origin::Home(path))))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Io { path, source: e }.into()),
+    }
+}
+
+/// Records `reference` as the default: in gw.toml inside a project, else in GW_HOME.
+pub fn set(layout: &Layout, project: Option<&Project>, reference: &Reference) -> Result<Origin, DefaultError> {
+    if let Some(project) = project {
+        project.set_envoy_build(reference)?;
+        return Ok(Origin::Project(project.manifest()));
+    }
+    let path = layout.default_file();
+    fs::create_dir_all(layout.home()).map_err(Error::io(layout.home()))?;
+    fs::write(&path, format!("{reference}\n")).map_err(Error::io(&path))?;
+    Ok(Origin::Home(path))
+}

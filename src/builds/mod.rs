@@ -1,0 +1,117 @@
+//! Builds: references, where they come from, where they are kept, gw.lock.
+
+pub mod default;
+mod github;
+mod index;
+mod install;
+mod layout;
+mod lockfile;
+mod platform;
+mod reference;
+mod resolve;
+
+use std::path::PathBuf;
+
+pub use index::{EnvoyIndex, IndexRelease};
+pub use install::{ensure, find_installed, installed_builds, Installed, InstalledBuild};
+pub use layout::Layout;
+pub use lockfile::{LockEntry, Lockfile};
+pub use platform::{Arch, Os, Platform, SUPPORTED as SUPPORTED_PLATFORMS};
+pub use reference::{Build, Flavor, Reference, Version};
+pub use resolve::{available_versions, Context, Sources};
+
+use crate::download::{self, Sha256};
+
+/// A reference that cannot be parsed; the message names the part at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("the build reference is empty; expected [flavor:]version[/platform], e.g. standard:1.36.2")]
+    Empty,
+    #[error("unknown flavor '{0}'; known flavors: standard, cilium-cli, hubble")]
+    Flavor(String),
+    #[error("flavor '{0}' (cilium-envoy) is published only as container images (quay.io/cilium/cilium-envoy), which gw cannot pull yet; use a standard Envoy build such as standard:1.36.2")]
+    ImageOnlyFlavor(String),
+    #[error("'{0}' is not a version; expected major.minor[.patch], e.g. 1.36.2 or 1.36")]
+    Version(String),
+    #[error("unknown platform '{0}'; expected one of {SUPPORTED}, or linux-glibc / darwin", SUPPORTED = platform::SUPPORTED)]
+    Platform(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error("{reference} is not in the index at {index}{nearby}")]
+    UnknownVersion { reference: String, index: String, nearby: String },
+    #[error("{flavor} {version} has no release at {url} (the server answered 404)")]
+    NoRelease { flavor: Flavor, version: Version, url: String },
+    #[error("{flavor} needs a full version such as {flavor}:{version}.0: its releases cannot be listed to pick the newest patch")]
+    NeedsFullVersion { flavor: Flavor, version: Version },
+    #[error("{reference} has no build for {platform}; builds exist for: {available}")]
+    NoPlatform { reference: String, platform: Platform, available: String },
+    #[error("gw has no builds for this machine ({os}/{arch}); set GW_PLATFORM or add a platform to the reference, one of {SUPPORTED}", os = std::env::consts::OS, arch = std::env::consts::ARCH, SUPPORTED = platform::SUPPORTED)]
+    NoHostPlatform,
+    #[error("the index at {url} is not an envoy-versions.json: {reason}")]
+    BadIndex { url: String, reason: String },
+    #[error("the index at {url} could not be reached and no copy is cached: {reason}")]
+    Offline { url: String, reason: String },
+    #[error("the index at {url} lists {file} but gives no sha256 for it; gw installs nothing it cannot verify")]
+    MissingChecksum { url: String, file: String },
+    #[error("the checksum file {url} does not hold a sha256 for {file}")]
+    BadChecksumFile { url: String, file: String },
+    #[error("{build} is pinned in {} with sha256 {locked}, but {source_name} has {actual}; refusing it", lock.display())]
+    LockMismatch { build: String, lock: PathBuf, locked: Sha256, actual: Sha256, source_name: String },
+    #[error("{build} is not installed")]
+    NotInstalled { build: String },
+    #[error("the archive for {build} has no {path}")]
+    BinaryMissing { build: String, path: String },
+    #[error("{url} does not end in .tar.gz or .tar.xz; gw cannot unpack it")]
+    UnknownArchive { url: String },
+    #[error(transparent)]
+    Download(#[from] download::Error),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{} is damaged: {reason}", path.display())]
+    BadFile { path: PathBuf, reason: String },
+}
+
+impl Error {
+    /// Whether the input was at fault (exit code 2) rather than the operation.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Error::Reference(_)
+                | Error::UnknownVersion { .. }
+                | Error::NoRelease { .. }
+                | Error::NeedsFullVersion { .. }
+                | Error::NoPlatform { .. }
+                | Error::NoHostPlatform
+        )
+    }
+
+    /// A separate line that says what to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::UnknownVersion { .. } => Some(
+                "Envoy releases that have no tarball in the index (1.15.0 and older among them) are published as \
+                 container images, docker.io/envoyproxy/envoy:v<version>; gw cannot pull builds out of images yet. \
+                 `gw versions --all` lists what the index has."
+                    .into(),
+            ),
+            Error::NotInstalled { build } => Some(format!("run `gw fetch {build}`")),
+            Error::LockMismatch { .. } => Some(
+                "if the new build is intended, remove its entry from gw.lock and fetch again".into(),
+            ),
+            Error::Offline { .. } => Some("check the network or proxy settings (`gw doctor`), or set GW_ENVOY_VERSIONS_URL to a mirror".into()),
+            Error::NoRelease { flavor, .. } => Some(format!("the releases are listed at {}", resolve::releases_page(*flavor))),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,82 @@
+//! The command line: clap definitions, one file per command, and the only
+//! place that prints. Commands are thin: read flags, build a request, call
+//! one domain function, show the result.
+
+mod completions;
+mod doctor;
+mod fetch;
+mod output;
+mod run;
+mod use_build;
+mod versions;
+mod which;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::builds::Context;
+use crate::env_vars;
+use crate::settings::{Overrides, Settings};
+use crate::Result;
+pub use output::Terminal;
+
+/// gw: pinned Envoy and Cilium builds, fetched, verified and run.
+#[derive(Debug, Parser)]
+#[command(name = "gw", version, about, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Where builds, caches and runs are kept.
+    #[arg(long, global = true, env = env_vars::GW_HOME, value_name = "DIR")]
+    home: Option<PathBuf>,
+
+    /// Print only errors and warnings (no progress, no status lines).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Versions(versions::Args),
+    Fetch(fetch::Args),
+    Which(which::Args),
+    Use(use_build::Args),
+    Run(run::Args),
+    Doctor(doctor::Args),
+    Completions(completions::Args),
+}
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let terminal = Terminal::new(cli.quiet);
+    match dispatch(cli, &terminal) {
+        Ok(code) => code,
+        Err(error) => {
+            terminal.error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(args);
+    }
+    let settings = Settings::resolve(Overrides { home: cli.home })?;
+    match cli.command {
+        Command::Versions(args) => versions::run(args, &settings, terminal),
+        Command::Fetch(args) => fetch::run(args, &settings, terminal),
+        Command::Which(args) => which::run(args, &settings),
+        Command::Use(args) => use_build::run(args, &settings, terminal),
+        Command::Run(args) => run::run(args, &settings, terminal),
+        Command::Doctor(args) => doctor::run(args, &settings, terminal),
+        Command::Completions(_) => unreachable!("handled above"),
+    }
+}
+
+/// The build context every build command shares.
+fn context<'a>(settings: &Settings, terminal: &'a Terminal) -> Context<'a> {
+    Context::new(settings.layout.clone(), settings.sources.clone(), settings.platform, settings.lockfile(), terminal)
+}

@@ -1,0 +1,101 @@
+//! Everything gw shows on the terminal: status lines and warnings on stderr,
+//! progress bars only when stderr is a terminal, colour unless NO_COLOR.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use console::Style;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::report::{Event, Progress, Reporter};
+use crate::{env_vars, Error};
+
+pub struct Terminal {
+    quiet: bool,
+    bars: bool,
+    color: bool,
+}
+
+impl Terminal {
+    pub fn new(quiet: bool) -> Terminal {
+        let tty = std::io::stderr().is_terminal();
+        let color = tty && std::env::var_os(env_vars::NO_COLOR).is_none_or(|v| v.is_empty());
+        Terminal { quiet, bars: tty && !quiet, color }
+    }
+
+    fn style(&self, style: Style) -> Style {
+        style.force_styling(self.color)
+    }
+
+    /// A status line (silenced by --quiet).
+    pub fn status(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    pub fn warning(&self, text: impl std::fmt::Display) {
+        eprintln!("{} {text}", self.style(Style::new().yellow().bold()).apply_to("warning:"));
+    }
+
+    /// The one place errors are shown: the message, then each hint on its own line.
+    pub fn error(&self, error: &Error) {
+        eprintln!("{} {error}", self.style(Style::new().red().bold()).apply_to("error:"));
+        if let Some(hint) = error.hint() {
+            eprintln!("  {} {hint}", self.style(Style::new().cyan()).apply_to("hint:"));
+        }
+    }
+
+    pub fn bold(&self, text: impl std::fmt::Display) -> String {
+        self.style(Style::new().bold()).apply_to(text).to_string()
+    }
+}
+
+impl Reporter for Terminal {
+    fn event(&self, event: Event) {
+        match event {
+            Event::Warning(text) => self.warning(text),
+            Event::OfflineIndex { .. } | Event::OfflineInstalled { .. } | Event::Retrying { .. } => self.warning(event),
+            Event::Installed { .. } | Event::EnvoyReady { .. } => {
+                self.status(format!("{} {event}", self.style(Style::new().green().bold()).apply_to("✓")))
+            }
+            _ => self.status(event),
+        }
+    }
+
+    fn progress(&self, label: &str, total: Option<u64>) -> Box<dyn Progress> {
+        if !self.bars {
+            return Box::new(Hidden);
+        }
+        let bar = match total {
+            Some(total) => ProgressBar::new(total).with_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            ),
+            None => ProgressBar::new_spinner()
+                .with_style(ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}").expect("a valid template")),
+        };
+        bar.set_message(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Box::new(Bar(bar))
+    }
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+struct Hidden;
+
+impl Progress for Hidden {
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}

@@ -1,0 +1,104 @@
+//! `gw versions [--all] [--json]`: installed builds, and what the index offers.
+
+use serde::Serialize;
+
+use crate::builds::{self, default, Build, Flavor};
+use crate::cli::{context, Terminal};
+use crate::settings::Settings;
+use crate::Result;
+
+/// List installed builds; --all adds the Envoy versions the index offers for this platform.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Also list Envoy versions available from the index (GW_ENVOY_VERSIONS_URL).
+    #[arg(long, short)]
+    all: bool,
+
+    /// Print JSON (an array of objects) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    reference: String,
+    flavor: String,
+    version: String,
+    platform: String,
+    installed: bool,
+    default: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release_date: Option<String>,
+}
+
+pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let chosen = default::get(&settings.layout, settings.project.as_ref())?.map(|(r, _)| r);
+    let is_default = |build: &Build| {
+        chosen.as_ref().is_some_and(|r| {
+            r.flavor == build.flavor
+                && r.version == build.version
+                && r.platform.or(settings.platform) == Some(build.platform)
+        })
+    };
+    let mut rows: Vec<Row> = builds::installed_builds(&settings.layout)?
+        .into_iter()
+        .map(|b| Row {
+            reference: b.build.to_string(),
+            flavor: b.build.flavor.to_string(),
+            version: b.build.version.to_string(),
+            platform: b.build.platform.to_string(),
+            installed: true,
+            default: is_default(&b.build),
+            path: Some(b.binary.display().to_string()),
+            sha256: Some(b.sha256.to_string()),
+            release_date: None,
+        })
+        .collect();
+    if args.all {
+        let platform = settings.platform.ok_or(builds::Error::NoHostPlatform)?;
+        if let Some(index) = builds::available_versions(&context(settings, terminal))? {
+            for (version, release) in index.releases.iter().rev() {
+                let build = Build { flavor: Flavor::Standard, version: version.clone(), platform };
+                if !release.tarballs.contains_key(&platform) {
+                    continue;
+                }
+                if let Some(row) = rows.iter_mut().find(|r| r.reference == build.to_string()) {
+                    row.release_date = release.release_date.clone();
+                    continue;
+                }
+                rows.push(Row {
+                    reference: build.to_string(),
+                    flavor: build.flavor.to_string(),
+                    version: version.to_string(),
+                    platform: platform.to_string(),
+                    installed: false,
+                    default: false,
+                    path: None,
+                    sha256: None,
+                    release_date: release.release_date.clone(),
+                });
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows).expect("rows serialise"));
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        terminal.status(format!(
+            "no builds installed in {}; install one with `gw fetch 1.36`, or list what exists with `gw versions --all`",
+            settings.layout.home().display()
+        ));
+    }
+    for row in rows {
+        let mark = if row.default { "*" } else { " " };
+        let state = if row.installed { "installed" } else { "available" };
+        let date = row.release_date.map(|d| format!("  {d}")).unwrap_or_default();
+        println!("{mark} {:<36} {state}{date}", row.reference);
+    }
+    Ok(0)
+}

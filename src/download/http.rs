@@ -1,0 +1,111 @@
+//! The HTTP client: reqwest with the platform trust store (plus SSL_CERT_FILE)
+//! and the usual proxy variables, `file://` for mirrors, and retries with
+//! backoff for faults that may pass.
+
+use std::fs::File;
+use std::io::Read;
+use std::thread;
+use std::time::Duration;
+
+use super::{chain, Error};
+use crate::report::{Event, Reporter};
+
+const ATTEMPTS: u32 = 3;
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+
+/// A response body being read, with its announced length.
+pub struct Body {
+    pub reader: Box<dyn Read + Send>,
+    pub len: Option<u64>,
+}
+
+/// How one attempt went wrong: worth another try, or final.
+pub enum Fault {
+    Transient(Error),
+    Fatal(Error),
+}
+
+fn network(url: &str, reason: String) -> Fault {
+    Fault::Transient(Error::Network { url: url.to_string(), reason })
+}
+
+pub struct Client {
+    http: reqwest::blocking::Client,
+}
+
+impl Client {
+    pub fn new() -> Result<Client, Error> {
+        // reqwest reads HTTP(S)_PROXY/NO_PROXY itself; rustls-native-certs adds
+        // SSL_CERT_FILE/SSL_CERT_DIR to the system roots.
+        let http = reqwest::blocking::Client::builder()
+            .user_agent(concat!("gw/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(None::<Duration>)
+            .build()
+            .map_err(|e| Error::Client(chain(&e)))?;
+        Ok(Client { http })
+    }
+
+    /// Opens `url` for reading. Status and connection faults are reported as
+    /// [`Fault::Transient`] when another try could help.
+    pub fn open(&self, url: &str) -> Result<Body, Fault> {
+        if let Some(path) = url.strip_prefix("file://") {
+            let file = File::open(path).map_err(|source| {
+                Fault::Fatal(if source.kind() == std::io::ErrorKind::NotFound {
+                    Error::Status { url: url.to_string(), status: 404 }
+                } else {
+                    Error::Io { path: path.into(), source }
+                })
+            })?;
+            let len = file.metadata().ok().map(|m| m.len());
+            return Ok(Body { reader: Box::new(file), len });
+        }
+        let response = self.http.get(url).send().map_err(|e| network(url, chain(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            let transient = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
+            return Err(if transient {
+                Fault::Transient(Error::Status { url: url.to_string(), status: status.as_u16() })
+            } else {
+                Fault::Fatal(Error::Status { url: url.to_string(), status: status.as_u16() })
+            });
+        }
+        let len = response.content_length();
+        Ok(Body { reader: Box::new(response), len })
+    }
+
+    /// A small document (an index, a checksum file) as text.
+    pub fn get_text(&self, url: &str, reporter: &dyn Reporter) -> Result<String, Error> {
+        retrying(url, reporter, || {
+            let mut body = self.open(url)?;
+            let mut text = String::new();
+            match body.reader.read_to_string(&mut text) {
+                Ok(_) => Ok(text),
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    Err(Fault::Fatal(Error::Network { url: url.to_string(), reason: "the response is not UTF-8 text".into() }))
+                }
+                Err(e) => Err(network(url, chain(&e))),
+            }
+        })
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or runs out of tries;
+/// pauses double each time.
+pub fn retrying<T>(url: &str, reporter: &dyn Reporter, mut attempt: impl FnMut() -> Result<T, Fault>) -> Result<T, Error> {
+    let mut pause = FIRST_PAUSE;
+    for number in 1..=ATTEMPTS {
+        match attempt() {
+            Ok(value) => return Ok(value),
+            Err(Fault::Fatal(error)) => return Err(error),
+            Err(Fault::Transient(error)) if number == ATTEMPTS => return Err(error),
+            Err(Fault::Transient(error)) => {
+                let reason = error.to_string();
+                reporter.event(Event::Retrying { url: url.to_string(), attempt: number + 1, reason });
+                thread::sleep(pause);
+                pause *= 2;
+            }
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}

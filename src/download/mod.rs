@@ -1,0 +1,65 @@
+//! Getting bytes: HTTP(S) and `file://` with retries, hashing while
+//! streaming, safe extraction, and a lock so one install happens at a time.
+
+mod extract;
+mod hash;
+mod http;
+mod lock;
+
+use std::io;
+use std::path::PathBuf;
+
+pub use extract::{single_top_dir, unpack, ArchiveFormat, ExtractError};
+pub use hash::{HashingReader, NotADigest, Sha256};
+pub use http::{retrying, Body, Client, Fault};
+pub use lock::InstallLock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("GET {url}: the server answered {status}")]
+    Status { url: String, status: u16 },
+    #[error("could not download {url}: {reason}")]
+    Network { url: String, reason: String },
+    #[error("the download of {url} stopped early: got {received} of {expected} bytes")]
+    Truncated { url: String, expected: u64, received: u64 },
+    #[error("checksum failed for '{url}', expected '{expected}', calculated '{actual}'; nothing was installed")]
+    Checksum { url: String, expected: Sha256, actual: Sha256 },
+    #[error("{url}: {source}")]
+    Extract { url: String, source: ExtractError },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("could not set up the HTTP client: {0}")]
+    Client(String),
+}
+
+impl Error {
+    /// Whether the server said the thing does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Status { status: 404 | 410, .. })
+    }
+
+    /// Whether the failure was reaching the server at all (offline, DNS, refused).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Error::Network { .. })
+    }
+
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
+
+/// An error and its causes on one line: reqwest's own message alone is too terse.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,34 @@
+//! Every environment variable gw reads, in one place. Flags that mirror one
+//! name it with clap's `env = ...`, so `--help` shows both.
+
+/// Where builds, caches, locks and run directories live (default `~/.gw`).
+pub const GW_HOME: &str = "GW_HOME";
+/// The Envoy versions index, in func-e's `envoy-versions.json` format.
+pub const GW_ENVOY_VERSIONS_URL: &str = "GW_ENVOY_VERSIONS_URL";
+/// Base URL of GitHub (or a mirror of its release downloads) for cilium-cli and hubble.
+pub const GW_GITHUB_URL: &str = "GW_GITHUB_URL";
+/// The platform builds are fetched for when a reference names none, e.g. `linux/arm64`.
+pub const GW_PLATFORM: &str = "GW_PLATFORM";
+/// Disables colour in gw's output when set to anything (https://no-color.org).
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// The variables above with a one-line description, for `gw doctor` and docs.
+pub const ALL: &[(&str, &str)] = &[
+    (GW_HOME, "where builds, caches, locks and runs live (default ~/.gw)"),
+    (GW_ENVOY_VERSIONS_URL, "Envoy versions index (func-e envoy-versions.json format)"),
+    (GW_GITHUB_URL, "GitHub base URL for cilium-cli and hubble release downloads"),
+    (GW_PLATFORM, "default platform of builds, e.g. linux/arm64"),
+    (NO_COLOR, "disable colour"),
+];
+
+/// Proxy and trust-store variables gw honours through its HTTP client.
+pub const NETWORK: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];

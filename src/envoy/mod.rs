@@ -1,0 +1,27 @@
+//! Running an Envoy process: supervision, its admin endpoint, debug bundles.
+
+mod admin;
+mod bundle;
+mod supervise;
+
+use std::path::PathBuf;
+
+pub use admin::{Admin, SNAPSHOT_PATHS};
+pub use supervise::{run, RunOutcome, RunRequest};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not start {}: {source}", binary.display())]
+    Spawn { binary: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("could not watch for signals: {0}")]
+    Signals(std::io::Error),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

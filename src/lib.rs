@@ -1,0 +1,18 @@
+//! gw: fetch pinned Envoy and Cilium builds, and run them.
+//!
+//! Layers: `cli` parses and prints; everything else is domain code that
+//! reports progress through [`report::Reporter`] and returns typed errors.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod builds;
+pub mod cli;
+pub mod doctor;
+pub mod download;
+pub mod env_vars;
+pub mod envoy;
+pub mod error;
+pub mod project;
+pub mod report;
+pub mod settings;
+
+pub use error::{Error, Result};

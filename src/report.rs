@@ -1,0 +1,97 @@
+//! How domain code tells the user what is happening without printing:
+//! it sends [`Event`]s and drives [`Progress`] bars; the CLI decides how
+//! (or whether) they appear.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Something worth telling the user while an operation runs.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Another gw process is installing the same build; this one waits for it.
+    WaitingForLock { build: String },
+    /// A build is being downloaded.
+    Downloading { build: String, url: String },
+    /// A transient failure; the request is tried again after a pause.
+    Retrying { url: String, attempt: u32, reason: String },
+    /// The index could not be reached; a cached copy is used instead.
+    OfflineIndex { url: String, cache: PathBuf, reason: String },
+    /// The index could not be reached and no copy is cached; installed builds are used.
+    OfflineInstalled { url: String, reason: String },
+    /// Leftovers of an interrupted install were removed.
+    CleanedStaging { path: PathBuf },
+    /// A build was installed.
+    Installed { build: String, path: PathBuf, sha256: String },
+    /// A build was already installed; nothing was downloaded.
+    AlreadyInstalled { build: String, path: PathBuf },
+    /// A pin was added to the project's gw.lock.
+    Locked { build: String, lock: PathBuf },
+    /// Envoy started in a run directory.
+    EnvoyStarted { pid: u32, run_dir: PathBuf },
+    /// Envoy's admin endpoint answered /ready.
+    EnvoyReady { admin: String },
+    /// A signal was forwarded to Envoy.
+    Forwarded { signal: String },
+    /// The run's debug bundle was written.
+    Bundle { path: PathBuf },
+    /// Something went wrong that does not stop the operation.
+    Warning(String),
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::WaitingForLock { build } => write!(f, "waiting for another gw to finish installing {build}"),
+            Event::Downloading { build, url } => write!(f, "downloading {build} from {url}"),
+            Event::Retrying { url, attempt, reason } => write!(f, "retrying {url} (attempt {attempt}): {reason}"),
+            Event::OfflineIndex { url, cache, reason } => write!(
+                f,
+                "offline: could not reach {url} ({reason}); using the index cached at {}",
+                cache.display()
+            ),
+            Event::OfflineInstalled { url, reason } => {
+                write!(f, "offline: could not reach {url} ({reason}); using installed builds only")
+            }
+            Event::CleanedStaging { path } => write!(f, "removed an interrupted install at {}", path.display()),
+            Event::Installed { build, path, sha256 } => {
+                write!(f, "installed {build} at {} (sha256 {sha256})", path.display())
+            }
+            Event::AlreadyInstalled { build, path } => write!(f, "{build} is installed at {}", path.display()),
+            Event::Locked { build, lock } => write!(f, "pinned {build} in {}", lock.display()),
+            Event::EnvoyStarted { pid, run_dir } => write!(f, "envoy started (pid {pid}), run directory {}", run_dir.display()),
+            Event::EnvoyReady { admin } => write!(f, "envoy is ready; admin at http://{admin}"),
+            Event::Forwarded { signal } => write!(f, "forwarded {signal} to envoy"),
+            Event::Bundle { path } => write!(f, "debug bundle written to {}", path.display()),
+            Event::Warning(message) => write!(f, "warning: {message}"),
+        }
+    }
+}
+
+/// A byte counter for one transfer.
+pub trait Progress {
+    fn advance(&self, bytes: u64);
+    fn finish(&self);
+}
+
+/// The sink for events and progress. Implementations live in `cli`.
+pub trait Reporter: Sync {
+    fn event(&self, event: Event);
+    fn progress(&self, label: &str, total: Option<u64>) -> Box<dyn Progress>;
+}
+
+/// Reports nothing: for callers (and tests) that need no output.
+pub struct Silent;
+
+struct NoProgress;
+
+impl Progress for NoProgress {
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+impl Reporter for Silent {
+    fn event(&self, _: Event) {}
+    fn progress(&self, _: &str, _: Option<u64>) -> Box<dyn Progress> {
+        Box::new(NoProgress)
+    }
+}

@@ -1,0 +1,72 @@
+//! Flags, environment and project files resolved once, before any command runs.
+//!
+//! Precedence, highest first: a command-line flag; its environment variable
+//! (clap reads those for flags that have one, see `env_vars`); the project's
+//! gw.toml; `$GW_HOME/default`; the built-in defaults below.
+
+use std::path::{Path, PathBuf};
+
+use crate::builds::{Layout, Platform, ReferenceError, Sources};
+use crate::env_vars;
+use crate::project::Project;
+
+pub const DEFAULT_ENVOY_VERSIONS_URL: &str = "https://archive.tetratelabs.io/envoy/envoy-versions.json";
+pub const DEFAULT_GITHUB_URL: &str = "https://github.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot find a home directory for GW_HOME; set GW_HOME or pass --home")]
+    NoHome,
+    #[error("{} is set to '{value}': {source}", env_vars::GW_PLATFORM)]
+    Platform { value: String, source: ReferenceError },
+    #[error("cannot read the current directory: {0}")]
+    Cwd(std::io::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub layout: Layout,
+    pub sources: Sources,
+    /// For references without a platform: GW_PLATFORM, else the host (None if unsupported).
+    pub platform: Option<Platform>,
+    pub project: Option<Project>,
+    pub cwd: PathBuf,
+}
+
+/// What the command line contributes (GW_HOME arrives here through clap's `env`).
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub home: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn resolve(overrides: Overrides) -> Result<Settings, Error> {
+        let cwd = std::env::current_dir().map_err(Error::Cwd)?;
+        let home = match overrides.home {
+            Some(home) => absolute(&cwd, home),
+            None => std::env::home_dir().ok_or(Error::NoHome)?.join(".gw"),
+        };
+        let platform = match non_empty(env_vars::GW_PLATFORM) {
+            Some(value) => Some(value.parse().map_err(|source| Error::Platform { value, source })?),
+            None => Platform::host(),
+        };
+        let sources = Sources {
+            envoy_index: non_empty(env_vars::GW_ENVOY_VERSIONS_URL).unwrap_or_else(|| DEFAULT_ENVOY_VERSIONS_URL.into()),
+            github: non_empty(env_vars::GW_GITHUB_URL).unwrap_or_else(|| DEFAULT_GITHUB_URL.into()),
+        };
+        let project = Project::discover(&cwd);
+        Ok(Settings { layout: Layout::new(home), sources, platform, project, cwd })
+    }
+
+    pub fn lockfile(&self) -> Option<PathBuf> {
+        self.project.as_ref().map(Project::lockfile)
+    }
+}
+
+fn non_empty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn absolute(cwd: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() { path } else { cwd.join(path) }
+}
