@@ -1,0 +1,69 @@
+//! Helpers shared by the integration tests (`mod common;` in each test file).
+#![allow(dead_code, unused_imports)]
+
+pub mod archive;
+pub mod gw;
+pub mod server;
+
+pub use archive::{Archive, envoy_index, sha256_hex};
+pub use server::{Reply, TestServer};
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Path of the `envoy-double` example binary (see tests/envoy-double/envoy_double.rs).
+///
+/// `cargo test` builds examples, so it is normally already there. When a
+/// single test target is run (`cargo test --test x`) and the binary is
+/// missing, this builds it once with `cargo build --example envoy-double`.
+pub fn envoy_double_path() -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    // target/<profile>/deps/<test-binary> -> target/<profile>/examples/envoy-double
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile dir");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("envoy-double{}", std::env::consts::EXE_SUFFIX));
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "--quiet", "--example", "envoy-double"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .expect("run cargo build --example envoy-double");
+        assert!(
+            status.success(),
+            "cargo build --example envoy-double failed"
+        );
+    }
+    assert!(
+        path.exists(),
+        "envoy-double not found at {}",
+        path.display()
+    );
+    path
+}
+
+/// Polls `cond` every 10 ms until it returns true or `timeout` passes;
+/// returns whether it became true.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
