@@ -40,7 +40,12 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
     });
     out.push(match settings.platform {
         Some(p) => found("platform", Status::Ok, p.to_string(), None),
-        None => found("platform", Status::Missing, "this machine has no builds", Some(format!("set {}", env_vars::GW_PLATFORM))),
+        None => found(
+            "platform",
+            Status::Missing,
+            "this machine has no builds",
+            Some(format!("set {}", env_vars::GW_PLATFORM)),
+        ),
     });
     out.push(found("envoy index", Status::Ok, settings.sources.envoy_index.clone(), None));
     match builds::installed_builds(&settings.layout) {
@@ -74,7 +79,9 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
         found("proxy", Status::Ok, proxies.join(" "), None)
     });
     out.push(match std::env::var_os("SSL_CERT_FILE").map(PathBuf::from) {
-        Some(path) if path.is_file() => found("CA bundle", Status::Ok, format!("system trust store + SSL_CERT_FILE={}", path.display()), None),
+        Some(path) if path.is_file() => {
+            found("CA bundle", Status::Ok, format!("system trust store + SSL_CERT_FILE={}", path.display()), None)
+        }
         Some(path) => found(
             "CA bundle",
             Status::Missing,
@@ -93,7 +100,8 @@ fn docker() -> Finding {
         .or_else(|_| std::env::var("DOCKER_HOST"))
         .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
     let fix = Some(
-        "install and start Docker (Debian: apt-get install docker.io && dockerd &), or build with --toolchain local".to_string(),
+        "install and start Docker (Debian: apt-get install docker.io && dockerd &), or build with --toolchain local"
+            .to_string(),
     );
     let Some(socket) = host.strip_prefix("unix://") else {
         return found("docker", Status::Note, format!("{host} (not checked: only unix sockets are probed)"), None);

@@ -36,7 +36,9 @@ impl Error {
         let input = match self {
             Error::Builds(e) => e.is_input(),
             Error::Default(builds::default::DefaultError::Builds(e)) => e.is_input(),
-            Error::Default(_) | Error::Project(_) | Error::Settings(_) | Error::NoDefault | Error::NotEnvoy { .. } => true,
+            Error::Default(_) | Error::Project(_) | Error::Settings(_) | Error::NoDefault | Error::NotEnvoy { .. } => {
+                true
+            }
             Error::Envoy(_) | Error::Io(_) => false,
         };
         if input { 2 } else { 1 }
@@ -46,7 +48,9 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Builds(e) => e.hint(),
-            Error::NoDefault => Some("pick one with `gw use <ref>` (e.g. `gw use 1.36`), or name it: `gw run 1.36 -- <envoy args>`".into()),
+            Error::NoDefault => Some(
+                "pick one with `gw use <ref>` (e.g. `gw use 1.36`), or name it: `gw run 1.36 -- <envoy args>`".into(),
+            ),
             Error::NotEnvoy { .. } => Some("use `gw which <ref>` to find the binary and run it directly".into()),
             _ => None,
         }

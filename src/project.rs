@@ -48,7 +48,11 @@ impl Project {
     pub fn envoy_build(&self) -> Result<Option<Reference>, Error> {
         let document = self.document()?;
         let Some(value) = document.get("envoy").and_then(|t| t.get("build")) else { return Ok(None) };
-        let bad = |reason: String| Error::BadBuild { path: self.manifest(), value: value.to_string().trim().to_string(), reason };
+        let bad = |reason: String| Error::BadBuild {
+            path: self.manifest(),
+            value: value.to_string().trim().to_string(),
+            reason,
+        };
         let text = value.as_str().ok_or_else(|| bad("it must be a string".into()))?;
         text.parse().map(Some).map_err(|e: crate::builds::ReferenceError| bad(e.to_string()))
     }

@@ -44,11 +44,9 @@ impl fmt::Display for Event {
             Event::WaitingForLock { build } => write!(f, "waiting for another gw to finish installing {build}"),
             Event::Downloading { build, url } => write!(f, "downloading {build} from {url}"),
             Event::Retrying { url, attempt, reason } => write!(f, "retrying {url} (attempt {attempt}): {reason}"),
-            Event::OfflineIndex { url, cache, reason } => write!(
-                f,
-                "offline: could not reach {url} ({reason}); using the index cached at {}",
-                cache.display()
-            ),
+            Event::OfflineIndex { url, cache, reason } => {
+                write!(f, "offline: could not reach {url} ({reason}); using the index cached at {}", cache.display())
+            }
             Event::OfflineInstalled { url, reason } => {
                 write!(f, "offline: could not reach {url} ({reason}); using installed builds only")
             }
@@ -58,7 +56,9 @@ impl fmt::Display for Event {
             }
             Event::AlreadyInstalled { build, path } => write!(f, "{build} is installed at {}", path.display()),
             Event::Locked { build, lock } => write!(f, "pinned {build} in {}", lock.display()),
-            Event::EnvoyStarted { pid, run_dir } => write!(f, "envoy started (pid {pid}), run directory {}", run_dir.display()),
+            Event::EnvoyStarted { pid, run_dir } => {
+                write!(f, "envoy started (pid {pid}), run directory {}", run_dir.display())
+            }
             Event::EnvoyReady { admin } => write!(f, "envoy is ready; admin at http://{admin}"),
             Event::Forwarded { signal } => write!(f, "forwarded {signal} to envoy"),
             Event::Bundle { path } => write!(f, "debug bundle written to {}", path.display()),

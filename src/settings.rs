@@ -51,7 +51,8 @@ impl Settings {
             None => Platform::host(),
         };
         let sources = Sources {
-            envoy_index: non_empty(env_vars::GW_ENVOY_VERSIONS_URL).unwrap_or_else(|| DEFAULT_ENVOY_VERSIONS_URL.into()),
+            envoy_index: non_empty(env_vars::GW_ENVOY_VERSIONS_URL)
+                .unwrap_or_else(|| DEFAULT_ENVOY_VERSIONS_URL.into()),
             github: non_empty(env_vars::GW_GITHUB_URL).unwrap_or_else(|| DEFAULT_GITHUB_URL.into()),
         };
         let project = Project::discover(&cwd);

@@ -16,18 +16,10 @@ use common::{Archive, Reply, TestServer, envoy_index, sha256_hex, wait_until};
 fn raw_get(server: &TestServer, method: &str, path: &str) -> (String, String, Vec<u8>) {
     let mut s = TcpStream::connect(server.addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: selftest\r\n\r\n",
-        server.addr()
-    )
-    .unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: selftest\r\n\r\n", server.addr()).unwrap();
     let mut all = Vec::new();
     s.read_to_end(&mut all).unwrap();
-    let split = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
     let head = String::from_utf8(all[..split].to_vec()).unwrap();
     let body = all[split + 4..].to_vec();
     let (status, headers) = head.split_once("\r\n").unwrap_or((&head, ""));
@@ -55,11 +47,7 @@ fn server_serves_routes_and_counts_hits() {
     assert!(headers.contains("connection: close"));
     raw_get(&server, "GET", "/a.txt");
     assert_eq!(server.hits("/a.txt"), 2);
-    assert_eq!(
-        server.hits("a.txt"),
-        2,
-        "paths are normalized to a leading slash"
-    );
+    assert_eq!(server.hits("a.txt"), 2, "paths are normalized to a leading slash");
     assert_eq!(server.bytes_sent("/a.txt"), 10);
 
     // HEAD: headers with the full length, no body, no body bytes counted.
@@ -70,10 +58,7 @@ fn server_serves_routes_and_counts_hits() {
     assert_eq!(server.bytes_sent("/a.txt"), 10);
     assert_eq!(server.hits("/a.txt"), 3);
     assert_eq!(server.total_hits(), 3);
-    assert_eq!(
-        server.url("/a.txt"),
-        format!("http://{}/a.txt", server.addr())
-    );
+    assert_eq!(server.url("/a.txt"), format!("http://{}/a.txt", server.addr()));
 
     // Replacing a route at runtime takes effect on the next request.
     server.route("/a.txt", Reply::status(500));
@@ -82,12 +67,7 @@ fn server_serves_routes_and_counts_hits() {
     let reqs = server.requests();
     assert_eq!(reqs.len(), 4);
     assert_eq!(reqs[0].target, "/a.txt?x=1");
-    assert!(
-        reqs[0]
-            .headers
-            .iter()
-            .any(|(k, v)| k == "user-agent" && v == "selftest")
-    );
+    assert!(reqs[0].headers.iter().any(|(k, v)| k == "user-agent" && v == "selftest"));
 }
 
 #[test]
@@ -98,28 +78,12 @@ fn reqwest_sees_bodies_truncations_and_statuses() {
     server.route("/cut", Reply::ok(full.clone()).truncate_at(50_000));
     server.route("/err", Reply::status(500));
     let client = reqwest::blocking::Client::new();
-    let got = client
-        .get(server.url("/full"))
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
+    let got = client.get(server.url("/full")).send().unwrap().bytes().unwrap();
     assert_eq!(got.len(), full.len());
     let resp = client.get(server.url("/cut")).send().unwrap();
     assert_eq!(resp.content_length(), Some(200_000));
-    assert!(
-        resp.bytes().is_err(),
-        "a truncated body must be an error for reqwest"
-    );
-    assert_eq!(
-        client
-            .get(server.url("/err"))
-            .send()
-            .unwrap()
-            .status()
-            .as_u16(),
-        500
-    );
+    assert!(resp.bytes().is_err(), "a truncated body must be an error for reqwest");
+    assert_eq!(client.get(server.url("/err")).send().unwrap().status().as_u16(), 500);
     // (reqwest's content_length() is the body size hint, 0 for HEAD; read the header.)
     let head = client.head(server.url("/full")).send().unwrap();
     assert_eq!(head.headers()["content-length"], "200000");
@@ -146,17 +110,10 @@ fn unknown_paths_get_404() {
 fn truncation_really_truncates() {
     let server = TestServer::start();
     let full: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-    server.route(
-        "/big.bin",
-        Reply::bytes(200, full.clone()).truncate_at(1234),
-    );
+    server.route("/big.bin", Reply::bytes(200, full.clone()).truncate_at(1234));
     let (status, headers, body) = raw_get(&server, "GET", "/big.bin");
     assert_eq!(status, "HTTP/1.1 200 OK");
-    assert_eq!(
-        content_length(&headers),
-        10_000,
-        "announces the full length"
-    );
+    assert_eq!(content_length(&headers), 10_000, "announces the full length");
     assert_eq!(body.len(), 1234, "but sends only the truncated prefix");
     assert_eq!(body, full[..1234]);
     assert_eq!(server.bytes_sent("/big.bin"), 1234);
@@ -166,29 +123,17 @@ fn truncation_really_truncates() {
 fn throttle_spreads_the_body_over_time() {
     let server = TestServer::start();
     let full = vec![7u8; 1000];
-    server.route(
-        "/slow",
-        Reply::ok(full.clone()).throttle(100, Duration::from_millis(30)),
-    );
+    server.route("/slow", Reply::ok(full.clone()).throttle(100, Duration::from_millis(30)));
     let started = Instant::now();
     let (_, _, body) = raw_get(&server, "GET", "/slow");
     assert_eq!(body, full);
-    assert!(
-        started.elapsed() >= Duration::from_millis(250),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_millis(250), "took {:?}", started.elapsed());
 
     // Progress is observable mid-download, and a client that goes away stops it.
-    server.route(
-        "/slower",
-        Reply::ok(vec![1u8; 100_000]).throttle(1000, Duration::from_millis(20)),
-    );
+    server.route("/slower", Reply::ok(vec![1u8; 100_000]).throttle(1000, Duration::from_millis(20)));
     let mut s = TcpStream::connect(server.addr()).unwrap();
     write!(s, "GET /slower HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    assert!(wait_until(Duration::from_secs(5), || server
-        .bytes_sent("/slower")
-        >= 3000));
+    assert!(wait_until(Duration::from_secs(5), || server.bytes_sent("/slower") >= 3000));
     drop(s);
     std::thread::sleep(Duration::from_millis(300));
     let sent = server.bytes_sent("/slower");
@@ -225,24 +170,17 @@ fn malicious_archive_really_contains_escaping_entries() {
         archive.tar(),
         {
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(archive.tar_gz().as_slice())
-                .read_to_end(&mut out)
-                .unwrap();
+            flate2::read::GzDecoder::new(archive.tar_gz().as_slice()).read_to_end(&mut out).unwrap();
             out
         },
         {
             let mut out = Vec::new();
-            liblzma::read::XzDecoder::new(archive.tar_xz().as_slice())
-                .read_to_end(&mut out)
-                .unwrap();
+            liblzma::read::XzDecoder::new(archive.tar_xz().as_slice()).read_to_end(&mut out).unwrap();
             out
         },
     ] {
         let entries = raw_paths(&bytes);
-        let names: Vec<String> = entries
-            .iter()
-            .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
-            .collect();
+        let names: Vec<String> = entries.iter().map(|(p, _)| String::from_utf8_lossy(p).into_owned()).collect();
         assert_eq!(
             names,
             [
@@ -261,17 +199,7 @@ fn malicious_archive_really_contains_escaping_entries() {
         let kinds: Vec<T> = entries.iter().map(|(_, k)| *k).collect();
         assert_eq!(
             kinds,
-            [
-                T::Directory,
-                T::Regular,
-                T::Regular,
-                T::Regular,
-                T::Regular,
-                T::Symlink,
-                T::Link,
-                T::Char,
-                T::Fifo
-            ]
+            [T::Directory, T::Regular, T::Regular, T::Regular, T::Regular, T::Symlink, T::Link, T::Char, T::Fifo]
         );
     }
 
@@ -305,35 +233,12 @@ fn malicious_archive_really_contains_escaping_entries() {
 
 #[test]
 fn sha256_and_index() {
-    assert_eq!(
-        sha256_hex(b"abc"),
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
+    assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     let idx = envoy_index(&[
-        (
-            "1.35.0",
-            "linux/amd64",
-            "http://h/v1.35.0/envoy-v1.35.0-linux-amd64.tar.xz",
-            "aa",
-        ),
-        (
-            "1.36.2",
-            "linux/amd64",
-            "http://h/v1.36.2/envoy-v1.36.2-linux-amd64.tar.xz",
-            "bb",
-        ),
-        (
-            "1.36.2",
-            "darwin/arm64",
-            "http://h/v1.36.2/envoy-v1.36.2-darwin-arm64.tar.xz",
-            "cc",
-        ),
-        (
-            "1.9.0",
-            "linux/amd64",
-            "http://h/v1.9.0/envoy-v1.9.0-linux-amd64.tar.xz",
-            "dd",
-        ),
+        ("1.35.0", "linux/amd64", "http://h/v1.35.0/envoy-v1.35.0-linux-amd64.tar.xz", "aa"),
+        ("1.36.2", "linux/amd64", "http://h/v1.36.2/envoy-v1.36.2-linux-amd64.tar.xz", "bb"),
+        ("1.36.2", "darwin/arm64", "http://h/v1.36.2/envoy-v1.36.2-darwin-arm64.tar.xz", "cc"),
+        ("1.9.0", "linux/amd64", "http://h/v1.9.0/envoy-v1.9.0-linux-amd64.tar.xz", "dd"),
     ]);
     let v: serde_json::Value = serde_json::from_str(&idx).unwrap();
     assert_eq!(v["latestVersion"], "1.36.2");
@@ -342,10 +247,7 @@ fn sha256_and_index() {
         v["versions"]["1.36.2"]["tarballs"]["darwin/arm64"],
         "http://h/v1.36.2/envoy-v1.36.2-darwin-arm64.tar.xz"
     );
-    assert_eq!(
-        v["versions"]["1.9.0"]["tarballs"]["linux/amd64"],
-        "http://h/v1.9.0/envoy-v1.9.0-linux-amd64.tar.xz"
-    );
+    assert_eq!(v["versions"]["1.9.0"]["tarballs"]["linux/amd64"], "http://h/v1.9.0/envoy-v1.9.0-linux-amd64.tar.xz");
     assert_eq!(v["sha256sums"]["envoy-v1.36.2-linux-amd64.tar.xz"], "bb");
     assert_eq!(v["sha256sums"].as_object().unwrap().len(), 4);
 }
@@ -358,11 +260,7 @@ fn envoy_double_behaves_like_envoy() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("version: 0.0.0/double/Clean/RELEASE"));
 
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(&double)
-        .args(["-c"])
-        .arg(dir.path().join("nope.yaml"))
-        .output()
-        .unwrap();
+    let out = Command::new(&double).args(["-c"]).arg(dir.path().join("nope.yaml")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("[critical] unable to read file:"));
 
@@ -374,22 +272,12 @@ fn envoy_double_behaves_like_envoy() {
         .arg(&config)
         .arg("--admin-address-path")
         .arg(&addr_file)
-        .args([
-            "--log-level",
-            "debug",
-            "--concurrency",
-            "2",
-            "--double-exit-code",
-            "3",
-        ])
+        .args(["--log-level", "debug", "--concurrency", "2", "--double-exit-code", "3"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(10), || addr_file.exists()),
-        "admin address file"
-    );
+    assert!(wait_until(Duration::from_secs(10), || addr_file.exists()), "admin address file");
     let addr = std::fs::read_to_string(&addr_file).unwrap();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
 
@@ -410,24 +298,11 @@ fn envoy_double_behaves_like_envoy() {
     let status = wait_child(&mut child);
     assert_eq!(status.code(), Some(3));
     let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     assert!(stdout.starts_with("envoy-double started pid="), "{stdout}");
     let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(
-        stderr.contains("[info] starting main dispatch loop"),
-        "{stderr}"
-    );
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(stderr.contains("[info] starting main dispatch loop"), "{stderr}");
 
     // SIGTERM exits with the configured code and logs like Envoy.
     let mut child = Command::new(&double)
@@ -437,36 +312,17 @@ fn envoy_double_behaves_like_envoy() {
         .spawn()
         .unwrap();
     let mut line = [0u8; 8];
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut line)
-        .unwrap(); // started (signal handlers installed)
+    child.stdout.as_mut().unwrap().read_exact(&mut line).unwrap(); // started (signal handlers installed)
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(wait_child(&mut child).code(), Some(4));
     let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(
-        stderr.contains("[warning] caught SIGTERM\n[info] shutting down"),
-        "{stderr}"
-    );
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(stderr.contains("[warning] caught SIGTERM\n[info] shutting down"), "{stderr}");
     assert!(!stderr.contains("admin address"), "{stderr}");
 
     // Exits by itself after --double-exit-after-ms.
     let status = Command::new(&double)
-        .args([
-            "--double-no-admin",
-            "--double-exit-after-ms",
-            "100",
-            "--double-exit-code",
-            "9",
-        ])
+        .args(["--double-no-admin", "--double-exit-after-ms", "100", "--double-exit-code", "9"])
         .stderr(Stdio::null())
         .stdout(Stdio::null())
         .status()

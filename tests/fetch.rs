@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::gw::{envoy_archive, Gw};
-use common::{sha256_hex, wait_until, Archive, Reply};
+use common::gw::{Gw, envoy_archive};
+use common::{Archive, Reply, sha256_hex, wait_until};
 
 const ENVOY: &[u8] = b"#!/bin/sh\necho envoy-1.36.2 \"$@\"\n";
 
@@ -75,7 +75,11 @@ fn a_checksum_mismatch_installs_nothing() {
     gw.publish_envoy_bytes("1.36.2", "tar.xz", bytes.clone(), Some(claimed.clone()));
     let run = gw.run(&["fetch", "1.36.2"]);
     run.fails_with(1, "checksum failed");
-    assert!(run.stderr.contains(&claimed) && run.stderr.contains(&sha256_hex(&bytes)), "names both digests:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(&claimed) && run.stderr.contains(&sha256_hex(&bytes)),
+        "names both digests:\n{}",
+        run.stderr
+    );
     assert!(gw.installed_dirs().is_empty(), "nothing installed: {:?}", gw.installed_dirs());
     assert!(gw.staging_leftovers().is_empty(), "no staging left: {:?}", gw.staging_leftovers());
     gw.run(&["which", "1.36.2"]).fails_with(1, "not installed");
@@ -102,7 +106,12 @@ fn a_truncated_body_is_retried_then_refused() {
 #[test]
 fn a_missing_archive_is_a_clear_404() {
     let gw = Gw::new();
-    gw.list_in_index("1.36.2", "linux/amd64", &gw.server.url("/gone/envoy-v1.36.2-linux-amd64.tar.xz"), &sha256_hex(b"x"));
+    gw.list_in_index(
+        "1.36.2",
+        "linux/amd64",
+        &gw.server.url("/gone/envoy-v1.36.2-linux-amd64.tar.xz"),
+        &sha256_hex(b"x"),
+    );
     let run = gw.run(&["fetch", "1.36.2"]);
     run.fails_with(1, "answered 404");
     assert!(run.stderr.contains("/gone/envoy-v1.36.2-linux-amd64.tar.xz"), "{}", run.stderr);
@@ -132,7 +141,8 @@ fn an_unknown_version_names_nearby_ones() {
 fn an_unsupported_platform_is_named() {
     let gw = Gw::new();
     gw.publish_envoy("1.36.2", b"a");
-    gw.run(&["fetch", "1.36.2/darwin/arm64"]).fails_with(2, "has no build for darwin/arm64; builds exist for: linux/amd64");
+    gw.run(&["fetch", "1.36.2/darwin/arm64"])
+        .fails_with(2, "has no build for darwin/arm64; builds exist for: linux/amd64");
     gw.run(&["fetch", "1.36.2/plan9/amd64"]).fails_with(2, "unknown platform 'plan9/amd64'");
     let run = gw.command(&["fetch", "1.36.2"]).env("GW_PLATFORM", "solaris/sparc").output().unwrap();
     assert_eq!(run.status.code(), Some(2));
@@ -243,7 +253,10 @@ fn cilium_cli_and_hubble_come_from_release_tarballs() {
     for (repo, name, version) in [("cilium/cilium-cli", "cilium", "0.18.3"), ("cilium/hubble", "hubble", "1.18.0")] {
         let bytes = Archive::new().file(name, format!("#!/bin/sh\necho {name}\n"), 0o755).tar_gz();
         let path = format!("/{repo}/releases/download/v{version}/{name}-linux-amd64.tar.gz");
-        gw.server.route(&format!("{path}.sha256sum"), Reply::ok(format!("{}  {name}-linux-amd64.tar.gz\n", sha256_hex(&bytes))));
+        gw.server.route(
+            &format!("{path}.sha256sum"),
+            Reply::ok(format!("{}  {name}-linux-amd64.tar.gz\n", sha256_hex(&bytes))),
+        );
         gw.server.route(&path, Reply::ok(bytes));
     }
     gw.run(&["fetch", "cilium-cli:0.18.3", "hubble:1.18.0"]).ok();

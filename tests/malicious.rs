@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::gw::Gw;
 use common::Archive;
+use common::gw::Gw;
 
 const TOP: &str = "envoy-v1.36.2-linux-amd64";
 
@@ -64,7 +64,9 @@ fn writing_through_a_symlink_chain() {
     // `loop` points at its own directory: lexically deep, physically shallow.
     // A link made through it must be judged by where it really is.
     refused(
-        with(|a| a.symlink(&format!("{TOP}/loop"), ".").raw_symlink(format!("{TOP}/loop/loop/loop/x"), "../../escaped")),
+        with(|a| {
+            a.symlink(&format!("{TOP}/loop"), ".").raw_symlink(format!("{TOP}/loop/loop/loop/x"), "../../escaped")
+        }),
         "outside the archive",
     );
 }

@@ -17,8 +17,11 @@ fn gw_with_double() -> Gw {
     let gw = Gw::new();
     let script = format!("#!/bin/sh\nexec '{}' \"$@\"\n", envoy_double_path().display());
     gw.publish_envoy("1.36.2", script.as_bytes());
-    std::fs::write(gw.work().join("envoy.yaml"), "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}\n")
-        .unwrap();
+    std::fs::write(
+        gw.work().join("envoy.yaml"),
+        "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}\n",
+    )
+    .unwrap();
     gw
 }
 
@@ -32,7 +35,10 @@ impl Running {
     fn start(gw: &Gw, args: &[&str]) -> Running {
         let mut child = gw.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let (tx, lines) = mpsc::channel();
-        for stream in [Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stdout.take().unwrap())] {
+        for stream in [
+            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stdout.take().unwrap()),
+        ] {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -131,7 +137,17 @@ fn ready_then_ctrl_c_writes_a_bundle() {
     assert_eq!(bundle.len(), 1, "{bundle:?}");
     let entries = bundle_entries(&bundle[0]);
     let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
-    for wanted in ["stdout.log", "stderr.log", "command.txt", "admin-address.txt", "admin/config_dump.json", "admin/server_info.json", "admin/stats.txt", "admin/clusters.txt", "admin/listeners.txt"] {
+    for wanted in [
+        "stdout.log",
+        "stderr.log",
+        "command.txt",
+        "admin-address.txt",
+        "admin/config_dump.json",
+        "admin/server_info.json",
+        "admin/stats.txt",
+        "admin/clusters.txt",
+        "admin/listeners.txt",
+    ] {
         assert!(names.iter().any(|n| n.ends_with(wanted)), "bundle lacks {wanted}: {names:?}");
     }
     let text = |suffix: &str| entries.iter().find(|(n, _)| n.ends_with(suffix)).unwrap().1.clone();
@@ -151,7 +167,10 @@ fn the_exit_code_passes_through() {
     assert_eq!(code, 7, "{output}");
     assert!(output.contains("forwarded SIGTERM"), "{output}");
 
-    let run = Running::start(&gw, &["run", "1.36.2", "--", "-c", "envoy.yaml", "--double-exit-after-ms", "300", "--double-exit-code", "3"]);
+    let run = Running::start(
+        &gw,
+        &["run", "1.36.2", "--", "-c", "envoy.yaml", "--double-exit-after-ms", "300", "--double-exit-code", "3"],
+    );
     let (code, output) = run.wait();
     assert_eq!(code, 3, "{output}");
     assert!(!output.contains("error:"), "a failed Envoy is not reported twice:\n{output}");
@@ -184,7 +203,10 @@ fn killing_gw_takes_envoy_with_it() {
 fn a_users_admin_address_path_is_kept() {
     let gw = gw_with_double();
     let mine = gw.work().join("my-admin.txt");
-    let mut run = Running::start(&gw, &["run", "1.36.2", "--", "-c", "envoy.yaml", "--admin-address-path", mine.to_str().unwrap()]);
+    let mut run = Running::start(
+        &gw,
+        &["run", "1.36.2", "--", "-c", "envoy.yaml", "--admin-address-path", mine.to_str().unwrap()],
+    );
     run.expect("envoy is ready");
     assert!(std::fs::read_to_string(&mine).unwrap().starts_with("127.0.0.1:"));
     run.signal(libc::SIGINT);

@@ -35,18 +35,20 @@ pub enum DefaultError {
 }
 
 pub fn get(layout: &Layout, project: Option<&Project>) -> Result<Option<(Reference, Origin)>, DefaultError> {
-    if let Some(project) = project {
-        if let Some(reference) = project.envoy_build()? {
-            return Ok(Some((reference, Origin::Project(project.manifest()))));
-        }
+    if let Some(project) = project
+        && let Some(reference) = project.envoy_build()?
+    {
+        return Ok(Some((reference, Origin::Project(project.manifest()))));
     }
     let path = layout.default_file();
     match fs::read_to_string(&path) {
         Ok(text) => {
             let value = text.trim().to_string();
-            let reference = value
-                .parse()
-                .map_err(|e: super::ReferenceError| DefaultError::Bad { path: path.clone(), value, reason: e.to_string() })?;
+            let reference = value.parse().map_err(|e: super::ReferenceError| DefaultError::Bad {
+                path: path.clone(),
+                value,
+                reason: e.to_string(),
+            })?;
             Ok(Some((reference, Origin::Home(path))))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -1,8 +1,8 @@
 //! cilium-cli and hubble: GitHub release tarballs beside `.sha256sum` files.
 
+use super::Error;
 use super::platform::Platform;
 use super::reference::{Flavor, Version};
-use super::Error;
 use crate::download::Sha256;
 
 /// The repository that publishes a flavor's releases.
@@ -45,10 +45,17 @@ mod tests {
 
     #[test]
     fn urls_and_checksums() {
-        let url = tarball_url("https://github.com/", Flavor::Hubble, &"1.18.0".parse().unwrap(), "linux/arm64".parse().unwrap());
+        let url = tarball_url(
+            "https://github.com/",
+            Flavor::Hubble,
+            &"1.18.0".parse().unwrap(),
+            "linux/arm64".parse().unwrap(),
+        );
         assert_eq!(url, "https://github.com/cilium/hubble/releases/download/v1.18.0/hubble-linux-arm64.tar.gz");
         let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert!(parse_sha256sum("u", &format!("{hex}  hubble-linux-arm64.tar.gz\n"), "hubble-linux-arm64.tar.gz").is_ok());
+        assert!(
+            parse_sha256sum("u", &format!("{hex}  hubble-linux-arm64.tar.gz\n"), "hubble-linux-arm64.tar.gz").is_ok()
+        );
         assert!(parse_sha256sum("u", &format!("{hex}\n"), "x.tar.gz").is_ok());
         assert!(parse_sha256sum("u", &format!("{hex}  other.tar.gz\n"), "x.tar.gz").is_err());
         assert!(parse_sha256sum("u", "Not Found", "x.tar.gz").is_err());

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
+use super::Error;
 use super::platform::Platform;
 use super::reference::Version;
-use super::Error;
 use crate::download::Sha256;
 
 #[derive(Deserialize)]
@@ -119,7 +119,10 @@ mod tests {
     #[test]
     fn refuses_garbage() {
         assert!(matches!(EnvoyIndex::parse("u", "<html>"), Err(Error::BadIndex { .. })));
-        assert!(matches!(EnvoyIndex::parse("u", r#"{"versions":{"x":{}},"sha256sums":{}}"#), Err(Error::BadIndex { .. })));
+        assert!(matches!(
+            EnvoyIndex::parse("u", r#"{"versions":{"x":{}},"sha256sums":{}}"#),
+            Err(Error::BadIndex { .. })
+        ));
         assert!(matches!(
             EnvoyIndex::parse("u", r#"{"versions":{},"sha256sums":{"a":"nothex"}}"#),
             Err(Error::BadIndex { .. })

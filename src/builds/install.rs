@@ -12,9 +12,9 @@ use super::index::file_name;
 use super::layout::{Layout, MARKER};
 use super::lockfile::Lockfile;
 use super::reference::{Build, Flavor, Reference};
-use super::resolve::{resolve, Context, Download, Resolved};
+use super::resolve::{Context, Download, Resolved, resolve};
 use super::{Error, Result};
-use crate::download::{self, retrying, unpack, ArchiveFormat, Fault, HashingReader, InstallLock, Sha256};
+use crate::download::{self, ArchiveFormat, Fault, HashingReader, InstallLock, Sha256, retrying, unpack};
 use crate::report::Event;
 
 /// A build ready to use.
@@ -90,11 +90,16 @@ fn install(ctx: &Context, download: &Download) -> Result<Installed> {
         ctx.reporter.event(Event::WaitingForLock { build: build.to_string() })
     })?;
     // Another process may have finished the same install while this one waited.
-    if let Ok(marker) = read_marker(layout, build) {
-        if marker.sha256 == download.sha256 {
-            ctx.reporter.event(Event::AlreadyInstalled { build: build.to_string(), path: layout.binary(build) });
-            return Ok(Installed { build: build.clone(), binary: layout.binary(build), sha256: marker.sha256, downloaded: false });
-        }
+    if let Ok(marker) = read_marker(layout, build)
+        && marker.sha256 == download.sha256
+    {
+        ctx.reporter.event(Event::AlreadyInstalled { build: build.to_string(), path: layout.binary(build) });
+        return Ok(Installed {
+            build: build.clone(),
+            binary: layout.binary(build),
+            sha256: marker.sha256,
+            downloaded: false,
+        });
     }
     let staging = layout.staging();
     fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
@@ -132,7 +137,11 @@ fn install(ctx: &Context, download: &Download) -> Result<Installed> {
     fs::create_dir_all(parent).map_err(Error::io(parent))?;
     fs::rename(&root, &target).map_err(Error::io(&target))?;
     let binary = target.join(binary.strip_prefix(&root).expect("the binary is inside the root"));
-    ctx.reporter.event(Event::Installed { build: build.to_string(), path: binary.clone(), sha256: download.sha256.to_string() });
+    ctx.reporter.event(Event::Installed {
+        build: build.to_string(),
+        path: binary.clone(),
+        sha256: download.sha256.to_string(),
+    });
     Ok(Installed { build: build.clone(), binary, sha256: download.sha256.clone(), downloaded: true })
 }
 
@@ -155,7 +164,9 @@ fn fetch_into(
     let received = reader.bytes();
     if reader.source_failed() || drained.is_err() {
         return Err(Fault::Transient(match body.len {
-            Some(expected) if received < expected => download::Error::Truncated { url: url.clone(), expected, received },
+            Some(expected) if received < expected => {
+                download::Error::Truncated { url: url.clone(), expected, received }
+            }
             _ => download::Error::Network {
                 url: url.clone(),
                 reason: drained.err().map(|e| e.to_string()).unwrap_or_else(|| "the connection failed".into()),
@@ -167,7 +178,11 @@ fn fetch_into(
     }
     let (actual, _) = reader.finish();
     if actual != download.sha256 {
-        return Err(Fault::Fatal(download::Error::Checksum { url: url.clone(), expected: download.sha256.clone(), actual }));
+        return Err(Fault::Fatal(download::Error::Checksum {
+            url: url.clone(),
+            expected: download.sha256.clone(),
+            actual,
+        }));
     }
     unpacked.map_err(|source| Fault::Fatal(download::Error::Extract { url: url.clone(), source }))
 }
@@ -216,7 +231,9 @@ pub fn installed_builds(layout: &Layout) -> Result<Vec<InstalledBuild>> {
     let builds = layout.builds();
     for flavor in Flavor::ALL {
         for version_dir in subdirs(&builds.join(flavor.as_str()))? {
-            let Some(version): Option<super::Version> = version_dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse().ok()) else {
+            let Some(version): Option<super::Version> =
+                version_dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse().ok())
+            else {
                 continue;
             };
             for platform_dir in subdirs(&version_dir)? {
@@ -229,7 +246,12 @@ pub fn installed_builds(layout: &Layout) -> Result<Vec<InstalledBuild>> {
                 };
                 let build = Build { flavor, version: version.clone(), platform };
                 if let Ok(marker) = read_marker(layout, &build) {
-                    found.push(InstalledBuild { binary: layout.binary(&build), build, sha256: marker.sha256, source: marker.source });
+                    found.push(InstalledBuild {
+                        binary: layout.binary(&build),
+                        build,
+                        sha256: marker.sha256,
+                        source: marker.source,
+                    });
                 }
             }
         }
@@ -248,7 +270,11 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// The installed build a reference names, without touching the network; a
 /// minor line (`1.36`) picks its newest installed patch.
-pub fn find_installed(layout: &Layout, reference: &Reference, platform: super::Platform) -> Result<Option<InstalledBuild>> {
+pub fn find_installed(
+    layout: &Layout,
+    reference: &Reference,
+    platform: super::Platform,
+) -> Result<Option<InstalledBuild>> {
     Ok(installed_builds(layout)?
         .into_iter()
         .filter(|b| b.build.flavor == reference.flavor && b.build.platform == platform)

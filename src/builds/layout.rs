@@ -1,12 +1,14 @@
 //! Where things live under GW_HOME:
 //!
-//!     builds/<flavor>/<version>/<os>-<arch>/bin/<binary>   installed builds
-//!     builds/.../.gw-build.json                              what was installed, from where, its sha256
-//!     tmp/<build-key>.<random>/                              installs in progress
-//!     locks/<build-key>.lock                                 one installer per build
-//!     cache/envoy-versions-<hash>.json                       the last index fetched from each URL
-//!     runs/<run-id>/ and runs/<run-id>.tar.gz                `gw run` directories and debug bundles
-//!     default                                                the build `gw use` chose
+//! ```text
+//! builds/<flavor>/<version>/<os>-<arch>/bin/<binary>   installed builds
+//! builds/.../.gw-build.json                              what was installed, from where, its sha256
+//! tmp/<build-key>.<random>/                              installs in progress
+//! locks/<build-key>.lock                                 one installer per build
+//! cache/envoy-versions-<hash>.json                       the last index fetched from each URL
+//! runs/<run-id>/ and runs/<run-id>.tar.gz                `gw run` directories and debug bundles
+//! default                                                the build `gw use` chose
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -34,10 +36,7 @@ impl Layout {
     }
 
     pub fn build_dir(&self, build: &Build) -> PathBuf {
-        self.builds()
-            .join(build.flavor.as_str())
-            .join(build.version.to_string())
-            .join(build.platform.dashed())
+        self.builds().join(build.flavor.as_str()).join(build.version.to_string()).join(build.platform.dashed())
     }
 
     pub fn binary(&self, build: &Build) -> PathBuf {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::reference::Build;
 use super::Error;
+use super::reference::Build;
 use crate::download::Sha256;
 
 const HEADER: &str = "# gw.lock: written by gw. It pins the exact builds this project uses; commit it.\n\n";
@@ -41,7 +41,9 @@ impl Lockfile {
     /// The lock file at `path`; an empty one if it does not exist yet.
     pub fn load(path: &Path) -> Result<Lockfile, Error> {
         let mut lock = match fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| Error::BadFile { path: path.to_path_buf(), reason: e.to_string() })?,
+            Ok(text) => {
+                toml::from_str(&text).map_err(|e| Error::BadFile { path: path.to_path_buf(), reason: e.to_string() })?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Lockfile { version: 1, ..Lockfile::default() },
             Err(e) => return Err(Error::Io { path: path.to_path_buf(), source: e }),
         };
@@ -84,12 +86,11 @@ impl Lockfile {
     }
 
     fn save(&self) -> Result<(), Error> {
-        let body = toml::to_string(self).map_err(|e| Error::BadFile { path: self.path.clone(), reason: e.to_string() })?;
+        let body =
+            toml::to_string(self).map_err(|e| Error::BadFile { path: self.path.clone(), reason: e.to_string() })?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
-        tmp.write_all(HEADER.as_bytes())
-            .and_then(|_| tmp.write_all(body.as_bytes()))
-            .map_err(Error::io(tmp.path()))?;
+        tmp.write_all(HEADER.as_bytes()).and_then(|_| tmp.write_all(body.as_bytes())).map_err(Error::io(tmp.path()))?;
         tmp.persist(&self.path).map_err(|e| Error::Io { path: self.path.clone(), source: e.error })?;
         Ok(())
     }

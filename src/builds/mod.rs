@@ -13,12 +13,12 @@ mod resolve;
 use std::path::PathBuf;
 
 pub use index::{EnvoyIndex, IndexRelease};
-pub use install::{ensure, find_installed, installed_builds, Installed, InstalledBuild};
+pub use install::{Installed, InstalledBuild, ensure, find_installed, installed_builds};
 pub use layout::Layout;
 pub use lockfile::{LockEntry, Lockfile};
 pub use platform::{Arch, Os, Platform, SUPPORTED as SUPPORTED_PLATFORMS};
 pub use reference::{Build, Flavor, Reference, Version};
-pub use resolve::{available_versions, Context, Sources};
+pub use resolve::{Context, Sources, available_versions};
 
 use crate::download::{self, Sha256};
 
@@ -29,7 +29,9 @@ pub enum ReferenceError {
     Empty,
     #[error("unknown flavor '{0}'; known flavors: standard, cilium-cli, hubble")]
     Flavor(String),
-    #[error("flavor '{0}' (cilium-envoy) is published only as container images (quay.io/cilium/cilium-envoy), which gw cannot pull yet; use a standard Envoy build such as standard:1.36.2")]
+    #[error(
+        "flavor '{0}' (cilium-envoy) is published only as container images (quay.io/cilium/cilium-envoy), which gw cannot pull yet; use a standard Envoy build such as standard:1.36.2"
+    )]
     ImageOnlyFlavor(String),
     #[error("'{0}' is not a version; expected major.minor[.patch], e.g. 1.36.2 or 1.36")]
     Version(String),
@@ -45,7 +47,9 @@ pub enum Error {
     UnknownVersion { reference: String, index: String, nearby: String },
     #[error("{flavor} {version} has no release at {url} (the server answered 404)")]
     NoRelease { flavor: Flavor, version: Version, url: String },
-    #[error("{flavor} needs a full version such as {flavor}:{version}.0: its releases cannot be listed to pick the newest patch")]
+    #[error(
+        "{flavor} needs a full version such as {flavor}:{version}.0: its releases cannot be listed to pick the newest patch"
+    )]
     NeedsFullVersion { flavor: Flavor, version: Version },
     #[error("{reference} has no build for {platform}; builds exist for: {available}")]
     NoPlatform { reference: String, platform: Platform, available: String },
@@ -99,11 +103,15 @@ impl Error {
                     .into(),
             ),
             Error::NotInstalled { build } => Some(format!("run `gw fetch {build}`")),
-            Error::LockMismatch { .. } => Some(
-                "if the new build is intended, remove its entry from gw.lock and fetch again".into(),
+            Error::LockMismatch { .. } => {
+                Some("if the new build is intended, remove its entry from gw.lock and fetch again".into())
+            }
+            Error::Offline { .. } => Some(
+                "check the network or proxy settings (`gw doctor`), or set GW_ENVOY_VERSIONS_URL to a mirror".into(),
             ),
-            Error::Offline { .. } => Some("check the network or proxy settings (`gw doctor`), or set GW_ENVOY_VERSIONS_URL to a mirror".into()),
-            Error::NoRelease { flavor, .. } => Some(format!("the releases are listed at {}", resolve::releases_page(*flavor))),
+            Error::NoRelease { flavor, .. } => {
+                Some(format!("the releases are listed at {}", resolve::releases_page(*flavor)))
+            }
             _ => None,
         }
     }

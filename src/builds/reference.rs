@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::platform::Platform;
 use super::ReferenceError;
+use super::platform::Platform;
 
 /// Which product a build is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -116,12 +116,9 @@ impl FromStr for Version {
         let parts: Vec<&str> = body.split('.').collect();
         match parts.as_slice() {
             [major, minor] => Ok(Version { major: number(major)?, minor: number(minor)?, patch: None, debug }),
-            [major, minor, patch] => Ok(Version {
-                major: number(major)?,
-                minor: number(minor)?,
-                patch: Some(number(patch)?),
-                debug,
-            }),
+            [major, minor, patch] => {
+                Ok(Version { major: number(major)?, minor: number(minor)?, patch: Some(number(patch)?), debug })
+            }
             _ => Err(bad()),
         }
     }

@@ -36,7 +36,13 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(layout: Layout, sources: Sources, platform: Option<Platform>, lockfile: Option<PathBuf>, reporter: &'a dyn Reporter) -> Self {
+    pub fn new(
+        layout: Layout,
+        sources: Sources,
+        platform: Option<Platform>,
+        lockfile: Option<PathBuf>,
+        reporter: &'a dyn Reporter,
+    ) -> Self {
         Context { layout, sources, platform, lockfile, reporter, client: OnceCell::new() }
     }
 

@@ -3,8 +3,8 @@
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::Result;
+use crate::cli::Cli;
 
 /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
 ///

@@ -1,9 +1,9 @@
 //! `gw doctor`: what is installed, what is missing, how to fix it.
 
+use crate::Result;
 use crate::cli::Terminal;
 use crate::doctor::{self, Status};
 use crate::settings::Settings;
-use crate::Result;
 
 /// Check gw's home, builds, default, network settings and Docker, with fixes for what is missing.
 #[derive(Debug, clap::Args)]

@@ -1,9 +1,9 @@
 //! `gw fetch <ref>...`: download, verify and install builds.
 
-use crate::builds::{self, Reference};
-use crate::cli::{context, Terminal};
-use crate::settings::Settings;
 use crate::Result;
+use crate::builds::{self, Reference};
+use crate::cli::{Terminal, context};
+use crate::settings::Settings;
 
 /// Download, verify and install builds (Envoy, cilium-cli, hubble).
 ///

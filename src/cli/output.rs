@@ -8,7 +8,7 @@ use console::Style;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::report::{Event, Progress, Reporter};
-use crate::{env_vars, Error};
+use crate::{Error, env_vars};
 
 pub struct Terminal {
     quiet: bool,
@@ -73,8 +73,9 @@ impl Reporter for Terminal {
                     .expect("a valid template")
                     .progress_chars("=> "),
             ),
-            None => ProgressBar::new_spinner()
-                .with_style(ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}").expect("a valid template")),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}").expect("a valid template"),
+            ),
         };
         bar.set_message(label.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));

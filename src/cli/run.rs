@@ -2,8 +2,8 @@
 
 use std::ffi::OsString;
 
-use crate::builds::{self, default, Reference};
-use crate::cli::{context, Terminal};
+use crate::builds::{self, Reference, default};
+use crate::cli::{Terminal, context};
 use crate::envoy::{self, RunRequest};
 use crate::settings::Settings;
 use crate::{Error, Result};
@@ -28,7 +28,11 @@ pub struct Args {
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let reference = resolve_reference(args.reference, settings)?;
     if !reference.flavor.is_envoy() {
-        return Err(Error::NotEnvoy { reference: reference.to_string(), flavor: reference.flavor.to_string(), command: "gw run" });
+        return Err(Error::NotEnvoy {
+            reference: reference.to_string(),
+            flavor: reference.flavor.to_string(),
+            command: "gw run",
+        });
     }
     let installed = builds::ensure(&context(settings, terminal), &reference)?;
     let request = RunRequest {

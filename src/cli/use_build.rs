@@ -1,7 +1,7 @@
 //! `gw use <ref>`: install a build and make it the default.
 
-use crate::builds::{self, default, Reference, Version};
-use crate::cli::{context, Terminal};
+use crate::builds::{self, Reference, Version, default};
+use crate::cli::{Terminal, context};
 use crate::settings::Settings;
 use crate::{Error, Result};
 
@@ -20,7 +20,11 @@ pub struct Args {
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let reference = args.reference;
     if !reference.flavor.is_envoy() {
-        return Err(Error::NotEnvoy { reference: reference.to_string(), flavor: reference.flavor.to_string(), command: "gw use" });
+        return Err(Error::NotEnvoy {
+            reference: reference.to_string(),
+            flavor: reference.flavor.to_string(),
+            command: "gw use",
+        });
     }
     let installed = builds::ensure(&context(settings, terminal), &reference)?;
     // Pin the exact patch; keep the platform only if the user named one.
@@ -30,6 +34,10 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         platform: reference.platform,
     };
     let origin = default::set(&settings.layout, settings.project.as_ref(), &pinned)?;
-    terminal.status(format!("default build is now {} (written to {})", terminal.bold(&pinned), origin.path().display()));
+    terminal.status(format!(
+        "default build is now {} (written to {})",
+        terminal.bold(&pinned),
+        origin.path().display()
+    ));
     Ok(0)
 }

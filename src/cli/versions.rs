@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-use crate::builds::{self, default, Build, Flavor};
-use crate::cli::{context, Terminal};
-use crate::settings::Settings;
 use crate::Result;
+use crate::builds::{self, Build, Flavor, default};
+use crate::cli::{Terminal, context};
+use crate::settings::Settings;
 
 /// List installed builds; --all adds the Envoy versions the index offers for this platform.
 #[derive(Debug, clap::Args)]

@@ -27,4 +27,3 @@ pub fn run(args: Args, settings: &Settings) -> Result<i32> {
         }
     }
 }
-

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::thread;
 use std::time::Duration;
 
-use super::{chain, Error};
+use super::{Error, chain};
 use crate::report::{Event, Reporter};
 
 const ATTEMPTS: u32 = 3;
@@ -81,9 +81,10 @@ impl Client {
             let mut text = String::new();
             match body.reader.read_to_string(&mut text) {
                 Ok(_) => Ok(text),
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    Err(Fault::Fatal(Error::Network { url: url.to_string(), reason: "the response is not UTF-8 text".into() }))
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(Fault::Fatal(Error::Network {
+                    url: url.to_string(),
+                    reason: "the response is not UTF-8 text".into(),
+                })),
                 Err(e) => Err(network(url, chain(&e))),
             }
         })
@@ -92,7 +93,11 @@ impl Client {
 
 /// Runs `attempt` until it succeeds, fails for good, or runs out of tries;
 /// pauses double each time.
-pub fn retrying<T>(url: &str, reporter: &dyn Reporter, mut attempt: impl FnMut() -> Result<T, Fault>) -> Result<T, Error> {
+pub fn retrying<T>(
+    url: &str,
+    reporter: &dyn Reporter,
+    mut attempt: impl FnMut() -> Result<T, Fault>,
+) -> Result<T, Error> {
     let mut pause = FIRST_PAUSE;
     for number in 1..=ATTEMPTS {
         match attempt() {

@@ -19,12 +19,7 @@ impl InstallLock {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(Error::io(dir))?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(Error::io(path))?;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(Error::io(path))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {

@@ -9,9 +9,9 @@ mod lock;
 use std::io;
 use std::path::PathBuf;
 
-pub use extract::{single_top_dir, unpack, ArchiveFormat, ExtractError};
+pub use extract::{ArchiveFormat, ExtractError, single_top_dir, unpack};
 pub use hash::{HashingReader, NotADigest, Sha256};
-pub use http::{retrying, Body, Client, Fault};
+pub use http::{Body, Client, Fault, retrying};
 pub use lock::InstallLock;
 
 #[derive(Debug, thiserror::Error)]

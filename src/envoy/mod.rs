@@ -7,7 +7,7 @@ mod supervise;
 use std::path::PathBuf;
 
 pub use admin::{Admin, SNAPSHOT_PATHS};
-pub use supervise::{run, RunOutcome, RunRequest};
+pub use supervise::{RunOutcome, RunRequest, run};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -16,7 +16,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::admin::Admin;
-use super::{bundle, Error};
+use super::{Error, bundle};
 use crate::report::{Event, Reporter};
 
 const POLL: Duration = Duration::from_millis(20);
@@ -125,10 +125,8 @@ fn supervise(
         }
         for signal in signals.pending() {
             let (send, name) = if forwarded { (libc::SIGKILL, "SIGKILL") } else { (signal, signal_name(signal)) };
-            if !forwarded {
-                if let Some(admin) = Admin::from_address_file(admin_file) {
-                    let _ = admin.snapshot(admin_dir);
-                }
+            if !forwarded && let Some(admin) = Admin::from_address_file(admin_file) {
+                let _ = admin.snapshot(admin_dir);
             }
             // SAFETY: kill(2) on our own child's pid.
             unsafe { libc::kill(pid, send) };
@@ -143,12 +141,12 @@ fn supervise(
 /// admin pages so the bundle has them even if Envoy later dies on its own.
 fn await_ready(admin_file: &Path, admin_dir: &Path, exited: &AtomicBool, reporter: &dyn Reporter) {
     while !exited.load(Ordering::SeqCst) {
-        if let Some(admin) = Admin::from_address_file(admin_file) {
-            if admin.is_ready() {
-                reporter.event(Event::EnvoyReady { admin: admin.address().to_string() });
-                let _ = admin.snapshot(admin_dir);
-                return;
-            }
+        if let Some(admin) = Admin::from_address_file(admin_file)
+            && admin.is_ready()
+        {
+            reporter.event(Event::EnvoyReady { admin: admin.address().to_string() });
+            let _ = admin.snapshot(admin_dir);
+            return;
         }
         thread::sleep(POLL * 5);
     }

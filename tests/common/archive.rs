@@ -51,12 +51,7 @@ impl Archive {
     }
 
     fn push(mut self, name: impl AsRef<[u8]>, kind: Kind, mode: u32, raw: bool) -> Archive {
-        self.entries.push(Entry {
-            name: name.as_ref().to_vec(),
-            kind,
-            mode,
-            raw,
-        });
+        self.entries.push(Entry { name: name.as_ref().to_vec(), kind, mode, raw });
         self
     }
 
@@ -72,22 +67,12 @@ impl Archive {
 
     /// A symlink; `target` is stored verbatim (may be absolute or contain `..`).
     pub fn symlink(self, path: &str, target: &str) -> Archive {
-        self.push(
-            path,
-            Kind::Symlink(target.as_bytes().to_vec()),
-            0o777,
-            false,
-        )
+        self.push(path, Kind::Symlink(target.as_bytes().to_vec()), 0o777, false)
     }
 
     /// A hard link to `target` (an archive path, stored verbatim).
     pub fn hardlink(self, path: &str, target: &str) -> Archive {
-        self.push(
-            path,
-            Kind::Hardlink(target.as_bytes().to_vec()),
-            0o644,
-            false,
-        )
+        self.push(path, Kind::Hardlink(target.as_bytes().to_vec()), 0o644, false)
     }
 
     /// A character device (1,3 like /dev/null).
@@ -118,24 +103,15 @@ impl Archive {
 
     /// A hard link whose name is written verbatim.
     pub fn raw_hardlink(self, name: impl AsRef<[u8]>, target: &str) -> Archive {
-        self.push(
-            name,
-            Kind::Hardlink(target.as_bytes().to_vec()),
-            0o644,
-            true,
-        )
+        self.push(name, Kind::Hardlink(target.as_bytes().to_vec()), 0o644, true)
     }
 
     /// The uncompressed tar bytes.
     pub fn tar(&self) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         for e in &self.entries {
-            write_entry(&mut builder, e).unwrap_or_else(|err| {
-                panic!(
-                    "archive entry {:?}: {err}",
-                    String::from_utf8_lossy(&e.name)
-                )
-            });
+            write_entry(&mut builder, e)
+                .unwrap_or_else(|err| panic!("archive entry {:?}: {err}", String::from_utf8_lossy(&e.name)));
         }
         builder.into_inner().expect("finish tar")
     }
@@ -211,11 +187,7 @@ fn write_entry(builder: &mut tar::Builder<Vec<u8>>, e: &Entry) -> std::io::Resul
 }
 
 /// Emits a GNU `././@LongLink` record carrying `value` for the next header.
-fn write_gnu_long(
-    builder: &mut tar::Builder<Vec<u8>>,
-    kind: EntryType,
-    value: &[u8],
-) -> std::io::Result<()> {
+fn write_gnu_long(builder: &mut tar::Builder<Vec<u8>>, kind: EntryType, value: &[u8]) -> std::io::Result<()> {
     let mut h = Header::new_gnu();
     let name = b"././@LongLink";
     h.as_old_mut().name[..name.len()].copy_from_slice(name);
@@ -231,10 +203,7 @@ fn write_gnu_long(
 
 /// Lowercase hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
-    Sha256::digest(bytes.as_ref())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes.as_ref()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// func-e's `envoy-versions.json` for `(version, platform, url, sha256)`
@@ -246,24 +215,16 @@ pub fn envoy_index(entries: &[(&str, &str, &str, &str)]) -> String {
     let mut versions = Map::new();
     let mut sums = Map::new();
     for (version, platform, url, sha) in entries {
-        let v = versions
-            .entry(version.to_string())
-            .or_insert_with(|| json!({"releaseDate": "2025-10-01", "tarballs": {}}));
+        let v =
+            versions.entry(version.to_string()).or_insert_with(|| json!({"releaseDate": "2025-10-01", "tarballs": {}}));
         v["tarballs"][*platform] = Value::String(url.to_string());
         let base = url.rsplit('/').next().unwrap_or(url);
         sums.insert(base.to_string(), Value::String(sha.to_string()));
     }
     let key = |v: &str| -> Vec<u64> {
-        v.trim_start_matches('v')
-            .split(['.', '-', '_'])
-            .map(|p| p.parse().unwrap_or(0))
-            .collect()
+        v.trim_start_matches('v').split(['.', '-', '_']).map(|p| p.parse().unwrap_or(0)).collect()
     };
-    let latest = entries
-        .iter()
-        .map(|e| e.0)
-        .max_by_key(|v| key(v))
-        .unwrap_or("");
+    let latest = entries.iter().map(|e| e.0).max_by_key(|v| key(v)).unwrap_or("");
     let index = json!({"latestVersion": latest, "versions": versions, "sha256sums": sums});
     serde_json::to_string_pretty(&index).unwrap()
 }

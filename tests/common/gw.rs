@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
-use super::archive::{envoy_index, sha256_hex, Archive};
+use super::archive::{Archive, envoy_index, sha256_hex};
 use super::server::{Reply, TestServer};
 
 pub const INDEX_PATH: &str = "/envoy/envoy-versions.json";

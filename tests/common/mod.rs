@@ -21,35 +21,20 @@ pub fn envoy_double_path() -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     // target/<profile>/deps/<test-binary> -> target/<profile>/examples/envoy-double
     let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target profile dir");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("envoy-double{}", std::env::consts::EXE_SUFFIX));
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile dir");
+    let path = profile_dir.join("examples").join(format!("envoy-double{}", std::env::consts::EXE_SUFFIX));
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     if !path.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
         let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "--quiet", "--example", "envoy-double"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        cmd.args(["build", "--quiet", "--example", "envoy-double"]).current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_dir.file_name().is_some_and(|p| p == "release") {
             cmd.arg("--release");
         }
-        let status = cmd
-            .status()
-            .expect("run cargo build --example envoy-double");
-        assert!(
-            status.success(),
-            "cargo build --example envoy-double failed"
-        );
+        let status = cmd.status().expect("run cargo build --example envoy-double");
+        assert!(status.success(), "cargo build --example envoy-double failed");
     }
-    assert!(
-        path.exists(),
-        "envoy-double not found at {}",
-        path.display()
-    );
+    assert!(path.exists(), "envoy-double not found at {}", path.display());
     path
 }
 

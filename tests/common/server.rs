@@ -30,13 +30,7 @@ pub struct Reply {
 impl Reply {
     /// `status` with `body` (Content-Type: application/octet-stream).
     pub fn bytes(status: u16, body: impl Into<Vec<u8>>) -> Reply {
-        Reply {
-            status,
-            body: body.into().into(),
-            headers: Vec::new(),
-            truncate_at: None,
-            throttle: None,
-        }
+        Reply { status, body: body.into().into(), headers: Vec::new(), truncate_at: None, throttle: None }
     }
 
     /// 200 with `body`.
@@ -46,8 +40,7 @@ impl Reply {
 
     /// `code` with a short text body such as `404 Not Found\n`.
     pub fn status(code: u16) -> Reply {
-        Reply::bytes(code, format!("{code} {}\n", reason(code)))
-            .header("Content-Type", "text/plain")
+        Reply::bytes(code, format!("{code} {}\n", reason(code))).header("Content-Type", "text/plain")
     }
 
     /// A 302 redirect to `location` (an absolute URL or a path).
@@ -150,11 +143,7 @@ impl TestServer {
 
     /// Registers (or replaces) the reply for `path` (matched without query string).
     pub fn route(&self, path: &str, reply: Reply) {
-        self.shared
-            .routes
-            .lock()
-            .unwrap()
-            .insert(normalize(path), reply);
+        self.shared.routes.lock().unwrap().insert(normalize(path), reply);
     }
 
     /// Removes a route; later requests for it get 404.
@@ -178,13 +167,7 @@ impl TestServer {
 
     /// Number of requests received for `path` (any method, any query string).
     pub fn hits(&self, path: &str) -> usize {
-        self.shared
-            .hits
-            .lock()
-            .unwrap()
-            .get(&normalize(path))
-            .copied()
-            .unwrap_or(0)
+        self.shared.hits.lock().unwrap().get(&normalize(path)).copied().unwrap_or(0)
     }
 
     /// Number of requests received for all paths, including 404s.
@@ -194,13 +177,7 @@ impl TestServer {
 
     /// Body bytes actually written for `path` so far, over all requests.
     pub fn bytes_sent(&self, path: &str) -> u64 {
-        self.shared
-            .bytes_sent
-            .lock()
-            .unwrap()
-            .get(&normalize(path))
-            .copied()
-            .unwrap_or(0)
+        self.shared.bytes_sent.lock().unwrap().get(&normalize(path)).copied().unwrap_or(0)
     }
 
     /// All requests received so far, in arrival order.
@@ -219,11 +196,7 @@ impl Drop for TestServer {
 
 fn normalize(path: &str) -> String {
     let path = path.split('?').next().unwrap_or("");
-    if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("/{path}")
-    }
+    if path.starts_with('/') { path.to_string() } else { format!("/{path}") }
 }
 
 fn handle(stream: TcpStream, sh: &Shared) {
@@ -254,30 +227,14 @@ fn handle(stream: TcpStream, sh: &Shared) {
     let method = parts.next().unwrap_or("GET").to_string();
     let mut target = parts.next().unwrap_or("/").to_string();
     // Absolute-form targets (as sent to proxies): keep only the path.
-    if let Some(rest) = target
-        .strip_prefix("http://")
-        .or_else(|| target.strip_prefix("https://"))
-    {
-        target = rest
-            .find('/')
-            .map_or("/".to_string(), |i| rest[i..].to_string());
+    if let Some(rest) = target.strip_prefix("http://").or_else(|| target.strip_prefix("https://")) {
+        target = rest.find('/').map_or("/".to_string(), |i| rest[i..].to_string());
     }
     let path = normalize(&target);
     *sh.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
-    sh.requests.lock().unwrap().push(Request {
-        method: method.clone(),
-        path: path.clone(),
-        target,
-        headers,
-    });
+    sh.requests.lock().unwrap().push(Request { method: method.clone(), path: path.clone(), target, headers });
 
-    let reply = sh
-        .routes
-        .lock()
-        .unwrap()
-        .get(&path)
-        .cloned()
-        .unwrap_or_else(|| Reply::status(404));
+    let reply = sh.routes.lock().unwrap().get(&path).cloned().unwrap_or_else(|| Reply::status(404));
     let mut out = stream;
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -285,11 +242,7 @@ fn handle(stream: TcpStream, sh: &Shared) {
         reason(reply.status),
         reply.body.len()
     );
-    if !reply
-        .headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-    {
+    if !reply.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
         head.push_str("Content-Type: application/octet-stream\r\n");
     }
     for (k, v) in &reply.headers {
@@ -300,10 +253,7 @@ fn handle(stream: TcpStream, sh: &Shared) {
         return;
     }
     if method != "HEAD" {
-        let limit = reply
-            .truncate_at
-            .unwrap_or(usize::MAX)
-            .min(reply.body.len());
+        let limit = reply.truncate_at.unwrap_or(usize::MAX).min(reply.body.len());
         let body = &reply.body[..limit];
         let (chunk, delay) = reply.throttle.unwrap_or((64 * 1024, Duration::ZERO));
         for piece in body.chunks(chunk) {
@@ -311,11 +261,7 @@ fn handle(stream: TcpStream, sh: &Shared) {
                 break;
             }
             let _ = out.flush();
-            *sh.bytes_sent
-                .lock()
-                .unwrap()
-                .entry(path.clone())
-                .or_default() += piece.len() as u64;
+            *sh.bytes_sent.lock().unwrap().entry(path.clone()).or_default() += piece.len() as u64;
             if !delay.is_zero() {
                 thread::sleep(delay);
             }
@@ -326,9 +272,7 @@ fn handle(stream: TcpStream, sh: &Shared) {
     // Give the client a moment to read before the socket is fully closed, so
     // that unread request bytes do not turn the close into a reset.
     let mut sink = [0u8; 512];
-    let _ = reader
-        .get_ref()
-        .set_read_timeout(Some(Duration::from_millis(200)));
+    let _ = reader.get_ref().set_read_timeout(Some(Duration::from_millis(200)));
     while let Ok(n) = std::io::Read::read(&mut reader, &mut sink) {
         if n == 0 {
             break;

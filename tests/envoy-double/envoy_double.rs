@@ -93,10 +93,7 @@ fn parse_args() -> Opts {
             "--double-ready-delay-ms" => opts.ready_delay_ms = number(&flag, value(&mut args)),
             "--double-no-admin" => opts.no_admin = true,
             // Unknown Envoy flag: swallow its value if it has one.
-            f if f.starts_with('-')
-                && inline.is_none()
-                && args.peek().is_some_and(|n| !n.starts_with('-')) =>
-            {
+            f if f.starts_with('-') && inline.is_none() && args.peek().is_some_and(|n| !n.starts_with('-')) => {
                 args.next();
             }
             _ => {} // unknown flag without a value, or a stray positional argument: ignored
@@ -120,20 +117,11 @@ fn main() {
 
     let signal = Arc::new(AtomicUsize::new(0));
     for sig in [SIGTERM, SIGINT] {
-        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
-            .expect("register signal handler");
+        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize).expect("register signal handler");
     }
 
-    let state = Arc::new(State {
-        opts,
-        bootstrap_text,
-        started: Instant::now(),
-        quit: AtomicBool::new(false),
-    });
-    log(
-        "info",
-        "initializing epoch 0 (base id=0, hot restart version=disabled)",
-    );
+    let state = Arc::new(State { opts, bootstrap_text, started: Instant::now(), quit: AtomicBool::new(false) });
+    log("info", "initializing epoch 0 (base id=0, hot restart version=disabled)");
     println!("envoy-double started pid={}", std::process::id());
     let _ = std::io::stdout().flush();
 
@@ -143,8 +131,7 @@ fn main() {
         log("info", &format!("admin address: {address}"));
         if let Some(path) = &state.opts.admin_address_path {
             let tmp = format!("{path}.tmp.{}", std::process::id());
-            if let Err(e) = std::fs::write(&tmp, &address).and_then(|_| std::fs::rename(&tmp, path))
-            {
+            if let Err(e) = std::fs::write(&tmp, &address).and_then(|_| std::fs::rename(&tmp, path)) {
                 eprintln!("[critical] unable to write admin address to {path}: {e}");
                 exit(1)
             }
@@ -159,19 +146,12 @@ fn main() {
     }
     log("info", "starting main dispatch loop");
 
-    let deadline = state
-        .opts
-        .exit_after_ms
-        .map(|ms| state.started + Duration::from_millis(ms));
+    let deadline = state.opts.exit_after_ms.map(|ms| state.started + Duration::from_millis(ms));
     loop {
         match signal.load(Ordering::SeqCst) {
             0 => {}
             sig => {
-                let name = if sig == SIGINT as usize {
-                    "SIGINT"
-                } else {
-                    "SIGTERM"
-                };
+                let name = if sig == SIGINT as usize { "SIGINT" } else { "SIGTERM" };
                 log("warning", &format!("caught {name}"));
                 break;
             }
@@ -217,10 +197,7 @@ fn serve(stream: TcpStream, st: &State) {
         }
     }
     // Drain a request body so that closing does not reset the connection.
-    let _ = std::io::copy(
-        &mut reader.by_ref().take(content_length as u64),
-        &mut std::io::sink(),
-    );
+    let _ = std::io::copy(&mut reader.by_ref().take(content_length as u64), &mut std::io::sink());
 
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("");
@@ -232,12 +209,7 @@ fn serve(stream: TcpStream, st: &State) {
     let text = "text/plain; charset=UTF-8";
     let json = "application/json";
     let (status, ctype, body, quit) = match path {
-        "/ready" => (
-            if ready { 200 } else { 503 },
-            text,
-            format!("{state}\n"),
-            false,
-        ),
+        "/ready" => (if ready { 200 } else { 503 }, text, format!("{state}\n"), false),
         "/server_info" => {
             let v = serde_json::json!({
                 "version": "double",
@@ -267,23 +239,13 @@ fn serve(stream: TcpStream, st: &State) {
             );
             (200, text, body, false)
         }
-        "/clusters" => (
-            200,
-            text,
-            "double::default_priority::max_connections::1024\n".into(),
-            false,
-        ),
+        "/clusters" => (200, text, "double::default_priority::max_connections::1024\n".into(), false),
         "/listeners" if query.split('&').any(|kv| kv == "format=json") => {
             (200, json, "{\"listener_statuses\": []}\n".into(), false)
         }
         "/listeners" => (200, text, String::new(), false),
         "/quitquitquit" => (200, text, "OK\n".into(), true),
-        _ => (
-            404,
-            text,
-            "invalid path. admin commands are:\n  /ready\n".into(),
-            false,
-        ),
+        _ => (404, text, "invalid path. admin commands are:\n  /ready\n".into(), false),
     };
     let reason = match status {
         200 => "OK",
