@@ -44,7 +44,7 @@ pub enum Error {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
     #[error("{reference} is not in the index at {index}{nearby}")]
-    UnknownVersion { reference: String, index: String, nearby: String },
+    UnknownVersion { reference: String, index: String, nearby: String, released_before_newest: bool },
     #[error("{flavor} {version} has no release at {url} (the server answered 404)")]
     NoRelease { flavor: Flavor, version: Version, url: String },
     #[error(
@@ -96,6 +96,9 @@ impl Error {
     /// A separate line that says what to do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Error::UnknownVersion { released_before_newest: false, .. } => {
+                Some("`gw versions --all` lists what the index has".into())
+            }
             Error::UnknownVersion { .. } => Some(
                 "Envoy releases that have no tarball in the index (1.15.0 and older among them) are published as \
                  container images, docker.io/envoyproxy/envoy:v<version>; gw cannot pull builds out of images yet. \
