@@ -9,6 +9,12 @@ pub const GW_ENVOY_VERSIONS_URL: &str = "GW_ENVOY_VERSIONS_URL";
 pub const GW_GITHUB_URL: &str = "GW_GITHUB_URL";
 /// The platform builds are fetched for when a reference names none, e.g. `linux/arm64`.
 pub const GW_PLATFORM: &str = "GW_PLATFORM";
+/// An image to build and test in instead of gw's own builder image.
+pub const GW_BUILDER_IMAGE: &str = "GW_BUILDER_IMAGE";
+/// The base image gw's builder image starts from (default `debian:bookworm-slim`).
+pub const GW_BUILDER_BASE: &str = "GW_BUILDER_BASE";
+/// The Docker daemon to use (`unix:///path` or `tcp://host:port`); else DOCKER_HOST, else the local socket.
+pub const GW_DOCKER_HOST: &str = "GW_DOCKER_HOST";
 /// Disables colour in gw's output when set to anything (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
 
@@ -18,6 +24,9 @@ pub const ALL: &[(&str, &str)] = &[
     (GW_ENVOY_VERSIONS_URL, "Envoy versions index (func-e envoy-versions.json format)"),
     (GW_GITHUB_URL, "GitHub base URL for cilium-cli and hubble release downloads"),
     (GW_PLATFORM, "default platform of builds, e.g. linux/arm64"),
+    (GW_BUILDER_IMAGE, "image to build and test in instead of gw's builder image"),
+    (GW_BUILDER_BASE, "base image of gw's builder image (default debian:bookworm-slim)"),
+    (GW_DOCKER_HOST, "Docker daemon address; else DOCKER_HOST, else the local socket"),
     (NO_COLOR, "disable colour"),
 ];
 

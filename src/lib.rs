@@ -6,6 +6,7 @@
 
 pub mod builds;
 pub mod cli;
+pub mod docker;
 pub mod doctor;
 pub mod download;
 pub mod env_vars;
@@ -14,5 +15,6 @@ pub mod error;
 pub mod project;
 pub mod report;
 pub mod settings;
+pub mod toolchain;
 
 pub use error::{Error, Result};

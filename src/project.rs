@@ -17,6 +17,39 @@ pub enum Error {
     Parse { path: PathBuf, reason: String },
     #[error("{}: [envoy] build = \"{value}\" is not a build reference: {reason}", path.display())]
     BadBuild { path: PathBuf, value: String, reason: String },
+    #[error("{}: [project] {key} {problem}", path.display())]
+    BadProject { path: PathBuf, key: &'static str, problem: String },
+    #[error("not inside a gw project: no gw.toml in {} or any directory above it", start.display())]
+    NotAProject { start: PathBuf },
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotAProject { .. } => Some(
+                "run this inside a project, or make one: a directory with a gw.toml holding [project] name and kind".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// What a project builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A Rust proxy-wasm filter, built to a .wasm module.
+    ProxyWasm,
+    /// An aya workspace: a BPF object and the user-space program that loads it.
+    Ebpf,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ProxyWasm => "proxy-wasm",
+            Kind::Ebpf => "ebpf",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +75,43 @@ impl Project {
         let path = self.manifest();
         let text = fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
         text.parse().map_err(|e: toml_edit::TomlError| Error::Parse { path, reason: e.to_string() })
+    }
+
+    /// The project in `start` or above, or an error that says how to make one.
+    pub fn require(start: &Path) -> Result<Project, Error> {
+        Project::discover(start).ok_or_else(|| Error::NotAProject { start: start.to_path_buf() })
+    }
+
+    /// `[project] name`, else the directory's name.
+    pub fn name(&self) -> Result<String, Error> {
+        let document = self.document()?;
+        match document.get("project").and_then(|t| t.get("name")) {
+            Some(value) => value.as_str().map(str::to_string).ok_or_else(|| Error::BadProject {
+                path: self.manifest(),
+                key: "name",
+                problem: "must be a string".into(),
+            }),
+            None => Ok(self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "project".into())),
+        }
+    }
+
+    /// `[project] kind`: "proxy-wasm" or "ebpf".
+    pub fn kind(&self) -> Result<Kind, Error> {
+        let document = self.document()?;
+        let bad = |problem: String| Error::BadProject { path: self.manifest(), key: "kind", problem };
+        match document.get("project").and_then(|t| t.get("kind")).map(|v| v.as_str()) {
+            Some(Some("proxy-wasm")) => Ok(Kind::ProxyWasm),
+            Some(Some("ebpf")) => Ok(Kind::Ebpf),
+            Some(Some(other)) => Err(bad(format!("is \"{other}\"; expected \"proxy-wasm\" or \"ebpf\""))),
+            Some(None) => Err(bad("must be a string: \"proxy-wasm\" or \"ebpf\"".into())),
+            None => Err(bad("is missing; add kind = \"proxy-wasm\" or kind = \"ebpf\" under [project]".into())),
+        }
+    }
+
+    /// `[build] toolchain` from gw.toml, if set.
+    pub fn toolchain(&self) -> Result<Option<String>, Error> {
+        let document = self.document()?;
+        Ok(document.get("build").and_then(|t| t.get("toolchain")).and_then(|v| v.as_str()).map(str::to_string))
     }
 
     /// `[envoy] build` from gw.toml, if set.

@@ -5,11 +5,14 @@
 // The one layer allowed to print (lib.rs denies it everywhere else).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod build;
 mod completions;
 mod doctor;
 mod fetch;
 mod output;
 mod run;
+mod test;
+mod toolchain;
 mod use_build;
 mod versions;
 mod which;
@@ -47,6 +50,8 @@ enum Command {
     Which(which::Args),
     Use(use_build::Args),
     Run(run::Args),
+    Build(build::Args),
+    Test(test::Args),
     Doctor(doctor::Args),
     Completions(completions::Args),
 }
@@ -74,6 +79,8 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Which(args) => which::run(args, &settings),
         Command::Use(args) => use_build::run(args, &settings, terminal),
         Command::Run(args) => run::run(args, &settings, terminal),
+        Command::Build(args) => build::run(args, &settings, terminal),
+        Command::Test(args) => test::run(args, &settings, terminal),
         Command::Doctor(args) => doctor::run(args, &settings, terminal),
         Command::Completions(_) => unreachable!("handled above"),
     }

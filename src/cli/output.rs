@@ -34,6 +34,18 @@ impl Terminal {
         }
     }
 
+    /// A line of a sub-step's output (an image build), dimmed; silenced by --quiet.
+    pub fn detail(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{}", self.style(Style::new().dim()).apply_to(text));
+        }
+    }
+
+    /// Whether child processes (cargo) may colour what they print on stderr.
+    pub fn colors_for_children(&self) -> bool {
+        self.color
+    }
+
     pub fn warning(&self, text: impl std::fmt::Display) {
         eprintln!("{} {text}", self.style(Style::new().yellow().bold()).apply_to("warning:"));
     }

@@ -1,0 +1,213 @@
+//! The little gw needs from Docker, through bollard: ping, build an image
+//! from a tar context, make volumes, run a container to completion with its
+//! output streamed. Blocking on the outside, so callers stay simple.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountTypeEnum};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
+};
+use bollard::container::LogOutput;
+use futures_util::StreamExt;
+
+/// How many lines of a failed image build are shown.
+const TAIL: usize = 25;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot reach the Docker daemon at {host}: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error("building image {tag} failed at {step}: {message}\n{tail}")]
+    ImageBuild { tag: String, step: String, message: String, tail: String },
+    #[error("Docker: {0}")]
+    Api(String),
+    #[error("interrupted; container {0} stopped and removed")]
+    Interrupted(String),
+}
+
+fn api(e: bollard::errors::Error) -> Error {
+    Error::Api(e.to_string())
+}
+
+/// Which of a container's streams a chunk of output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A bind mount of a host path, or a named volume.
+#[derive(Debug, Clone)]
+pub enum Volume {
+    Bind { host: String, container: String, read_only: bool },
+    Named { name: String, container: String },
+}
+
+/// One container run.
+#[derive(Debug, Clone, Default)]
+pub struct RunSpec {
+    pub image: String,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub volumes: Vec<Volume>,
+    /// `uid:gid`, so files written into bind mounts belong to the caller.
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    /// Extra capabilities (e.g. for loading BPF programs).
+    pub cap_add: Vec<String>,
+}
+
+pub struct Docker {
+    client: bollard::Docker,
+    host: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Docker {
+    /// Connects to `host` (`unix:///path` or `tcp://…`), or the local default, and pings it.
+    pub fn connect(host: Option<&str>) -> Result<Docker, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Api(e.to_string()))?;
+        let name = host.unwrap_or("unix:///var/run/docker.sock").to_string();
+        let unreachable = |reason: String| Error::Unreachable { host: name.clone(), reason };
+        let client = match host {
+            Some(h) if h.starts_with("unix://") => {
+                bollard::Docker::connect_with_unix(h, 120, bollard::API_DEFAULT_VERSION)
+            }
+            Some(h) => bollard::Docker::connect_with_http(h, 120, bollard::API_DEFAULT_VERSION),
+            None => bollard::Docker::connect_with_local_defaults(),
+        }
+        .map_err(|e| unreachable(e.to_string()))?;
+        runtime.block_on(client.ping()).map_err(|e| unreachable(e.to_string()))?;
+        Ok(Docker { client, host: name, runtime })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn image_exists(&self, tag: &str) -> Result<bool, Error> {
+        match self.runtime.block_on(self.client.inspect_image(tag)) {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+            Err(e) => Err(api(e)),
+        }
+    }
+
+    /// Builds `tag` from a tar build context, passing each output line to `on_line`.
+    pub fn build_image(
+        &self,
+        tag: &str,
+        context: Vec<u8>,
+        build_args: &HashMap<String, String>,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<(), Error> {
+        let options =
+            BuildImageOptionsBuilder::default().dockerfile("Dockerfile").t(tag).rm(true).forcerm(true).buildargs(build_args).build();
+        self.runtime.block_on(async {
+            let mut stream = self.client.build_image(options, None, Some(bollard::body_full(context.into())));
+            let mut log: Vec<String> = Vec::new();
+            let mut step = String::from("the first step");
+            while let Some(item) = stream.next().await {
+                let info = item.map_err(|e| self.build_failure(tag, &step, e.to_string(), &log))?;
+                if let Some(text) = info.stream.as_deref() {
+                    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                        if line.starts_with("Step ") {
+                            step = line.to_string();
+                        }
+                        on_line(line);
+                        log.push(line.to_string());
+                    }
+                }
+                if let Some(message) = info.error {
+                    return Err(self.build_failure(tag, &step, message, &log));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn build_failure(&self, tag: &str, step: &str, message: String, log: &[String]) -> Error {
+        let tail = log[log.len().saturating_sub(TAIL)..].join("\n");
+        Error::ImageBuild { tag: tag.to_string(), step: step.to_string(), message: message.trim().to_string(), tail }
+    }
+
+    /// Runs a container to completion, streaming its output; returns its exit
+    /// code. Ctrl-C stops and removes it. The container is removed either way.
+    pub fn run(&self, spec: &RunSpec, on_output: &mut dyn FnMut(Stream, &[u8])) -> Result<i64, Error> {
+        let mounts = spec
+            .volumes
+            .iter()
+            .map(|v| match v {
+                Volume::Bind { host, container, read_only } => Mount {
+                    typ: Some(MountTypeEnum::BIND),
+                    source: Some(host.clone()),
+                    target: Some(container.clone()),
+                    read_only: Some(*read_only),
+                    ..Default::default()
+                },
+                Volume::Named { name, container } => Mount {
+                    typ: Some(MountTypeEnum::VOLUME),
+                    source: Some(name.clone()),
+                    target: Some(container.clone()),
+                    ..Default::default()
+                },
+            })
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: Some(spec.cmd.clone()),
+            env: Some(spec.env.clone()),
+            user: spec.user.clone(),
+            working_dir: spec.workdir.clone(),
+            labels: Some(HashMap::from([("dev.gw.tool".to_string(), "gw".to_string())])),
+            host_config: Some(HostConfig {
+                mounts: Some(mounts),
+                cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+                init: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.runtime.block_on(async {
+            let created = self
+                .client
+                .create_container(None::<bollard::query_parameters::CreateContainerOptions>, body)
+                .await
+                .map_err(api)?;
+            let id = created.id;
+            let outcome = tokio::select! {
+                result = self.follow(&id, on_output) => result,
+                _ = tokio::signal::ctrl_c() => Err(Error::Interrupted(id[..12].to_string())),
+            };
+            let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+            let removed = self.client.remove_container(&id, Some(remove)).await;
+            let code = outcome?;
+            removed.map_err(api)?;
+            Ok(code)
+        })
+    }
+
+    async fn follow(&self, id: &str, on_output: &mut dyn FnMut(Stream, &[u8])) -> Result<i64, Error> {
+        self.client.start_container(id, None::<bollard::query_parameters::StartContainerOptions>).await.map_err(api)?;
+        let logs = LogsOptionsBuilder::default().follow(true).stdout(true).stderr(true).build();
+        let mut output = self.client.logs(id, Some(logs));
+        while let Some(chunk) = output.next().await {
+            match chunk.map_err(api)? {
+                LogOutput::StdOut { message } | LogOutput::Console { message } => on_output(Stream::Stdout, &message),
+                LogOutput::StdErr { message } => on_output(Stream::Stderr, &message),
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+        let wait = WaitContainerOptionsBuilder::default().condition("not-running").build();
+        let mut waits = self.client.wait_container(id, Some(wait));
+        match waits.next().await {
+            Some(Ok(response)) => Ok(response.status_code),
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(api(e)),
+            None => Err(Error::Api(format!("no exit status for container {id}"))),
+        }
+    }
+}
+

@@ -1,0 +1,164 @@
+//! The Docker toolchain: cargo in the builder image, the project
+//! bind-mounted, cargo's registry and the target directory in named volumes
+//! (so warm builds are incremental), running as the caller's uid:gid.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::cargo::{self, Produced};
+use super::image::BuilderImage;
+use super::local::describe;
+use super::{Artifact, Error, Job, Outcome, Role, Toolchain, OUTPUT_DIR};
+use crate::docker::{Docker, RunSpec, Stream, Volume};
+use crate::download::Sha256;
+use crate::project::Kind;
+
+const SRC: &str = "/src";
+const CARGO_HOME: &str = "/cargo";
+const TARGET: &str = "/target";
+const CONTAINER_CA: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Shared by every project: crates downloaded once.
+const REGISTRY_VOLUME: &str = "gw-cargo-home";
+
+pub struct DockerToolchain {
+    pub docker: Docker,
+    pub image: BuilderImage,
+    /// The host's CA bundle, mounted into build containers (None: opted out or absent).
+    pub ca_bundle: Option<PathBuf>,
+    /// Proxy variables passed into build containers.
+    pub proxies: Vec<(String, String)>,
+}
+
+impl DockerToolchain {
+    /// Builds the image if it is missing; `on_line` sees the build's output.
+    pub fn ensure_image(&self, base: &str, on_line: &mut dyn FnMut(&str)) -> Result<bool, Error> {
+        if self.docker.image_exists(&self.image.tag)? {
+            return Ok(false);
+        }
+        let Some((recipe, _)) = &self.image.recipe else {
+            return Err(crate::docker::Error::Api(format!(
+                "the builder image {} does not exist; pull or build it first",
+                self.image.tag
+            ))
+            .into());
+        };
+        let ca = match &self.ca_bundle {
+            Some(path) => Some(std::fs::read(path).map_err(Error::io(path))?),
+            None => None,
+        };
+        let context = BuilderImage::context(recipe, ca.as_deref()).map_err(Error::io("the build context"))?;
+        let args = BuilderImage::build_args(base, &self.proxies);
+        self.docker.build_image(&self.image.tag, context, &args, on_line)?;
+        Ok(true)
+    }
+
+    fn spec(&self, job: &Job, cmd: Vec<String>) -> RunSpec {
+        let mut env = vec![
+            format!("CARGO_HOME={CARGO_HOME}"),
+            format!("CARGO_TARGET_DIR={TARGET}"),
+            "HOME=/tmp".to_string(),
+            format!("CARGO_TERM_COLOR={}", if job.color { "always" } else { "never" }),
+        ];
+        env.extend(self.proxies.iter().map(|(k, v)| format!("{k}={v}")));
+        let mut volumes = vec![
+            Volume::Bind { host: job.root.display().to_string(), container: SRC.into(), read_only: false },
+            Volume::Named { name: REGISTRY_VOLUME.into(), container: CARGO_HOME.into() },
+            Volume::Named { name: target_volume(&job.name, &job.root), container: TARGET.into() },
+        ];
+        if let Some(ca) = &self.ca_bundle {
+            volumes.push(Volume::Bind { host: ca.display().to_string(), container: CONTAINER_CA.into(), read_only: true });
+        }
+        // SAFETY: getuid/getgid cannot fail.
+        let user = unsafe { format!("{}:{}", libc::getuid(), libc::getgid()) };
+        RunSpec {
+            image: self.image.tag.clone(),
+            cmd,
+            env,
+            volumes,
+            user: Some(user),
+            workdir: Some(SRC.into()),
+            cap_add: Vec::new(),
+        }
+    }
+
+    /// Runs `cmd` in a build container: stderr is echoed, stdout returned.
+    fn run(&self, job: &Job, cmd: Vec<String>, echo: &mut dyn Write) -> Result<(i64, Vec<u8>), Error> {
+        let mut stdout = Vec::new();
+        let code = self.docker.run(&self.spec(job, cmd), &mut |stream, bytes| match stream {
+            Stream::Stdout => stdout.extend_from_slice(bytes),
+            Stream::Stderr => {
+                let _ = echo.write_all(bytes).and_then(|_| echo.flush());
+            }
+        })?;
+        Ok((code, stdout))
+    }
+}
+
+impl Toolchain for DockerToolchain {
+    fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<Vec<Artifact>>, Error> {
+        // Debian's wasm32 std is built from source (rust-web-src) with build-std.
+        let extra: &[&str] = if job.kind == Kind::ProxyWasm { &["-Zbuild-std=std,panic_abort"] } else { &[] };
+        // The metadata (one JSON line) comes first on stdout, then cargo's build messages.
+        let script = format!(
+            "cargo metadata --no-deps --format-version 1 && exec cargo {}",
+            cargo::build_args(job, extra).join(" ")
+        );
+        let (code, stdout) = self.run(job, vec!["sh".into(), "-c".into(), script], echo)?;
+        if code != 0 {
+            return Ok(Outcome::CargoFailed(code as i32));
+        }
+        let split = stdout.iter().position(|&b| b == b'\n').unwrap_or(stdout.len());
+        let metadata = cargo::parse_metadata(&stdout[..split]).map_err(Error::Cargo)?;
+        let produced = cargo::produced(job, Some(&metadata), &stdout[split..]);
+        require_artifacts(job, &produced)?;
+
+        // The target directory is a volume: copy the outputs into the project.
+        let dest = format!("{SRC}/{OUTPUT_DIR}");
+        let mut copy = format!("mkdir -p {dest}");
+        for file in &produced {
+            copy.push_str(&format!(" && cp -f -- {} {dest}/{}", quote(&file.path), quote(&file.file_name)));
+        }
+        let (code, _) = self.run(job, vec!["sh".into(), "-c".into(), copy], echo)?;
+        if code != 0 {
+            return Err(Error::Cargo(format!("copying the outputs into {OUTPUT_DIR} failed (exit {code})")));
+        }
+        let dir = job.root.join(OUTPUT_DIR);
+        let artifacts = produced.iter().map(|f| describe(f.role, &dir.join(&f.file_name))).collect::<Result<_, _>>()?;
+        Ok(Outcome::Done(artifacts))
+    }
+
+    fn test(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<()>, Error> {
+        let mut cmd = vec!["cargo".to_string()];
+        cmd.extend(cargo::test_args());
+        // Test output is cargo's stdout; show it as it comes.
+        let code = self.docker.run(&self.spec(job, cmd), &mut |_, bytes| {
+            let _ = echo.write_all(bytes).and_then(|_| echo.flush());
+        })?;
+        Ok(if code == 0 { Outcome::Done(()) } else { Outcome::CargoFailed(code as i32) })
+    }
+}
+
+/// Every role the project's kind must produce is there.
+pub(super) fn require_artifacts(job: &Job, produced: &[Produced]) -> Result<(), Error> {
+    let needed: &[Role] = match job.kind {
+        Kind::ProxyWasm => &[Role::Wasm],
+        Kind::Ebpf => &[Role::Loader, Role::BpfObject],
+    };
+    for role in needed {
+        if !produced.iter().any(|p| p.role == *role) {
+            return Err(Error::NoArtifact { role: *role, name: job.name.clone(), kind: job.kind });
+        }
+    }
+    Ok(())
+}
+
+/// `gw-target-<name>-<hash of the project's path>`: one per project checkout.
+fn target_volume(name: &str, root: &Path) -> String {
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let digest = Sha256::of_bytes(root.display().to_string().as_bytes());
+    format!("gw-target-{safe}-{}", &digest.as_str()[..8])
+}
+
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}

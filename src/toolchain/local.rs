@@ -1,0 +1,100 @@
+//! The local toolchain: the host's cargo, after checking that what the
+//! project's kind needs is there (and saying how to get it if not).
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::cargo::{self, WASM_TARGET};
+use super::{Artifact, Error, Job, Outcome, Toolchain, OUTPUT_DIR};
+use crate::download::Sha256;
+use crate::project::Kind;
+
+pub struct LocalToolchain;
+
+impl LocalToolchain {
+    fn check(&self, job: &Job) -> Result<(), Error> {
+        let sysroot = run_quiet("rustc", &["--print", "sysroot"]).ok_or_else(|| Error::Missing {
+            what: "rustc".into(),
+            fix: "install Rust (https://rustup.rs)".into(),
+        })?;
+        match job.kind {
+            Kind::ProxyWasm => {
+                let target = Path::new(sysroot.trim()).join("lib/rustlib").join(WASM_TARGET);
+                if !target.is_dir() {
+                    return Err(Error::Missing {
+                        what: format!("the Rust target {WASM_TARGET} (not in {})", sysroot.trim()),
+                        fix: format!("rustup target add {WASM_TARGET}"),
+                    });
+                }
+            }
+            Kind::Ebpf => {
+                if run_quiet("bpf-linker", &["--version"]).is_none() {
+                    return Err(Error::Missing {
+                        what: "bpf-linker".into(),
+                        fix: "rustup toolchain install nightly --component rust-src && cargo install bpf-linker".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Toolchain for LocalToolchain {
+    fn build(&self, job: &Job, _echo: &mut dyn Write) -> Result<Outcome<Vec<Artifact>>, Error> {
+        self.check(job)?;
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .current_dir(&job.root)
+            .no_deps()
+            .exec()
+            .map_err(|e| Error::Cargo(e.to_string()))?;
+        let mut child = Command::new("cargo")
+            .args(cargo::build_args(job, &[]))
+            .current_dir(&job.root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|source| Error::Spawn { program: "cargo".into(), source })?;
+        let mut messages = Vec::new();
+        child.stdout.take().expect("piped").read_to_end(&mut messages).map_err(Error::io("cargo's output"))?;
+        let status = child.wait().map_err(Error::io("cargo"))?;
+        if !status.success() {
+            return Ok(Outcome::CargoFailed(status.code().unwrap_or(1)));
+        }
+        let produced = cargo::produced(job, Some(&metadata), &messages);
+        super::docker::require_artifacts(job, &produced)?;
+        let dir = job.root.join(OUTPUT_DIR);
+        fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        let mut artifacts = Vec::new();
+        for file in produced {
+            let target = dir.join(&file.file_name);
+            fs::copy(&file.path, &target).map_err(Error::io(&file.path))?;
+            artifacts.push(describe(file.role, &target)?);
+        }
+        Ok(Outcome::Done(artifacts))
+    }
+
+    fn test(&self, job: &Job, _echo: &mut dyn Write) -> Result<Outcome<()>, Error> {
+        let status = Command::new("cargo")
+            .args(cargo::test_args())
+            .current_dir(&job.root)
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|source| Error::Spawn { program: "cargo".into(), source })?;
+        Ok(if status.success() { Outcome::Done(()) } else { Outcome::CargoFailed(status.code().unwrap_or(1)) })
+    }
+}
+
+/// Size and digest of an output copied into the project.
+pub(super) fn describe(role: super::Role, path: &Path) -> Result<Artifact, Error> {
+    let size = fs::metadata(path).map_err(Error::io(path))?.len();
+    let sha256 = Sha256::of_file(path).map_err(Error::io(path))?;
+    Ok(Artifact { role, path: path.to_path_buf(), size, sha256 })
+}
+
+fn run_quiet(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}

@@ -1,0 +1,124 @@
+//! Building and testing a project: the same cargo invocation through two
+//! toolchains, Docker (the builder image, through bollard) and the local one.
+
+mod cargo;
+mod docker;
+mod image;
+mod local;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+pub use docker::DockerToolchain;
+pub use image::{BuilderImage, DEFAULT_BASE, RECIPE};
+pub use local::LocalToolchain;
+
+use crate::download::Sha256;
+use crate::project::{self, Kind};
+
+/// Where build outputs are copied, inside the project.
+pub const OUTPUT_DIR: &str = "target/gw";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Release,
+    Debug,
+}
+
+/// One build or test of one project.
+pub struct Job {
+    pub root: PathBuf,
+    pub name: String,
+    pub kind: Kind,
+    pub profile: Profile,
+    /// Whether cargo may colour its output (it is shown on a terminal).
+    pub color: bool,
+}
+
+impl Job {
+    pub fn for_project(project: &project::Project, profile: Profile, color: bool) -> Result<Job, Error> {
+        Ok(Job { root: project.root.clone(), name: project.name()?, kind: project.kind()?, profile, color })
+    }
+}
+
+/// What a build output is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The proxy-wasm module.
+    Wasm,
+    /// The eBPF object the loader embeds.
+    BpfObject,
+    /// The user-space program that loads the eBPF object.
+    Loader,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Wasm => "wasm module",
+            Role::BpfObject => "eBPF object",
+            Role::Loader => "loader",
+        }
+    }
+}
+
+/// A build output, copied to `target/gw/` in the project.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub role: Role,
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: Sha256,
+}
+
+/// How cargo ended. A failure's output was already shown; only its code is kept.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    Done(T),
+    CargoFailed(i32),
+}
+
+pub trait Toolchain {
+    /// `cargo build` for the project's kind, then its outputs copied to `target/gw/`.
+    fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<Vec<Artifact>>, Error>;
+    /// `cargo test` on the host target.
+    fn test(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<()>, Error>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Docker(#[from] crate::docker::Error),
+    #[error(transparent)]
+    Project(#[from] project::Error),
+    #[error("{what} is missing for the local toolchain")]
+    Missing { what: String, fix: String },
+    #[error("could not run {program}: {source}")]
+    Spawn { program: String, source: std::io::Error },
+    #[error("cargo reported no {role} for {name}; is it a {kind} project?", role = role.as_str(), kind = kind.as_str())]
+    NoArtifact { role: Role, name: String, kind: Kind },
+    #[error("cannot read cargo's output: {0}")]
+    Cargo(String),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Docker(crate::docker::Error::Unreachable { .. }) => Some(
+                "start the Docker daemon (Debian: `apt-get install docker.io && dockerd &`; elsewhere Docker Desktop), \
+                 set GW_DOCKER_HOST, or build with the host's tools: --toolchain local"
+                    .into(),
+            ),
+            Error::Missing { fix, .. } => Some(format!("fix: {fix}; or use --toolchain docker")),
+            Error::Project(e) => e.hint(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
