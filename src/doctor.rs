@@ -80,7 +80,7 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
     });
     out.push(match std::env::var_os("SSL_CERT_FILE").map(PathBuf::from) {
         Some(path) if path.is_file() => {
-            found("CA bundle", Status::Ok, format!("system trust store + SSL_CERT_FILE={}", path.display()), None)
+            found("CA bundle", Status::Ok, format!("system trust store plus SSL_CERT_FILE={}", path.display()), None)
         }
         Some(path) => found(
             "CA bundle",

@@ -58,6 +58,10 @@ enum Command {
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    // Like other Unix tools, stop quietly when the reader of our output goes
+    // away (`gw versions | head`) instead of panicking on the closed pipe.
+    // SAFETY: setting a signal's disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let terminal = Terminal::new(cli.quiet);
     match dispatch(cli, &terminal) {
         Ok(code) => code,

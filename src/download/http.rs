@@ -35,14 +35,19 @@ pub struct Client {
 
 impl Client {
     pub fn new() -> Result<Client, Error> {
-        // reqwest reads HTTP(S)_PROXY/NO_PROXY itself; rustls-native-certs adds
-        // SSL_CERT_FILE/SSL_CERT_DIR to the system roots.
-        let http = reqwest::blocking::Client::builder()
+        // reqwest reads HTTP(S)_PROXY/NO_PROXY itself. Its native roots are the
+        // system store, or SSL_CERT_FILE/SSL_CERT_DIR *instead* when those are
+        // set; gw wants both, so the system bundle is added back explicitly.
+        let mut builder = reqwest::blocking::Client::builder()
             .user_agent(concat!("gw/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
-            .timeout(None::<Duration>)
-            .build()
-            .map_err(|e| Error::Client(chain(&e)))?;
+            .timeout(None::<Duration>);
+        if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+            for certificate in system_bundle() {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().map_err(|e| Error::Client(chain(&e)))?;
         Ok(Client { http })
     }
 
@@ -89,6 +94,21 @@ impl Client {
             }
         })
     }
+}
+
+/// The platform's CA bundle, read from where the common distributions keep it.
+fn system_bundle() -> Vec<reqwest::Certificate> {
+    const BUNDLES: [&str; 4] = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    ];
+    BUNDLES
+        .iter()
+        .find_map(|path| std::fs::read(path).ok())
+        .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
+        .unwrap_or_default()
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or runs out of tries;

@@ -95,10 +95,12 @@ fn spawn(binary: &Path, args: &[OsString]) -> Result<Child, Error> {
     // Its own process group: a terminal's Ctrl-C reaches gw alone, which saves
     // the admin pages before passing the signal on.
     command.process_group(0);
+    // If gw dies (even by SIGKILL), Envoy goes with it. Linux only; elsewhere
+    // a killed gw can leave Envoy running.
+    #[cfg(target_os = "linux")]
     // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         command.pre_exec(|| {
-            // If gw dies (even by SIGKILL), Envoy goes with it.
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(io::Error::last_os_error());
             }

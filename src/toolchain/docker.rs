@@ -17,7 +17,8 @@ const SRC: &str = "/src";
 const CARGO_HOME: &str = "/cargo";
 const TARGET: &str = "/target";
 const CONTAINER_CA: &str = "/etc/ssl/certs/ca-certificates.crt";
-/// Shared by every project: crates downloaded once.
+/// Cargo's home (the crates registry) is shared by every project of one
+/// user: crates are downloaded once. Per uid, since its files belong to it.
 const REGISTRY_VOLUME: &str = "gw-cargo-home";
 
 pub struct DockerToolchain {
@@ -32,6 +33,13 @@ pub struct DockerToolchain {
 impl DockerToolchain {
     /// Builds the image if it is missing; `on_line` sees the build's output.
     pub fn ensure_image(&self, base: &str, on_line: &mut dyn FnMut(&str)) -> Result<bool, Error> {
+        if self.docker.image_exists(&self.image.tag)? {
+            return Ok(false);
+        }
+        // One build of an image per machine; others wait for it, then find it.
+        let lock_path = std::env::temp_dir().join(format!("gw-{}.lock", self.image.tag.replace([':', '/'], "-")));
+        let _lock = crate::download::InstallLock::acquire(&lock_path, || on_line("waiting for another gw building the same image"))
+            .map_err(|e| Error::Io { path: lock_path.clone(), source: std::io::Error::other(e.to_string()) })?;
         if self.docker.image_exists(&self.image.tag)? {
             return Ok(false);
         }
@@ -53,6 +61,8 @@ impl DockerToolchain {
     }
 
     fn spec(&self, job: &Job, cmd: Vec<String>) -> RunSpec {
+        // SAFETY: getuid/getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         let mut env = vec![
             format!("CARGO_HOME={CARGO_HOME}"),
             format!("CARGO_TARGET_DIR={TARGET}"),
@@ -62,20 +72,18 @@ impl DockerToolchain {
         env.extend(self.proxies.iter().map(|(k, v)| format!("{k}={v}")));
         let mut volumes = vec![
             Volume::Bind { host: job.root.display().to_string(), container: SRC.into(), read_only: false },
-            Volume::Named { name: REGISTRY_VOLUME.into(), container: CARGO_HOME.into() },
+            Volume::Named { name: format!("{REGISTRY_VOLUME}-{uid}"), container: CARGO_HOME.into() },
             Volume::Named { name: target_volume(&job.name, &job.root), container: TARGET.into() },
         ];
         if let Some(ca) = &self.ca_bundle {
             volumes.push(Volume::Bind { host: ca.display().to_string(), container: CONTAINER_CA.into(), read_only: true });
         }
-        // SAFETY: getuid/getgid cannot fail.
-        let user = unsafe { format!("{}:{}", libc::getuid(), libc::getgid()) };
         RunSpec {
             image: self.image.tag.clone(),
             cmd,
             env,
             volumes,
-            user: Some(user),
+            user: Some(format!("{uid}:{gid}")),
             workdir: Some(SRC.into()),
             cap_add: Vec::new(),
         }
