@@ -3,12 +3,13 @@
 
 use std::process::Command;
 
-const COMMANDS: &[&str] = &["versions", "fetch", "which", "use", "run", "doctor", "completions"];
+const COMMANDS: &[&str] = &["versions", "fetch", "which", "use", "run", "build", "test", "doctor", "completions"];
 
 fn help(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_gw"))
         .args(args)
-        .env_remove("GW_HOME")
+        // No GW_* variable may leak its value into the snapshot.
+        .env_clear()
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
         .output()
