@@ -1,7 +1,7 @@
 //! The one error type commands return, and how it maps to exit codes:
 //! 0 success, 1 the operation failed, 2 usage or input error.
 
-use crate::{builds, download, envoy, project, settings, toolchain};
+use crate::{builds, download, envoy, project, scaffold, settings, toolchain};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -17,6 +17,8 @@ pub enum Error {
     Envoy(#[from] envoy::Error),
     #[error(transparent)]
     Toolchain(#[from] toolchain::Error),
+    #[error(transparent)]
+    Scaffold(#[from] scaffold::Error),
     #[error("no default build is set")]
     NoDefault,
     #[error("{reference} is a {flavor} build; {command} works with Envoy builds (flavor standard)")]
@@ -40,6 +42,7 @@ impl Error {
             Error::Default(builds::default::DefaultError::Builds(e)) => e.is_input(),
             Error::Toolchain(toolchain::Error::Project(_)) => true,
             Error::Toolchain(_) => false,
+            Error::Scaffold(e) => e.is_input(),
             Error::Default(_) | Error::Project(_) | Error::Settings(_) | Error::NoDefault | Error::NotEnvoy { .. } => {
                 true
             }
@@ -53,6 +56,7 @@ impl Error {
         match self {
             Error::Builds(e) => e.hint(),
             Error::Toolchain(e) => e.hint(),
+            Error::Scaffold(e) => e.hint(),
             Error::Project(e) => e.hint(),
             Error::NoDefault => Some(
                 "pick one with `gw use <ref>` (e.g. `gw use 1.36`), or name it: `gw run 1.36 -- <envoy args>`".into(),

@@ -14,6 +14,7 @@ pub mod envoy;
 pub mod error;
 pub mod project;
 pub mod report;
+pub mod scaffold;
 pub mod settings;
 pub mod toolchain;
 

@@ -9,6 +9,23 @@ use crate::builds::Reference;
 pub const MANIFEST: &str = "gw.toml";
 pub const LOCKFILE: &str = "gw.lock";
 
+/// The Envoy line new proxy-wasm projects run on; gw.lock pins its patch on first use.
+pub const DEFAULT_ENVOY_BUILD: &str = "standard:1.36";
+
+/// gw.toml for a new project.
+pub fn manifest_text(name: &str, kind: Kind, template: &str) -> String {
+    let mut text = format!(
+        "# gw.toml: what this project is. Written by `gw init`; edit it freely.\n\n\
+         [project]\nname = \"{name}\"\nkind = \"{}\"\ntemplate = \"{template}\"\n\n\
+         [build]\n# \"docker\" (gw's builder image) or \"local\" (the host's cargo)\ntoolchain = \"docker\"\n",
+        kind.as_str()
+    );
+    if kind == Kind::ProxyWasm {
+        text.push_str(&format!("\n[envoy]\n# The Envoy build `gw run` uses; gw.lock pins its exact bytes.\nbuild = \"{DEFAULT_ENVOY_BUILD}\"\n"));
+    }
+    text
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]

@@ -9,8 +9,11 @@ mod build;
 mod completions;
 mod doctor;
 mod fetch;
+mod init;
 mod output;
+mod prompt;
 mod run;
+mod templates;
 mod test;
 mod toolchain;
 mod use_build;
@@ -50,6 +53,8 @@ enum Command {
     Which(which::Args),
     Use(use_build::Args),
     Run(run::Args),
+    Init(init::Args),
+    Templates(templates::Args),
     Build(build::Args),
     Test(test::Args),
     Doctor(doctor::Args),
@@ -83,6 +88,8 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Which(args) => which::run(args, &settings),
         Command::Use(args) => use_build::run(args, &settings, terminal),
         Command::Run(args) => run::run(args, &settings, terminal),
+        Command::Init(args) => init::run(args, &settings, terminal),
+        Command::Templates(args) => templates::run(args),
         Command::Build(args) => build::run(args, &settings, terminal),
         Command::Test(args) => test::run(args, &settings, terminal),
         Command::Doctor(args) => doctor::run(args, &settings, terminal),

@@ -1,0 +1,120 @@
+//! The embedded templates. Each is a directory with a `template.toml`
+//! (description, kind, parameters, conditional files) and a `content/` tree.
+
+use include_dir::{include_dir, Dir};
+use serde::Deserialize;
+
+use super::Error;
+use crate::project::Kind;
+
+static WASM: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+static EBPF: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/ebpf-templates");
+
+/// The template `gw init` uses when none is named.
+pub const DEFAULT_TEMPLATE: &str = "http-filter";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    pub name: String,
+    pub prompt: String,
+    #[serde(default)]
+    pub default: Option<String>,
+    /// A regular expression the whole value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// The only values allowed.
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// One line shown with errors and prompts.
+    #[serde(default)]
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRule {
+    /// A path under content/, as written there (before its name is rendered).
+    pub path: String,
+    /// A template expression; the file (or directory) is left out when it is false.
+    pub when: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    description: String,
+    kind: String,
+    #[serde(default)]
+    parameters: Vec<Parameter>,
+    #[serde(default)]
+    files: Vec<FileRule>,
+    /// Globs (under content/) copied as they are, not rendered.
+    #[serde(default)]
+    copy: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub id: String,
+    pub description: String,
+    pub kind: Kind,
+    pub parameters: Vec<Parameter>,
+    pub files: Vec<FileRule>,
+    pub copy: Vec<String>,
+    pub(super) content: &'static Dir<'static>,
+}
+
+impl Template {
+    pub fn parameter(&self, name: &str) -> Option<&Parameter> {
+        self.parameters.iter().find(|p| p.name == name)
+    }
+}
+
+/// Every template, proxy-wasm ones first, each group sorted by id; the default first of all.
+pub fn templates() -> Result<Vec<Template>, Error> {
+    let mut all = Vec::new();
+    for (root, expected) in [(&WASM, Kind::ProxyWasm), (&EBPF, Kind::Ebpf)] {
+        let mut group = Vec::new();
+        for dir in root.dirs() {
+            group.push(load(dir, expected)?);
+        }
+        group.sort_by(|a, b| (a.id != DEFAULT_TEMPLATE, &a.id).cmp(&(b.id != DEFAULT_TEMPLATE, &b.id)));
+        all.extend(group);
+    }
+    Ok(all)
+}
+
+pub fn find(id: &str) -> Result<Template, Error> {
+    let all = templates()?;
+    let ids = all.iter().map(|t| t.id.clone()).collect::<Vec<_>>().join(", ");
+    all.into_iter().find(|t| t.id == id).ok_or_else(|| Error::UnknownTemplate(id.to_string(), ids))
+}
+
+fn load(dir: &'static Dir<'static>, expected: Kind) -> Result<Template, Error> {
+    let id = dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let broken = |message: String| Error::Template { template: id.clone(), message };
+    let manifest = dir
+        .get_file(dir.path().join("template.toml"))
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| broken("has no template.toml".into()))?;
+    let manifest: Manifest = toml::from_str(manifest).map_err(|e| broken(e.to_string()))?;
+    let kind = match manifest.kind.as_str() {
+        "proxy-wasm" => Kind::ProxyWasm,
+        "ebpf" => Kind::Ebpf,
+        other => return Err(broken(format!("kind '{other}' is neither proxy-wasm nor ebpf"))),
+    };
+    if kind != expected {
+        return Err(broken(format!("kind {} does not belong in this folder", kind.as_str())));
+    }
+    let content = dir.get_dir(dir.path().join("content")).ok_or_else(|| broken("has no content/ folder".into()))?;
+    Ok(Template {
+        id: id.clone(),
+        description: manifest.description,
+        kind,
+        parameters: manifest.parameters,
+        files: manifest.files,
+        copy: manifest.copy,
+        content,
+    })
+}

@@ -1,0 +1,176 @@
+//! Rendering a template into a new project: everything is written into a
+//! temporary directory beside the target and renamed into place at the end,
+//! so a failure leaves nothing behind.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use include_dir::{Dir, DirEntry};
+use minijinja::{Environment, UndefinedBehavior};
+
+use super::answers::Answers;
+use super::Error;
+
+#[derive(Debug)]
+pub struct Rendered {
+    pub root: PathBuf,
+    /// The files written, relative to the root, sorted.
+    pub files: Vec<PathBuf>,
+}
+
+/// Renders `answers` into `target`; `extra` files (gw.toml) are written beside
+/// the template's own. An existing non-empty `target` needs `force`.
+pub fn render(answers: &Answers, target: &Path, force: bool, extra: &[(&str, String)]) -> Result<Rendered, Error> {
+    let occupied = match fs::read_dir(target) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(Error::Io { path: target.to_path_buf(), source: e }),
+    };
+    if occupied && !force {
+        return Err(Error::NotEmpty(target.to_path_buf()));
+    }
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // The parent must exist: gw creates one directory, the project, and nothing above it.
+    if !parent.is_dir() {
+        return Err(Error::Io {
+            path: parent,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "the parent directory does not exist"),
+        });
+    }
+    let staging = tempfile::Builder::new().prefix(".gw-init-").tempdir_in(&parent).map_err(Error::io(&parent))?;
+
+    let template = &answers.template;
+    let broken = |message: String| Error::Template { template: template.id.clone(), message };
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    let mut context = answers.values.clone();
+    context.insert("project_name".into(), answers.name.clone());
+    context.insert("crate_name".into(), answers.name.replace('-', "_"));
+    context.insert("gw_version".into(), env!("CARGO_PKG_VERSION").into());
+
+    let copy: Vec<regex::Regex> = template.copy.iter().map(|g| glob(g)).collect::<Result<_, _>>().map_err(broken)?;
+    let mut files = Vec::new();
+    let mut stack: Vec<&Dir> = vec![template.content];
+    while let Some(dir) = stack.pop() {
+        for entry in dir.entries() {
+            let source = entry.path().strip_prefix(template.content.path()).expect("entries are under content/");
+            if !included(&env, answers, source, &context)? {
+                continue;
+            }
+            match entry {
+                DirEntry::Dir(sub) => stack.push(sub),
+                DirEntry::File(file) => {
+                    let relative = render_path(&env, source, &context).map_err(broken)?;
+                    let raw = copy.iter().any(|g| g.is_match(&source.to_string_lossy()));
+                    let bytes = match (raw, file.contents_utf8()) {
+                        (false, Some(text)) => env
+                            .render_str(text, &context)
+                            .map_err(|e| broken(format!("{}: {e}", source.display())))?
+                            .into_bytes(),
+                        _ => file.contents().to_vec(),
+                    };
+                    write(staging.path(), &relative, &bytes)?;
+                    files.push(relative);
+                }
+            }
+        }
+    }
+    for (name, text) in extra {
+        write(staging.path(), Path::new(name), text.as_bytes())?;
+        files.push(PathBuf::from(name));
+    }
+    files.sort();
+    files.dedup();
+
+    if occupied {
+        // --force: the rendered files replace their namesakes; other files stay.
+        for file in &files {
+            let to = target.join(file);
+            if let Some(dir) = to.parent() {
+                fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            }
+            fs::rename(staging.path().join(file), &to).map_err(Error::io(&to))?;
+        }
+    } else {
+        if target.exists() {
+            fs::remove_dir(target).map_err(Error::io(target))?;
+        }
+        fs::rename(staging.path(), target).map_err(Error::io(target))?;
+        // The staging directory is now the project; nothing is left to clean up.
+        std::mem::forget(staging);
+    }
+    Ok(Rendered { root: target.to_path_buf(), files })
+}
+
+/// Whether a rule's condition leaves this path (or one of its parents) out.
+fn included(
+    env: &Environment,
+    answers: &Answers,
+    source: &Path,
+    context: &std::collections::BTreeMap<String, String>,
+) -> Result<bool, Error> {
+    for rule in &answers.template.files {
+        if source == Path::new(&rule.path) {
+            let broken = |e: minijinja::Error| Error::Template {
+                template: answers.template.id.clone(),
+                message: format!("condition for {}: {e}", rule.path),
+            };
+            let expression = env.compile_expression(&rule.when).map_err(broken)?;
+            if !expression.eval(context).map_err(broken)?.is_true() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Renders each part of a path (`src/{{crate_name}}.rs`) and checks the
+/// result stays a plain relative path.
+fn render_path(
+    env: &Environment,
+    source: &Path,
+    context: &std::collections::BTreeMap<String, String>,
+) -> Result<PathBuf, String> {
+    let mut out = PathBuf::new();
+    for component in source.components() {
+        let Component::Normal(part) = component else { return Err(format!("{}: not a plain path", source.display())) };
+        let part = part.to_string_lossy();
+        let rendered = env.render_str(&part, context).map_err(|e| format!("{}: {e}", source.display()))?;
+        if rendered.is_empty() || rendered == "." || rendered == ".." || rendered.contains('/') {
+            return Err(format!("{} renders to the unsafe name '{rendered}'", source.display()));
+        }
+        out.push(rendered);
+    }
+    Ok(out)
+}
+
+fn write(root: &Path, relative: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let path = root.join(relative);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    }
+    fs::write(&path, bytes).map_err(Error::io(&path))
+}
+
+/// `*` within a name, `**` across folders.
+fn glob(pattern: &str) -> Result<regex::Regex, String> {
+    let mut re = String::from("^");
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                re.push_str(".*");
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).map_err(|e| format!("bad glob {pattern}: {e}"))
+}
