@@ -54,11 +54,12 @@ pub fn produced(job: &Job, metadata: Option<&Metadata>, messages: &[u8]) -> Vec<
                         });
                     }
                 }
-                if job.kind == Kind::Ebpf && kinds.contains(&TargetKind::Bin) {
-                    if let Some(exe) = artifact.executable {
-                        let name = exe.file_name().unwrap_or("loader").to_string();
-                        out.push(Produced { role: Role::Loader, path: exe.to_string(), file_name: name });
-                    }
+                if job.kind == Kind::Ebpf
+                    && kinds.contains(&TargetKind::Bin)
+                    && let Some(exe) = artifact.executable
+                {
+                    let name = exe.file_name().unwrap_or("loader").to_string();
+                    out.push(Produced { role: Role::Loader, path: exe.to_string(), file_name: name });
                 }
             }
             Ok(Message::BuildScriptExecuted(script)) => out_dirs.push((script.package_id, script.out_dir)),
