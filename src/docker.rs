@@ -4,12 +4,11 @@
 
 use std::collections::HashMap;
 
+use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountTypeEnum};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    BuildImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
-use bollard::container::LogOutput;
 use futures_util::StreamExt;
 
 /// How many lines of a failed image build are shown.
@@ -68,7 +67,10 @@ pub struct Docker {
 impl Docker {
     /// Connects to `host` (`unix:///path` or `tcp://…`), or the local default, and pings it.
     pub fn connect(host: Option<&str>) -> Result<Docker, Error> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Api(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Api(e.to_string()))?;
         let name = host.unwrap_or("unix:///var/run/docker.sock").to_string();
         let unreachable = |reason: String| Error::Unreachable { host: name.clone(), reason };
         let client = match host {
@@ -103,8 +105,13 @@ impl Docker {
         build_args: &HashMap<String, String>,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<(), Error> {
-        let options =
-            BuildImageOptionsBuilder::default().dockerfile("Dockerfile").t(tag).rm(true).forcerm(true).buildargs(build_args).build();
+        let options = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(build_args)
+            .build();
         self.runtime.block_on(async {
             let mut stream = self.client.build_image(options, None, Some(bollard::body_full(context.into())));
             let mut log: Vec<String> = Vec::new();
@@ -210,4 +217,3 @@ impl Docker {
         }
     }
 }
-

@@ -44,7 +44,8 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::NotAProject { .. } => Some(
-                "run this inside a project, or make one: a directory with a gw.toml holding [project] name and kind".into(),
+                "run this inside a project, or make one: a directory with a gw.toml holding [project] name and kind"
+                    .into(),
             ),
             _ => None,
         }
@@ -108,7 +109,9 @@ impl Project {
                 key: "name",
                 problem: "must be a string".into(),
             }),
-            None => Ok(self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "project".into())),
+            None => {
+                Ok(self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "project".into()))
+            }
         }
     }
 

@@ -112,7 +112,12 @@ fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Re
         let nearby = index.nearby(&reference.version);
         let nearby = if nearby.is_empty() { String::new() } else { format!("; nearby: {}", nearby.join(", ")) };
         let released_before_newest = index.releases.keys().any(|v| v > &reference.version);
-        Error::UnknownVersion { reference: reference.to_string(), index: index.url.clone(), nearby, released_before_newest }
+        Error::UnknownVersion {
+            reference: reference.to_string(),
+            index: index.url.clone(),
+            nearby,
+            released_before_newest,
+        }
     };
     let version = if reference.version.is_minor() {
         index.newest_on_line(&reference.version).ok_or_else(unknown)?.clone()

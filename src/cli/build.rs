@@ -1,11 +1,11 @@
 //! `gw build`: build the project (a .wasm filter, or an eBPF object and its loader).
 
-use crate::cli::toolchain::ToolchainArgs;
+use crate::Result;
 use crate::cli::Terminal;
+use crate::cli::toolchain::ToolchainArgs;
 use crate::project::Project;
 use crate::settings::Settings;
 use crate::toolchain::{Job, Outcome, Profile};
-use crate::Result;
 
 /// Build the project in Docker (gw's builder image) or with the local toolchain.
 ///
@@ -31,7 +31,13 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         Outcome::Done(artifacts) => {
             for artifact in artifacts {
                 let shown = artifact.path.strip_prefix(&settings.cwd).unwrap_or(&artifact.path);
-                println!("{}  {} bytes  sha256:{}  ({})", shown.display(), artifact.size, artifact.sha256, artifact.role.as_str());
+                println!(
+                    "{}  {} bytes  sha256:{}  ({})",
+                    shown.display(),
+                    artifact.size,
+                    artifact.sha256,
+                    artifact.role.as_str()
+                );
             }
             Ok(0)
         }

@@ -3,12 +3,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::cli::prompt::Dialoguer;
+use crate::Result;
 use crate::cli::Terminal;
+use crate::cli::prompt::Dialoguer;
 use crate::project::manifest_text;
 use crate::scaffold::{self, Prompter, Request};
 use crate::settings::Settings;
-use crate::Result;
 
 /// Create a project from a template: a proxy-wasm filter or an eBPF program.
 ///
@@ -47,11 +47,14 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let interactive = !args.accept_defaults && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let dialoguer = Dialoguer::new();
     let prompter: Option<&dyn Prompter> = if interactive { Some(&dialoguer) } else { None };
-    let name = args.name.clone().or_else(|| {
-        args.dir.as_ref().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned())
-    });
-    let answers =
-        scaffold::collect(Request { template: args.template, name, defines: args.defines, accept_defaults: args.accept_defaults }, prompter)?;
+    let name = args
+        .name
+        .clone()
+        .or_else(|| args.dir.as_ref().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()));
+    let answers = scaffold::collect(
+        Request { template: args.template, name, defines: args.defines, accept_defaults: args.accept_defaults },
+        prompter,
+    )?;
     let target = settings.cwd.join(args.dir.unwrap_or_else(|| PathBuf::from(&answers.name)));
     let manifest = manifest_text(&answers.name, answers.template.kind, &answers.template.id);
     let rendered = scaffold::render(&answers, &target, args.force, &[("gw.toml", manifest)])?;

@@ -25,7 +25,12 @@ impl Prompter for Dialoguer {
             .map_err(|e| Error::Prompt(e.to_string()))
     }
 
-    fn input(&self, prompt: &str, default: Option<&str>, check: &dyn Fn(&str) -> Result<(), String>) -> Result<String, Error> {
+    fn input(
+        &self,
+        prompt: &str,
+        default: Option<&str>,
+        check: &dyn Fn(&str) -> Result<(), String>,
+    ) -> Result<String, Error> {
         let mut input = Input::<String>::with_theme(&self.theme).with_prompt(prompt);
         if let Some(default) = default {
             input = input.default(default.to_string());

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::scaffold;
 use crate::Result;
+use crate::scaffold;
 
 /// List the project templates (proxy-wasm filters and eBPF programs) with their parameters.
 #[derive(Debug, clap::Args)]

@@ -1,11 +1,11 @@
 //! `gw test`: the project's tests, in the same toolchain as `gw build`.
 
-use crate::cli::toolchain::ToolchainArgs;
+use crate::Result;
 use crate::cli::Terminal;
+use crate::cli::toolchain::ToolchainArgs;
 use crate::project::Project;
 use crate::settings::Settings;
 use crate::toolchain::{Job, Outcome, Profile};
-use crate::Result;
 
 /// Run the project's tests (`cargo test` on the host target) in Docker or locally.
 ///

@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
+use crate::Result;
 use crate::cli::Terminal;
 use crate::docker::Docker;
 use crate::env_vars;
 use crate::project::Project;
 use crate::toolchain::{BuilderImage, DockerToolchain, LocalToolchain, Toolchain};
-use crate::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Choice {

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::names::check_project_name;
-use super::registry::{self, Parameter, Template, DEFAULT_TEMPLATE};
 use super::Error;
+use super::names::check_project_name;
+use super::registry::{self, DEFAULT_TEMPLATE, Parameter, Template};
 
 /// Asks the user. The CLI implements it with dialoguer; without a terminal
 /// there is no prompter at all.
@@ -14,7 +14,12 @@ pub trait Prompter {
     /// Picks one of `items` (shown as given); returns its index.
     fn select(&self, prompt: &str, items: &[String], default: usize) -> Result<usize, Error>;
     /// Asks for text until `check` accepts it.
-    fn input(&self, prompt: &str, default: Option<&str>, check: &dyn Fn(&str) -> Result<(), String>) -> Result<String, Error>;
+    fn input(
+        &self,
+        prompt: &str,
+        default: Option<&str>,
+        check: &dyn Fn(&str) -> Result<(), String>,
+    ) -> Result<String, Error>;
 }
 
 /// What the command line gave.
@@ -53,7 +58,9 @@ pub fn collect(request: Request, prompter: Option<&dyn Prompter>) -> Result<Answ
             check_project_name(name)?;
             name.clone()
         }
-        (None, Some(prompter)) => prompter.input("Project name", None, &|v| check_project_name(v).map_err(|e| e.to_string()))?,
+        (None, Some(prompter)) => {
+            prompter.input("Project name", None, &|v| check_project_name(v).map_err(|e| e.to_string()))?
+        }
         (None, None) => return Err(missing("the project name", "a directory (gw init DIR) or --name <NAME>")),
     };
 
@@ -108,10 +115,8 @@ pub fn check_value(parameter: &Parameter, value: &str) -> Result<(), Error> {
         });
     }
     if let Some(pattern) = &parameter.pattern {
-        let whole = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| Error::Template {
-            template: parameter.name.clone(),
-            message: format!("bad pattern: {e}"),
-        })?;
+        let whole = regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| Error::Template { template: parameter.name.clone(), message: format!("bad pattern: {e}") })?;
         if !whole.is_match(value) {
             return Err(Error::PatternMismatch {
                 name: parameter.name.clone(),

@@ -9,10 +9,10 @@ mod render;
 
 use std::path::PathBuf;
 
-pub use answers::{collect, Answers, Prompter, Request};
+pub use answers::{Answers, Prompter, Request, collect};
 pub use names::check_project_name;
-pub use registry::{templates, Parameter, Template, DEFAULT_TEMPLATE};
-pub use render::{render, Rendered};
+pub use registry::{DEFAULT_TEMPLATE, Parameter, Template, templates};
+pub use render::{Rendered, render};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

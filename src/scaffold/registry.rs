@@ -1,7 +1,7 @@
 //! The embedded templates. Each is a directory with a `template.toml`
 //! (description, kind, parameters, conditional files) and a `content/` tree.
 
-use include_dir::{include_dir, Dir};
+use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 
 use super::Error;

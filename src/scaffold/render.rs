@@ -8,8 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use include_dir::{Dir, DirEntry};
 use minijinja::{Environment, UndefinedBehavior};
 
-use super::answers::Answers;
 use super::Error;
+use super::answers::Answers;
 
 #[derive(Debug)]
 pub struct Rendered {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::cargo::{self, Produced};
 use super::image::BuilderImage;
 use super::local::describe;
-use super::{Artifact, Error, Job, Outcome, Role, Toolchain, OUTPUT_DIR};
+use super::{Artifact, Error, Job, OUTPUT_DIR, Outcome, Role, Toolchain};
 use crate::docker::{Docker, RunSpec, Stream, Volume};
 use crate::download::Sha256;
 use crate::project::Kind;
@@ -38,8 +38,10 @@ impl DockerToolchain {
         }
         // One build of an image per machine; others wait for it, then find it.
         let lock_path = std::env::temp_dir().join(format!("gw-{}.lock", self.image.tag.replace([':', '/'], "-")));
-        let _lock = crate::download::InstallLock::acquire(&lock_path, || on_line("waiting for another gw building the same image"))
-            .map_err(|e| Error::Io { path: lock_path.clone(), source: std::io::Error::other(e.to_string()) })?;
+        let _lock = crate::download::InstallLock::acquire(&lock_path, || {
+            on_line("waiting for another gw building the same image")
+        })
+        .map_err(|e| Error::Io { path: lock_path.clone(), source: std::io::Error::other(e.to_string()) })?;
         if self.docker.image_exists(&self.image.tag)? {
             return Ok(false);
         }
@@ -76,7 +78,11 @@ impl DockerToolchain {
             Volume::Named { name: target_volume(&job.name, &job.root), container: TARGET.into() },
         ];
         if let Some(ca) = &self.ca_bundle {
-            volumes.push(Volume::Bind { host: ca.display().to_string(), container: CONTAINER_CA.into(), read_only: true });
+            volumes.push(Volume::Bind {
+                host: ca.display().to_string(),
+                container: CONTAINER_CA.into(),
+                read_only: true,
+            });
         }
         RunSpec {
             image: self.image.tag.clone(),
@@ -162,7 +168,8 @@ pub(super) fn require_artifacts(job: &Job, produced: &[Produced]) -> Result<(), 
 
 /// `gw-target-<name>-<hash of the project's path>`: one per project checkout.
 fn target_volume(name: &str, root: &Path) -> String {
-    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     let digest = Sha256::of_bytes(root.display().to_string().as_bytes());
     format!("gw-target-{safe}-{}", &digest.as_str()[..8])
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::cargo::{self, WASM_TARGET};
-use super::{Artifact, Error, Job, Outcome, Toolchain, OUTPUT_DIR};
+use super::{Artifact, Error, Job, OUTPUT_DIR, Outcome, Toolchain};
 use crate::download::Sha256;
 use crate::project::Kind;
 
@@ -15,10 +15,8 @@ pub struct LocalToolchain;
 
 impl LocalToolchain {
     fn check(&self, job: &Job) -> Result<(), Error> {
-        let sysroot = run_quiet("rustc", &["--print", "sysroot"]).ok_or_else(|| Error::Missing {
-            what: "rustc".into(),
-            fix: "install Rust (https://rustup.rs)".into(),
-        })?;
+        let sysroot = run_quiet("rustc", &["--print", "sysroot"])
+            .ok_or_else(|| Error::Missing { what: "rustc".into(), fix: "install Rust (https://rustup.rs)".into() })?;
         match job.kind {
             Kind::ProxyWasm => {
                 let target = Path::new(sysroot.trim()).join("lib/rustlib").join(WASM_TARGET);

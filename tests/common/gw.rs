@@ -76,8 +76,15 @@ impl Gw {
         self.server.url(INDEX_PATH)
     }
 
-    /// `gw` with this fixture's environment, run in its working directory.
+    /// `gw` with this fixture's environment, run in its working directory, no stdin.
     pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.tty_command(args);
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// The same, with stdin left for the caller to connect (a pseudo-terminal).
+    pub fn tty_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gw"));
         command
             .args(args)
@@ -89,8 +96,13 @@ impl Gw {
             .env("GW_ENVOY_VERSIONS_URL", self.index_url())
             .env("GW_GITHUB_URL", self.server.base_url())
             .env("GW_PLATFORM", PLATFORM)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
+            .env("NO_COLOR", "1");
+        // The fixture's HOME hides the caller's Rust toolchain; point at it.
+        let real_home = std::env::home_dir().unwrap_or_default();
+        for (name, default) in [("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")] {
+            let value = std::env::var_os(name).unwrap_or_else(|| real_home.join(default).into_os_string());
+            command.env(name, value);
+        }
         command
     }
 

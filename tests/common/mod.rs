@@ -2,6 +2,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod archive;
+pub mod docker;
 pub mod gw;
 pub mod server;
 

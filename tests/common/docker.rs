@@ -1,0 +1,59 @@
+//! Docker for the tests that need it: a test that needs Docker runs in CI
+//! (which has it and sets GW_REQUIRE_DOCKER=1); on a machine without a
+//! daemon it skips with a printed reason, unless GW_REQUIRE_DOCKER=1.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+/// Docker tests run one at a time: each is a full cargo build on a small machine.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// None (after saying why) when there is no daemon and it is not required.
+pub fn require() -> Option<MutexGuard<'static, ()>> {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let answers = Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false);
+    if answers {
+        return Some(guard);
+    }
+    if std::env::var("GW_REQUIRE_DOCKER").as_deref() == Ok("1") {
+        panic!("GW_REQUIRE_DOCKER=1 but no Docker daemon answers `docker info`");
+    }
+    eprintln!("skipping: no Docker daemon answers `docker info` (set GW_REQUIRE_DOCKER=1 to make this a failure)");
+    None
+}
+
+/// A copy of `tests/fixtures/<name>` (without build outputs) in a fresh temp dir.
+pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(name);
+    copy_tree(&source, &root);
+    (dir, root)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Containers gw made that still exist (running or not).
+pub fn gw_containers() -> Vec<String> {
+    let output = Command::new("docker")
+        .args(["ps", "--all", "--quiet", "--filter", "label=dev.gw.tool=gw"])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+}
