@@ -56,6 +56,8 @@ pub struct RunSpec {
     pub workdir: Option<String>,
     /// Extra capabilities (e.g. for loading BPF programs).
     pub cap_add: Vec<String>,
+    /// Labels besides `dev.gw.tool=gw`, which every container gw makes carries.
+    pub labels: Vec<(String, String)>,
 }
 
 pub struct Docker {
@@ -168,7 +170,13 @@ impl Docker {
             env: Some(spec.env.clone()),
             user: spec.user.clone(),
             working_dir: spec.workdir.clone(),
-            labels: Some(HashMap::from([("dev.gw.tool".to_string(), "gw".to_string())])),
+            labels: Some(
+                spec.labels
+                    .iter()
+                    .cloned()
+                    .chain([("dev.gw.tool".to_string(), "gw".to_string())])
+                    .collect::<HashMap<_, _>>(),
+            ),
             host_config: Some(HostConfig {
                 mounts: Some(mounts),
                 cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),

@@ -1,7 +1,7 @@
 //! The one error type commands return, and how it maps to exit codes:
 //! 0 success, 1 the operation failed, 2 usage or input error.
 
-use crate::{builds, download, envoy, project, scaffold, settings, toolchain};
+use crate::{builds, download, envoy, project, scaffold, settings, toolchain, wasmhost};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -19,6 +19,8 @@ pub enum Error {
     Toolchain(#[from] toolchain::Error),
     #[error(transparent)]
     Scaffold(#[from] scaffold::Error),
+    #[error(transparent)]
+    WasmHost(#[from] wasmhost::Error),
     #[error("no default build is set")]
     NoDefault,
     #[error("{reference} is a {flavor} build; {command} works with Envoy builds (flavor standard)")]
@@ -43,6 +45,7 @@ impl Error {
             Error::Toolchain(toolchain::Error::Project(_)) => true,
             Error::Toolchain(_) => false,
             Error::Scaffold(e) => e.is_input(),
+            Error::WasmHost(e) => e.is_input(),
             Error::Default(_) | Error::Project(_) | Error::Settings(_) | Error::NoDefault | Error::NotEnvoy { .. } => {
                 true
             }
@@ -57,6 +60,7 @@ impl Error {
             Error::Builds(e) => e.hint(),
             Error::Toolchain(e) => e.hint(),
             Error::Scaffold(e) => e.hint(),
+            Error::WasmHost(e) => e.hint(),
             Error::Project(e) => e.hint(),
             Error::NoDefault => Some(
                 "pick one with `gw use <ref>` (e.g. `gw use 1.36`), or name it: `gw run 1.36 -- <envoy args>`".into(),

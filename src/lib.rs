@@ -17,5 +17,6 @@ pub mod report;
 pub mod scaffold;
 pub mod settings;
 pub mod toolchain;
+pub mod wasmhost;
 
 pub use error::{Error, Result};

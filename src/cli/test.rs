@@ -1,27 +1,126 @@
-//! `gw test`: the project's tests, in the same toolchain as `gw build`.
+//! `gw test`: the project's tests in the same toolchain as `gw build`, then,
+//! for proxy-wasm filters, every scenario against the built module in gw's
+//! proxy-wasm host. `--wasm` runs scenarios against any prebuilt module.
 
-use crate::Result;
+use std::path::{Path, PathBuf};
+
 use crate::cli::Terminal;
 use crate::cli::toolchain::ToolchainArgs;
-use crate::project::Project;
+use crate::project::{Kind, Project};
 use crate::settings::Settings;
-use crate::toolchain::{Job, Outcome, Profile};
+use crate::toolchain::{Job, Outcome as Cargo, Profile, Role};
+use crate::wasmhost::{self, FileReport, Host, Outcome};
+use crate::{Error, Result};
 
-/// Run the project's tests (`cargo test` on the host target) in Docker or locally.
+/// Run the project's tests: `cargo test`, then (proxy-wasm) its scenarios in gw's wasm host.
 ///
-/// The exit code is cargo's: 0 when every test passed.
+/// Scenarios are the YAML files in scenarios/ (or those given with --scenario),
+/// run against the module `gw build` makes; see docs/testing.md. Exit code:
+/// cargo's when cargo test fails, 1 when a scenario case fails, else 0.
+/// With --wasm no project and no Docker are needed.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Scenario files to run instead of scenarios/*.yaml; repeatable.
+    #[arg(long, value_name = "FILE")]
+    scenario: Vec<PathBuf>,
+
+    /// Run the scenarios against this module instead of building the project.
+    #[arg(long, value_name = "FILE.wasm", requires = "scenario")]
+    wasm: Option<PathBuf>,
+
+    /// Also write the scenario results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+
     #[command(flatten)]
     toolchain: ToolchainArgs,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let scenarios: Vec<PathBuf> = args.scenario.iter().map(|s| settings.cwd.join(s)).collect();
+    if let Some(wasm) = &args.wasm {
+        return run_scenarios(&settings.cwd.join(wasm), &scenarios, args.junit.as_deref(), settings, terminal);
+    }
     let project = Project::require(&settings.cwd)?;
-    let job = Job::for_project(&project, Profile::Debug, terminal.colors_for_children())?;
     let toolchain = args.toolchain.toolchain(&project, terminal)?;
-    match toolchain.test(&job, &mut std::io::stderr())? {
-        Outcome::CargoFailed(code) => Ok(code),
-        Outcome::Done(()) => Ok(0),
+    let job = Job::for_project(&project, Profile::Debug, terminal.colors_for_children())?;
+    if let Cargo::CargoFailed(code) = toolchain.test(&job, &mut std::io::stderr())? {
+        return Ok(code);
+    }
+    if job.kind != Kind::ProxyWasm {
+        return Ok(0);
+    }
+    let scenarios = if scenarios.is_empty() { scenario_files(&project.root)? } else { scenarios };
+    if scenarios.is_empty() {
+        terminal.status("no scenarios (scenarios/*.yaml): nothing to run in the wasm host");
+        return Ok(0);
+    }
+    let build = Job { profile: Profile::Release, ..job };
+    let artifacts = match toolchain.build(&build, &mut std::io::stderr())? {
+        Cargo::CargoFailed(code) => return Ok(code),
+        Cargo::Done(artifacts) => artifacts,
+    };
+    let wasm =
+        artifacts.into_iter().find(|a| a.role == Role::Wasm).map(|a| a.path).expect("builds check their outputs");
+    run_scenarios(&wasm, &scenarios, args.junit.as_deref(), settings, terminal)
+}
+
+/// `scenarios/*.yaml` and `*.yml`, sorted.
+fn scenario_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = root.join("scenarios");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn run_scenarios(
+    wasm: &Path,
+    files: &[PathBuf],
+    junit: Option<&Path>,
+    settings: &Settings,
+    terminal: &Terminal,
+) -> Result<i32> {
+    let host = Host::new(settings.layout.home().join("cache").join("wasm"))?;
+    let module = host.load(wasm)?;
+    if let Some(warning) = &module.cache_warning {
+        terminal.warning(warning);
+    }
+    let origin = if module.from_cache { "from the cache" } else { "compiled" };
+    terminal.status(format!("{} loaded ({origin}, {:.0?})", wasm.display(), module.load_time));
+    let mut reports = Vec::new();
+    for file in files {
+        let report = host.run_scenario_file(&module, file).unwrap_or_else(|e| FileReport::from_error(file.clone(), &e));
+        show(&report, settings, terminal);
+        reports.push(report);
+    }
+    let passed: usize = reports.iter().map(FileReport::passed).sum();
+    let failed: usize = reports.iter().map(FileReport::failed).sum();
+    if let Some(path) = junit {
+        let path = settings.cwd.join(path);
+        std::fs::write(&path, wasmhost::junit(&reports)).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+fn show(report: &FileReport, settings: &Settings, terminal: &Terminal) {
+    let file = report.file.strip_prefix(&settings.cwd).unwrap_or(&report.file);
+    println!("{}", terminal.bold(file.display()));
+    for case in &report.cases {
+        match &case.outcome {
+            Outcome::Passed => println!("  ok    {} ({:.1?})", case.name, case.duration),
+            Outcome::Failed(differences) => {
+                println!("  FAIL  {}", case.name);
+                for line in differences {
+                    for (i, part) in line.lines().enumerate() {
+                        println!("{}{part}", if i == 0 { "        - " } else { "          " });
+                    }
+                }
+            }
+        }
     }
 }

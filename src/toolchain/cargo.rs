@@ -11,7 +11,7 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// `cargo build …` for a job, with messages as JSON on stdout and
 /// diagnostics rendered on stderr.
-pub fn build_args(job: &Job, extra: &[&str]) -> Vec<String> {
+pub fn build_args(job: &Job) -> Vec<String> {
     let mut args = vec!["build".to_string(), "--message-format=json-render-diagnostics".to_string()];
     if job.profile == Profile::Release {
         args.push("--release".into());
@@ -19,7 +19,6 @@ pub fn build_args(job: &Job, extra: &[&str]) -> Vec<String> {
     if job.kind == Kind::ProxyWasm {
         args.extend(["--target".to_string(), WASM_TARGET.to_string()]);
     }
-    args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
 

@@ -92,6 +92,7 @@ impl DockerToolchain {
             user: Some(format!("{uid}:{gid}")),
             workdir: Some(SRC.into()),
             cap_add: Vec::new(),
+            labels: vec![("dev.gw.project".to_string(), job.root.display().to_string())],
         }
     }
 
@@ -110,13 +111,10 @@ impl DockerToolchain {
 
 impl Toolchain for DockerToolchain {
     fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<Vec<Artifact>>, Error> {
-        // Debian's wasm32 std is built from source (rust-web-src) with build-std.
-        let extra: &[&str] = if job.kind == Kind::ProxyWasm { &["-Zbuild-std=std,panic_abort"] } else { &[] };
+        // The image carries a wasm32 std in rustc's sysroot, so this is plain cargo.
         // The metadata (one JSON line) comes first on stdout, then cargo's build messages.
-        let script = format!(
-            "cargo metadata --no-deps --format-version 1 && exec cargo {}",
-            cargo::build_args(job, extra).join(" ")
-        );
+        let script =
+            format!("cargo metadata --no-deps --format-version 1 && exec cargo {}", cargo::build_args(job).join(" "));
         let (code, stdout) = self.run(job, vec!["sh".into(), "-c".into(), script], echo)?;
         if code != 0 {
             return Ok(Outcome::CargoFailed(code as i32));

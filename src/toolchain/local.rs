@@ -49,7 +49,7 @@ impl Toolchain for LocalToolchain {
             .exec()
             .map_err(|e| Error::Cargo(e.to_string()))?;
         let mut child = Command::new("cargo")
-            .args(cargo::build_args(job, &[]))
+            .args(cargo::build_args(job))
             .current_dir(&job.root)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -49,10 +49,11 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Containers gw made that still exist (running or not).
-pub fn gw_containers() -> Vec<String> {
+/// Containers gw made for the project at `root` that still exist (running or not).
+pub fn gw_containers(root: &Path) -> Vec<String> {
+    let label = format!("label=dev.gw.project={}", root.display());
     let output = Command::new("docker")
-        .args(["ps", "--all", "--quiet", "--filter", "label=dev.gw.tool=gw"])
+        .args(["ps", "--all", "--quiet", "--filter", "label=dev.gw.tool=gw", "--filter", &label])
         .output()
         .expect("docker ps");
     String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()

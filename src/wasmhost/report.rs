@@ -1,0 +1,140 @@
+//! What a run returns: per file, per case, passed or failed with readable differences, and what
+//! the host observed, for the CLI to print (this module prints nothing).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::state::LogLevel;
+
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub file: PathBuf,
+    pub cases: Vec<CaseReport>,
+    /// The whole file: VM start, every case, shutdown.
+    pub duration: Duration,
+}
+
+impl FileReport {
+    /// A report for a file that could not run at all (unreadable, bad YAML), so that it still
+    /// shows up as one failed case in summaries and JUnit.
+    pub fn from_error(file: PathBuf, error: &super::Error) -> FileReport {
+        FileReport {
+            file,
+            cases: vec![CaseReport {
+                name: "scenario file".into(),
+                outcome: Outcome::Failed(vec![error.to_string()]),
+                duration: Duration::ZERO,
+                observed: Observed::default(),
+            }],
+            duration: Duration::ZERO,
+        }
+    }
+
+    pub fn passed(&self) -> usize {
+        self.cases.iter().filter(|c| c.outcome.is_passed()).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.cases.len() - self.passed()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseReport {
+    pub name: String,
+    pub outcome: Outcome,
+    pub duration: Duration,
+    pub observed: Observed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// One line per difference (`request_headers.x-user: expected "admin", got nothing`), or the
+    /// fault that stopped the case (with its wasm backtrace).
+    Failed(Vec<String>),
+}
+
+impl Outcome {
+    pub fn is_passed(&self) -> bool {
+        matches!(self, Outcome::Passed)
+    }
+}
+
+/// What the host saw during one case.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// The stream callbacks, in order, with what they returned.
+    pub callbacks: Vec<CallbackRecord>,
+    /// Request headers, body and trailers as they went upstream (or stood when the request ended).
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Vec<u8>,
+    pub request_trailers: Vec<(String, String)>,
+    /// Whether the request reached the upstream.
+    pub forwarded: bool,
+    /// The response as it went downstream.
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Vec<u8>,
+    pub response_trailers: Vec<(String, String)>,
+    pub local_response: Option<LocalResponse>,
+    /// The filter closed (reset) the stream or connection.
+    pub closed: bool,
+    /// For connections: what the upstream and the client received.
+    pub upstream_data: Vec<u8>,
+    pub downstream_data: Vec<u8>,
+    pub http_calls: Vec<HttpCallRecord>,
+    /// All metrics after the case (they accumulate over the file).
+    pub metrics: BTreeMap<String, i64>,
+    /// Log lines written during the case (including VM start, for the first case).
+    pub logs: Vec<LogLine>,
+    pub properties_set: BTreeMap<String, Vec<u8>>,
+    pub shared_data: BTreeMap<String, Vec<u8>>,
+    /// The fault that stopped the case, if one did.
+    pub fault: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRecord {
+    /// `request_headers`, `response_body`, `new_connection`, `downstream_data`, …
+    pub name: &'static str,
+    /// The raw action returned: 0 continue, 1 pause (other values pause too, as in Envoy).
+    pub action: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalResponse {
+    pub status: u32,
+    pub details: String,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    /// -1 when the filter sent none.
+    pub grpc_status: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub message: String,
+    /// The context that wrote it (1 is the root context).
+    pub context: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCallRecord {
+    pub cluster: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub trailers: Vec<(String, String)>,
+    pub timeout_ms: u32,
+    /// `:status` of the answer the scenario declared; `None` when it answered with a failure.
+    pub answered_status: Option<String>,
+    /// The scenario declared no answer for this call.
+    pub unmatched: bool,
+}
+
+impl HttpCallRecord {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
