@@ -1,0 +1,134 @@
+//! Loads the XDP program, attaches it to an interface, fills the blocklist
+//! from `--block` and prints the verdict counters every second until Ctrl-C.
+//! The program is detached when this process exits.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aya::maps::{HashMap, PerCpuArray};
+use aya::programs::{Xdp, XdpMode};
+use aya::{Ebpf, EbpfLoader};
+use clap::Parser;
+use log::{debug, info, warn};
+use tokio::io::unix::AsyncFd;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time;
+use {{ crate_name }}_common::{self as common, BLOCKLIST_MAP, Counts, PROGRAM, VERDICTS_MAP, Verdict};
+
+/// Drops IPv4 packets from blocked source addresses in XDP, before the kernel's
+/// network stack sees them, and counts what passed and what was dropped.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Opt {
+    /// Interface to attach to
+    #[arg(short, long, default_value = "{{ iface }}")]
+    iface: String,
+
+    /// Drop IPv4 packets from this source address; repeatable
+    #[arg(short, long = "block", value_name = "IP")]
+    block: Vec<Ipv4Addr>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let opt = Opt::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    raise_memlock_limit();
+
+    let mut ebpf = load()?;
+    let program: &mut Xdp =
+        ebpf.program_mut(PROGRAM).with_context(|| format!("the object has no program {PROGRAM}"))?.try_into()?;
+    program.load().context("loading the XDP program into the kernel")?;
+    // Native (driver) mode where the driver supports it, else generic (skb) mode.
+    let mode = match program.attach(&opt.iface, XdpMode::Default) {
+        Ok(_) => "default",
+        Err(error) => {
+            debug!("attaching in the default mode failed ({error}); trying skb mode");
+            program.attach(&opt.iface, XdpMode::Skb).with_context(|| format!("attaching XDP to {}", opt.iface))?;
+            "skb"
+        }
+    };
+    info!("attached {PROGRAM} to {} ({mode} mode)", opt.iface);
+
+    let mut blocklist: HashMap<_, u32, u32> =
+        HashMap::try_from(ebpf.take_map(BLOCKLIST_MAP).with_context(|| format!("no map {BLOCKLIST_MAP}"))?)?;
+    for addr in &opt.block {
+        blocklist.insert(common::blocklist_key(*addr), 1u32, 0).with_context(|| format!("blocking {addr}"))?;
+        info!("blocking {addr}");
+    }
+    let verdicts: PerCpuArray<_, u64> =
+        PerCpuArray::try_from(ebpf.take_map(VERDICTS_MAP).with_context(|| format!("no map {VERDICTS_MAP}"))?)?;
+
+    println!("counting packets on {} every second; Ctrl-C to stop", opt.iface);
+    let stop = shutdown();
+    tokio::pin!(stop);
+    let mut tick = time::interval(Duration::from_secs(1));
+    tick.tick().await; // the first tick is immediate
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let mut counts = Counts::default();
+                for verdict in Verdict::ALL {
+                    let per_cpu = verdicts.get(&verdict.index(), 0)?;
+                    counts.set(verdict, common::total(per_cpu.iter().copied()));
+                }
+                println!("{counts}");
+            }
+            result = &mut stop => {
+                result?;
+                break;
+            }
+        }
+    }
+    info!("detaching from {}", opt.iface);
+    Ok(())
+}
+
+/// The object aya-build compiled (see build.rs), with kernel-side logging at
+/// the level RUST_LOG asks for, so that disabled log statements cost nothing.
+fn load() -> anyhow::Result<Ebpf> {
+    let level = log::max_level() as u8;
+    let mut ebpf = EbpfLoader::new()
+        .override_global(aya_log::LEVEL, &level, false)
+        .load(aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/{{ project_name }}")))
+        .context("loading the eBPF object (this needs root, or CAP_BPF with CAP_NET_ADMIN)")?;
+    match aya_log::EbpfLogger::init(&mut ebpf) {
+        Ok(logger) => {
+            // SAFETY: the logger owns its ring buffer's descriptor, which stays open and the
+            // same for as long as the AsyncFd, which owns the logger, lives.
+            let mut logger = unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
+                .map_err(|error| error.into_parts().1)?;
+            tokio::task::spawn(async move {
+                while let Ok(mut guard) = logger.readable_mut().await {
+                    guard.get_inner_mut().flush();
+                    guard.clear_ready();
+                }
+            });
+        }
+        // The program has no log statements (or the linker dropped them).
+        Err(aya_log::Error::MapNotFound) => debug!("no kernel-side logs: the program does not log"),
+        Err(error) => warn!("no kernel-side logs: {error}"),
+    }
+    Ok(ebpf)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown() -> anyhow::Result<()> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}
+
+/// Older kernels charge BPF maps to RLIMIT_MEMLOCK; newer ones (5.11+) use
+/// memory cgroups and ignore it.
+fn raise_memlock_limit() {
+    let limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    // SAFETY: setrlimit reads the struct it is given.
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
+        debug!("could not raise RLIMIT_MEMLOCK: {}", std::io::Error::last_os_error());
+    }
+}
