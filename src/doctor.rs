@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use crate::builds;
 use crate::env_vars;
+use crate::project::Kind;
 use crate::settings::Settings;
+use crate::toolchain;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -91,9 +93,29 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
         None => found("CA bundle", Status::Ok, "system trust store", None),
     });
     out.push(docker());
+    out.extend(local_toolchain());
     out
 }
 
+/// What `--toolchain local` needs for each kind of project.
+fn local_toolchain() -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (topic, kind) in [("local wasm", Kind::ProxyWasm), ("local eBPF", Kind::Ebpf)] {
+        out.push(match toolchain::missing_for(kind) {
+            None => found(
+                topic,
+                Status::Ok,
+                format!("ready for `gw build --toolchain local` ({} projects)", kind.as_str()),
+                None,
+            ),
+            Some(toolchain::Error::Missing { what, fix }) => {
+                found(topic, Status::Note, format!("{what} is missing (Docker builds do not need it)"), Some(fix))
+            }
+            Some(other) => found(topic, Status::Missing, other.to_string(), None),
+        });
+    }
+    out
+}
 /// Whether a Docker daemon answers `/_ping` on its socket.
 fn docker() -> Finding {
     let host = std::env::var("GW_DOCKER_HOST")

@@ -13,36 +13,31 @@ use crate::project::Kind;
 
 pub struct LocalToolchain;
 
-impl LocalToolchain {
-    fn check(&self, job: &Job) -> Result<(), Error> {
-        let sysroot = run_quiet("rustc", &["--print", "sysroot"])
-            .ok_or_else(|| Error::Missing { what: "rustc".into(), fix: "install Rust (https://rustup.rs)".into() })?;
-        match job.kind {
-            Kind::ProxyWasm => {
-                let target = Path::new(sysroot.trim()).join("lib/rustlib").join(WASM_TARGET);
-                if !target.is_dir() {
-                    return Err(Error::Missing {
-                        what: format!("the Rust target {WASM_TARGET} (not in {})", sysroot.trim()),
-                        fix: format!("rustup target add {WASM_TARGET}"),
-                    });
-                }
-            }
-            Kind::Ebpf => {
-                if run_quiet("bpf-linker", &["--version"]).is_none() {
-                    return Err(Error::Missing {
-                        what: "bpf-linker".into(),
-                        fix: "rustup toolchain install nightly --component rust-src && cargo install bpf-linker".into(),
-                    });
-                }
-            }
+/// What the local toolchain lacks for a kind of project, with the fix; None if nothing.
+pub fn missing_for(kind: Kind) -> Option<Error> {
+    let Some(sysroot) = run_quiet("rustc", &["--print", "sysroot"]) else {
+        return Some(Error::Missing { what: "rustc".into(), fix: "install Rust (https://rustup.rs)".into() });
+    };
+    match kind {
+        Kind::ProxyWasm => {
+            let target = Path::new(sysroot.trim()).join("lib/rustlib").join(WASM_TARGET);
+            (!target.is_dir()).then(|| Error::Missing {
+                what: format!("the Rust target {WASM_TARGET} (not in {})", sysroot.trim()),
+                fix: format!("rustup target add {WASM_TARGET}"),
+            })
         }
-        Ok(())
+        Kind::Ebpf => run_quiet("bpf-linker", &["--version"]).is_none().then(|| Error::Missing {
+            what: "bpf-linker".into(),
+            fix: "rustup toolchain install nightly --component rust-src && cargo install bpf-linker".into(),
+        }),
     }
 }
 
 impl Toolchain for LocalToolchain {
     fn build(&self, job: &Job, _echo: &mut dyn Write) -> Result<Outcome<Vec<Artifact>>, Error> {
-        self.check(job)?;
+        if let Some(missing) = missing_for(job.kind) {
+            return Err(missing);
+        }
         let metadata = cargo_metadata::MetadataCommand::new()
             .current_dir(&job.root)
             .no_deps()
@@ -92,7 +87,7 @@ pub(super) fn describe(role: super::Role, path: &Path) -> Result<Artifact, Error
     Ok(Artifact { role, path: path.to_path_buf(), size, sha256 })
 }
 
-fn run_quiet(program: &str, args: &[&str]) -> Option<String> {
+pub(crate) fn run_quiet(program: &str, args: &[&str]) -> Option<String> {
     let output = Command::new(program).args(args).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
     output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }

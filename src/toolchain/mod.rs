@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 pub use docker::DockerToolchain;
 pub use image::{BuilderImage, DEFAULT_BASE, RECIPE};
-pub use local::LocalToolchain;
+pub use local::{LocalToolchain, missing_for};
 
 use crate::download::Sha256;
 use crate::project::{self, Kind};
