@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-const COMMANDS: &[&str] = &["versions", "fetch", "which", "use", "run", "build", "test", "doctor", "completions"];
+const COMMANDS: &[&str] =
+    &["versions", "fetch", "which", "use", "run", "init", "templates", "build", "test", "doctor", "completions"];
 
 fn help(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_gw"))

@@ -21,7 +21,12 @@ use common::gw::{Gw, Run};
 
 fn ids_of_kind(gw: &Gw, kind: &str) -> Vec<String> {
     let json: serde_json::Value = serde_json::from_str(&gw.run(&["templates", "--json"]).ok().stdout).unwrap();
-    json.as_array().unwrap().iter().filter(|t| t["kind"] == kind).map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    json.as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == kind)
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Renders `id` as `name` in the fixture's work dir, replacing the previous one.
@@ -152,7 +157,10 @@ fn the_xdp_template_drops_a_blocked_source() {
         .spawn()
         .unwrap();
     let (tx, lines) = mpsc::channel();
-    for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -175,7 +183,10 @@ fn the_xdp_template_drops_a_blocked_source() {
     wait_for(&|l| l.contains("counting packets"));
     assert!(!netns.ping_from_a("3"), "pings from the blocked source are dropped");
     let counters = wait_for(&|l| {
-        l.strip_prefix("pass=").and_then(|rest| rest.split("drop=").nth(1)).and_then(|d| d.trim().parse::<u64>().ok()).is_some_and(|d| d >= 3)
+        l.strip_prefix("pass=")
+            .and_then(|rest| rest.split("drop=").nth(1))
+            .and_then(|d| d.trim().parse::<u64>().ok())
+            .is_some_and(|d| d >= 3)
     });
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
