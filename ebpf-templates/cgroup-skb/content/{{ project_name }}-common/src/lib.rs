@@ -69,10 +69,12 @@ impl Traffic {
 
     /// The sum of the per-CPU values.
     pub fn sum<'a>(per_cpu: impl IntoIterator<Item = &'a Traffic>) -> Traffic {
-        per_cpu.into_iter().fold(Traffic::default(), |sum, t| Traffic {
-            packets: sum.packets.saturating_add(t.packets),
-            bytes: sum.bytes.saturating_add(t.bytes),
-        })
+        per_cpu
+            .into_iter()
+            .fold(Traffic::default(), |sum, t| Traffic {
+                packets: sum.packets.saturating_add(t.packets),
+                bytes: sum.bytes.saturating_add(t.bytes),
+            })
     }
 }
 
@@ -132,8 +134,20 @@ mod tests {
         cpu0.add(60);
         let mut cpu1 = Traffic::default();
         cpu1.add(40);
-        assert_eq!(cpu0, Traffic { packets: 2, bytes: 1560 });
-        assert_eq!(Traffic::sum([&cpu0, &cpu1]), Traffic { packets: 3, bytes: 1600 });
+        assert_eq!(
+            cpu0,
+            Traffic {
+                packets: 2,
+                bytes: 1560
+            }
+        );
+        assert_eq!(
+            Traffic::sum([&cpu0, &cpu1]),
+            Traffic {
+                packets: 3,
+                bytes: 1600
+            }
+        );
         assert_eq!(Traffic::sum([]), Traffic::default());
     }
 
@@ -151,7 +165,10 @@ mod tests {
         assert_eq!(Size(1536).to_string(), "1.5 KiB");
         assert_eq!(Size(3 * 1024 * 1024 + 1).to_string(), "3.0 MiB");
         assert_eq!(Size(u64::MAX).to_string(), "16383.9 PiB");
-        let traffic = Traffic { packets: 3, bytes: 2048 };
+        let traffic = Traffic {
+            packets: 3,
+            bytes: 2048,
+        };
         assert_eq!(traffic.to_string(), "3 packets, 2.0 KiB");
     }
 
@@ -163,8 +180,14 @@ tmpfs /sys/fs/cgroup tmpfs rw 0 0
 cgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0
 cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0
 ";
-        assert_eq!(cgroup2_mounts(mounts).collect::<Vec<_>>(), ["/sys/fs/cgroup/unified"]);
-        assert_eq!(cgroup2_mounts("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n").collect::<Vec<_>>(), ["/sys/fs/cgroup"]);
+        assert_eq!(
+            cgroup2_mounts(mounts).collect::<Vec<_>>(),
+            ["/sys/fs/cgroup/unified"]
+        );
+        assert_eq!(
+            cgroup2_mounts("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n").collect::<Vec<_>>(),
+            ["/sys/fs/cgroup"]
+        );
         assert_eq!(cgroup2_mounts("garbage\n").count(), 0);
     }
 }

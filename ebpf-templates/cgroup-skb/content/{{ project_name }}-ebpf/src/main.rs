@@ -9,7 +9,10 @@ use aya_ebpf::{
     maps::PerCpuArray,
     programs::SkBuffContext,
 };
-use {{ crate_name }}_common::{ALLOW, Direction, Traffic};
+
+use {{ crate_name }}_common as common;
+
+use common::{ALLOW, Direction, Traffic};
 
 /// Traffic per direction. Per-CPU: BPF targets have no AtomicU64::fetch_add,
 /// and per-CPU slots need no atomics at all.

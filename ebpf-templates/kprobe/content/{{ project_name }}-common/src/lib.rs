@@ -45,7 +45,10 @@ pub fn check_function(name: &str) -> Result<(), SymbolError> {
     if !(first.is_ascii_alphabetic() || first == '_') {
         return Err(SymbolError::BadCharacter(first));
     }
-    match name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.')) {
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+    {
         Some(c) => Err(SymbolError::BadCharacter(c)),
         None => Ok(()),
     }
@@ -55,7 +58,8 @@ pub fn check_function(name: &str) -> Result<(), SymbolError> {
 /// defines `function` as code (type t or T), which is what kprobes attach to.
 pub fn kallsyms_defines(line: &str, function: &str) -> bool {
     let mut fields = line.split_whitespace();
-    let (Some(_address), Some(kind), Some(name)) = (fields.next(), fields.next(), fields.next()) else {
+    let (Some(_address), Some(kind), Some(name)) = (fields.next(), fields.next(), fields.next())
+    else {
         return false;
     };
     matches!(kind, "t" | "T") && name == function
@@ -94,7 +98,11 @@ pub struct Report<'a> {
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} calls={} (+{})", self.function, self.total, self.delta)
+        write!(
+            f,
+            "{} calls={} (+{})",
+            self.function, self.total, self.delta
+        )
     }
 }
 
@@ -104,7 +112,13 @@ mod tests {
 
     #[test]
     fn kernel_symbols_are_accepted() {
-        for good in ["tcp_connect", "do_sys_openat2", "__x64_sys_execve", "tcp_v4_connect.cold", DEFAULT_FUNCTION] {
+        for good in [
+            "tcp_connect",
+            "do_sys_openat2",
+            "__x64_sys_execve",
+            "tcp_v4_connect.cold",
+            DEFAULT_FUNCTION,
+        ] {
             assert_eq!(check_function(good), Ok(()), "{good}");
         }
     }
@@ -113,18 +127,36 @@ mod tests {
     fn other_names_are_refused() {
         assert_eq!(check_function(""), Err(SymbolError::Empty));
         assert_eq!(check_function("1tcp"), Err(SymbolError::BadCharacter('1')));
-        assert_eq!(check_function("tcp connect"), Err(SymbolError::BadCharacter(' ')));
-        assert_eq!(check_function("tcp_connect+4"), Err(SymbolError::BadCharacter('+')));
+        assert_eq!(
+            check_function("tcp connect"),
+            Err(SymbolError::BadCharacter(' '))
+        );
+        assert_eq!(
+            check_function("tcp_connect+4"),
+            Err(SymbolError::BadCharacter('+'))
+        );
         assert_eq!(check_function(&"a".repeat(512)), Err(SymbolError::TooLong));
     }
 
     #[test]
     fn kallsyms_lines_are_matched_by_name_and_kind() {
-        assert!(kallsyms_defines("ffffffff82025c30 T tcp_connect", "tcp_connect"));
-        assert!(kallsyms_defines("ffffffff82025c30 t tcp_connect\t[some_module]", "tcp_connect"));
-        assert!(!kallsyms_defines("ffffffff82025c30 T tcp_connect_init", "tcp_connect"));
+        assert!(kallsyms_defines(
+            "ffffffff82025c30 T tcp_connect",
+            "tcp_connect"
+        ));
+        assert!(kallsyms_defines(
+            "ffffffff82025c30 t tcp_connect\t[some_module]",
+            "tcp_connect"
+        ));
+        assert!(!kallsyms_defines(
+            "ffffffff82025c30 T tcp_connect_init",
+            "tcp_connect"
+        ));
         // Data symbols cannot be probed.
-        assert!(!kallsyms_defines("ffffffff83000000 D tcp_connect", "tcp_connect"));
+        assert!(!kallsyms_defines(
+            "ffffffff83000000 D tcp_connect",
+            "tcp_connect"
+        ));
         assert!(!kallsyms_defines("garbage", "tcp_connect"));
     }
 
@@ -140,6 +172,14 @@ mod tests {
 
     #[test]
     fn reports_name_the_function() {
-        assert_eq!(Report { function: "tcp_connect", total: 42, delta: 3 }.to_string(), "tcp_connect calls=42 (+3)");
+        assert_eq!(
+            Report {
+                function: "tcp_connect",
+                total: 42,
+                delta: 3
+            }
+            .to_string(),
+            "tcp_connect calls=42 (+3)"
+        );
     }
 }

@@ -34,7 +34,12 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 4] = [Protocol::Tcp, Protocol::Udp, Protocol::Icmp, Protocol::Other];
+    pub const ALL: [Protocol; 4] = [
+        Protocol::Tcp,
+        Protocol::Udp,
+        Protocol::Icmp,
+        Protocol::Other,
+    ];
     /// Entries of the protocol counter array.
     pub const COUNT: u32 = Self::ALL.len() as u32;
 
@@ -115,7 +120,12 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, protocol) in Protocol::ALL.iter().enumerate() {
             let separator = if i == 0 { "" } else { " " };
-            write!(f, "{separator}{}={}", protocol.name(), self.0[protocol.index() as usize])?;
+            write!(
+                f,
+                "{separator}{}={}",
+                protocol.name(),
+                self.0[protocol.index() as usize]
+            )?;
         }
         Ok(())
     }

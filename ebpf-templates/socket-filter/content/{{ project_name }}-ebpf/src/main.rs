@@ -14,7 +14,10 @@ use aya_ebpf::{
     maps::PerCpuArray,
     programs::SkBuffContext,
 };
-use {{ crate_name }}_common::{self as common, Packet, Protocol};
+
+use {{ crate_name }}_common as common;
+
+use common::{Packet, Protocol};
 
 /// Packets per protocol. Per-CPU: BPF targets have no AtomicU64::fetch_add,
 /// and per-CPU slots need no atomics at all.

@@ -15,7 +15,10 @@ use log::{debug, info, warn};
 use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time;
-use {{ crate_name }}_common::{self as common, Counts, PROGRAM, PROTOCOLS_MAP, Protocol};
+
+use {{ crate_name }}_common as common;
+
+use common::{Counts, PROGRAM, PROTOCOLS_MAP, Protocol};
 
 /// Counts the packets an interface receives and sends by IP protocol
 /// (TCP, UDP, ICMP, other) with a socket filter on a raw packet socket.
@@ -34,17 +37,28 @@ async fn main() -> anyhow::Result<()> {
     raise_memlock_limit();
 
     let mut ebpf = load()?;
-    let program: &mut SocketFilter =
-        ebpf.program_mut(PROGRAM).with_context(|| format!("the object has no program {PROGRAM}"))?.try_into()?;
-    program.load().context("loading the socket filter into the kernel")?;
+    let program: &mut SocketFilter = ebpf
+        .program_mut(PROGRAM)
+        .with_context(|| format!("the object has no program {PROGRAM}"))?
+        .try_into()?;
+    program
+        .load()
+        .context("loading the socket filter into the kernel")?;
     let socket = packet_socket(&opt.iface)?;
-    program.attach(&socket).with_context(|| format!("attaching the filter to the socket on {}", opt.iface))?;
+    program
+        .attach(&socket)
+        .with_context(|| format!("attaching the filter to the socket on {}", opt.iface))?;
     info!("attached {PROGRAM} to a packet socket on {}", opt.iface);
 
-    let protocols: PerCpuArray<_, u64> =
-        PerCpuArray::try_from(ebpf.take_map(PROTOCOLS_MAP).with_context(|| format!("no map {PROTOCOLS_MAP}"))?)?;
+    let protocols: PerCpuArray<_, u64> = PerCpuArray::try_from(
+        ebpf.take_map(PROTOCOLS_MAP)
+            .with_context(|| format!("no map {PROTOCOLS_MAP}"))?,
+    )?;
 
-    println!("counting packets on {} every second; Ctrl-C to stop", opt.iface);
+    println!(
+        "counting packets on {} every second; Ctrl-C to stop",
+        opt.iface
+    );
     let stop = shutdown();
     tokio::pin!(stop);
     let mut tick = time::interval(Duration::from_secs(1));
@@ -82,9 +96,16 @@ fn packet_socket(iface: &str) -> anyhow::Result<OwnedFd> {
     }
     let all = (libc::ETH_P_ALL as u16).to_be();
     // SAFETY: plain system call; the descriptor is owned right after.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(all)) };
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            i32::from(all),
+        )
+    };
     if fd < 0 {
-        return Err(std::io::Error::last_os_error()).context("opening a packet socket (this needs root or CAP_NET_RAW)");
+        return Err(std::io::Error::last_os_error())
+            .context("opening a packet socket (this needs root or CAP_NET_RAW)");
     }
     // SAFETY: `fd` is a new descriptor that nothing else owns.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -102,7 +123,8 @@ fn packet_socket(iface: &str) -> anyhow::Result<OwnedFd> {
         )
     };
     if bound != 0 {
-        return Err(std::io::Error::last_os_error()).with_context(|| format!("binding the packet socket to {iface}"));
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("binding the packet socket to {iface}"));
     }
     Ok(socket)
 }
@@ -113,14 +135,21 @@ fn load() -> anyhow::Result<Ebpf> {
     let level = log::max_level() as u8;
     let mut ebpf = EbpfLoader::new()
         .override_global(aya_log::LEVEL, &level, false)
-        .load(aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/{{ project_name }}")))
+        // The eBPF crate's binary, named like this package (its [[bin]] in
+        // {{ project_name }}-ebpf/Cargo.toml), in OUT_DIR where build.rs left it.
+        .load(aya::include_bytes_aligned!(concat!(
+            env!("OUT_DIR"),
+            "/",
+            env!("CARGO_PKG_NAME")
+        )))
         .context("loading the eBPF object (this needs root, or CAP_BPF)")?;
     match aya_log::EbpfLogger::init(&mut ebpf) {
         Ok(logger) => {
             // SAFETY: the logger owns its ring buffer's descriptor, which stays open and the
             // same for as long as the AsyncFd, which owns the logger, lives.
-            let mut logger = unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
-                .map_err(|error| error.into_parts().1)?;
+            let mut logger =
+                unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
+                    .map_err(|error| error.into_parts().1)?;
             tokio::task::spawn(async move {
                 while let Ok(mut guard) = logger.readable_mut().await {
                     guard.get_inner_mut().flush();
@@ -148,9 +177,42 @@ async fn shutdown() -> anyhow::Result<()> {
 /// Older kernels charge BPF maps to RLIMIT_MEMLOCK; newer ones (5.11+) use
 /// memory cgroups and ignore it.
 fn raise_memlock_limit() {
-    let limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    let limit = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
     // SAFETY: setrlimit reads the struct it is given.
     if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
-        debug!("could not raise RLIMIT_MEMLOCK: {}", std::io::Error::last_os_error());
+        debug!(
+            "could not raise RLIMIT_MEMLOCK: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Opt::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_parse() {
+        let opt = Opt::try_parse_from(["loader"]).unwrap();
+        assert_eq!(opt.iface, "{{ iface }}");
+    }
+
+    #[test]
+    fn unknown_interfaces_are_named() {
+        let error = packet_socket("no-such-if0").unwrap_err();
+        assert!(
+            error.to_string().contains("no interface no-such-if0"),
+            "{error}"
+        );
     }
 }

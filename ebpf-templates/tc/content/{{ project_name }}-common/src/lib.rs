@@ -114,7 +114,11 @@ pub fn parse_flow<P: Packet + ?Sized>(packet: &P) -> Option<Flow> {
     }
     // Both TCP and UDP start with the source and destination ports.
     let [s0, s1, d0, d1] = packet.bytes(l4_offset)?;
-    Some(Flow { protocol, src_port: u16::from_be_bytes([s0, s1]), dst_port: u16::from_be_bytes([d0, d1]) })
+    Some(Flow {
+        protocol,
+        src_port: u16::from_be_bytes([s0, s1]),
+        dst_port: u16::from_be_bytes([d0, d1]),
+    })
 }
 
 /// Drops TCP and UDP packets from or to a port that `drops` says so of;
@@ -209,19 +213,36 @@ mod tests {
     fn reads_tcp_and_udp_ports_over_ipv4() {
         assert_eq!(
             flow(&ipv4(5, IPPROTO_TCP, 0, 40000, 8080)),
-            Some(Flow { protocol: IPPROTO_TCP, src_port: 40000, dst_port: 8080 })
+            Some(Flow {
+                protocol: IPPROTO_TCP,
+                src_port: 40000,
+                dst_port: 8080
+            })
         );
-        assert_eq!(flow(&ipv4(5, IPPROTO_UDP, 0x4000, 53, 5353)).map(|f| (f.src_port, f.dst_port)), Some((53, 5353)));
+        assert_eq!(
+            flow(&ipv4(5, IPPROTO_UDP, 0x4000, 53, 5353)).map(|f| (f.src_port, f.dst_port)),
+            Some((53, 5353))
+        );
     }
 
     #[test]
     fn ip_options_move_the_ports() {
-        assert_eq!(flow(&ipv4(7, IPPROTO_UDP, 0, 1, 2)).map(|f| (f.src_port, f.dst_port)), Some((1, 2)));
+        assert_eq!(
+            flow(&ipv4(7, IPPROTO_UDP, 0, 1, 2)).map(|f| (f.src_port, f.dst_port)),
+            Some((1, 2))
+        );
     }
 
     #[test]
     fn reads_ports_over_ipv6() {
-        assert_eq!(flow(&ipv6(IPPROTO_TCP, 443, 8080)), Some(Flow { protocol: IPPROTO_TCP, src_port: 443, dst_port: 8080 }));
+        assert_eq!(
+            flow(&ipv6(IPPROTO_TCP, 443, 8080)),
+            Some(Flow {
+                protocol: IPPROTO_TCP,
+                src_port: 443,
+                dst_port: 8080
+            })
+        );
         // A hop-by-hop options header first: not followed.
         assert_eq!(flow(&ipv6(0, 443, 8080)), None);
     }

@@ -10,7 +10,10 @@ use aya_ebpf::{
     programs::TcContext,
 };
 use aya_log_ebpf::debug;
-use {{ crate_name }}_common::{self as common, DROP_PORT_CAPACITY, Packet, Verdict};
+
+use {{ crate_name }}_common as common;
+
+use common::{DROP_PORT_CAPACITY, Packet, Verdict};
 
 /// Port (host byte order) → 1 to drop its packets, 0 to let them pass; the loader fills it.
 #[map]
@@ -43,10 +46,15 @@ impl Packet for Linear {
 
 #[classifier]
 pub fn tc_port_filter(ctx: TcContext) -> i32 {
-    let packet = Linear { start: ctx.data(), end: ctx.data_end() };
+    let packet = Linear {
+        start: ctx.data(),
+        end: ctx.data_end(),
+    };
     let flow = common::parse_flow(&packet);
     // SAFETY: the value is copied out at once, never held.
-    let verdict = common::verdict(flow, |port| common::drops(unsafe { DROP_PORT.get(&port) }.copied()));
+    let verdict = common::verdict(flow, |port| {
+        common::drops(unsafe { DROP_PORT.get(&port) }.copied())
+    });
     if let Some(count) = VERDICTS.get_ptr_mut(verdict.index()) {
         // SAFETY: this CPU's own slot.
         unsafe { *count += 1 };
@@ -57,7 +65,10 @@ pub fn tc_port_filter(ctx: TcContext) -> i32 {
         Verdict::Drop => {
             if let Some(flow) = flow {
                 // Shown with RUST_LOG=debug (the loader turns kernel-side logging off otherwise).
-                debug!(&ctx, "drop protocol {} port {} -> {}", flow.protocol, flow.src_port, flow.dst_port);
+                debug!(
+                    &ctx,
+                    "drop protocol {} port {} -> {}", flow.protocol, flow.src_port, flow.dst_port
+                );
             }
             TC_ACT_SHOT as i32
         }

@@ -14,7 +14,10 @@ use log::{debug, info, warn};
 use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time;
-use {{ crate_name }}_common::{self as common, Counts, DROP_PORT_MAP, PROGRAM, VERDICTS_MAP, Verdict};
+
+use {{ crate_name }}_common as common;
+
+use common::{Counts, DROP_PORT_MAP, PROGRAM, VERDICTS_MAP, Verdict};
 
 /// Drops TCP and UDP packets from or to the given ports in a TC classifier and
 /// counts what passed and what was dropped.
@@ -63,26 +66,41 @@ async fn main() -> anyhow::Result<()> {
         Ok(()) => debug!("added the clsact qdisc to {}", opt.iface),
         Err(TcError::NetlinkError(error)) if error.raw_os_error() == Some(libc::EEXIST) => {}
         Err(TcError::AlreadyAttached) => {}
-        Err(error) => return Err(error).with_context(|| format!("adding the clsact qdisc to {}", opt.iface)),
+        Err(error) => {
+            return Err(error).with_context(|| format!("adding the clsact qdisc to {}", opt.iface));
+        }
     }
-    let program: &mut SchedClassifier =
-        ebpf.program_mut(PROGRAM).with_context(|| format!("the object has no program {PROGRAM}"))?.try_into()?;
-    program.load().context("loading the classifier into the kernel")?;
+    let program: &mut SchedClassifier = ebpf
+        .program_mut(PROGRAM)
+        .with_context(|| format!("the object has no program {PROGRAM}"))?
+        .try_into()?;
+    program
+        .load()
+        .context("loading the classifier into the kernel")?;
     program
         .attach(&opt.iface, opt.direction.into())
         .with_context(|| format!("attaching to {} {:?}", opt.iface, opt.direction))?;
     info!("attached {PROGRAM} to {} ({:?})", opt.iface, opt.direction);
 
-    let mut drop_port: HashMap<_, u16, u8> =
-        HashMap::try_from(ebpf.take_map(DROP_PORT_MAP).with_context(|| format!("no map {DROP_PORT_MAP}"))?)?;
+    let mut drop_port: HashMap<_, u16, u8> = HashMap::try_from(
+        ebpf.take_map(DROP_PORT_MAP)
+            .with_context(|| format!("no map {DROP_PORT_MAP}"))?,
+    )?;
     for port in &opt.ports {
-        drop_port.insert(port, 1u8, 0).with_context(|| format!("adding port {port}"))?;
+        drop_port
+            .insert(port, 1u8, 0)
+            .with_context(|| format!("adding port {port}"))?;
         info!("dropping TCP and UDP from or to port {port}");
     }
-    let verdicts: PerCpuArray<_, u64> =
-        PerCpuArray::try_from(ebpf.take_map(VERDICTS_MAP).with_context(|| format!("no map {VERDICTS_MAP}"))?)?;
+    let verdicts: PerCpuArray<_, u64> = PerCpuArray::try_from(
+        ebpf.take_map(VERDICTS_MAP)
+            .with_context(|| format!("no map {VERDICTS_MAP}"))?,
+    )?;
 
-    println!("counting packets on {} every second; Ctrl-C to stop", opt.iface);
+    println!(
+        "counting packets on {} every second; Ctrl-C to stop",
+        opt.iface
+    );
     let stop = shutdown();
     tokio::pin!(stop);
     let mut tick = time::interval(Duration::from_secs(1));
@@ -113,14 +131,21 @@ fn load() -> anyhow::Result<Ebpf> {
     let level = log::max_level() as u8;
     let mut ebpf = EbpfLoader::new()
         .override_global(aya_log::LEVEL, &level, false)
-        .load(aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/{{ project_name }}")))
+        // The eBPF crate's binary, named like this package (its [[bin]] in
+        // {{ project_name }}-ebpf/Cargo.toml), in OUT_DIR where build.rs left it.
+        .load(aya::include_bytes_aligned!(concat!(
+            env!("OUT_DIR"),
+            "/",
+            env!("CARGO_PKG_NAME")
+        )))
         .context("loading the eBPF object (this needs root, or CAP_BPF with CAP_NET_ADMIN)")?;
     match aya_log::EbpfLogger::init(&mut ebpf) {
         Ok(logger) => {
             // SAFETY: the logger owns its ring buffer's descriptor, which stays open and the
             // same for as long as the AsyncFd, which owns the logger, lives.
-            let mut logger = unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
-                .map_err(|error| error.into_parts().1)?;
+            let mut logger =
+                unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
+                    .map_err(|error| error.into_parts().1)?;
             tokio::task::spawn(async move {
                 while let Ok(mut guard) = logger.readable_mut().await {
                     guard.get_inner_mut().flush();
@@ -148,9 +173,44 @@ async fn shutdown() -> anyhow::Result<()> {
 /// Older kernels charge BPF maps to RLIMIT_MEMLOCK; newer ones (5.11+) use
 /// memory cgroups and ignore it.
 fn raise_memlock_limit() {
-    let limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    let limit = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
     // SAFETY: setrlimit reads the struct it is given.
     if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
-        debug!("could not raise RLIMIT_MEMLOCK: {}", std::io::Error::last_os_error());
+        debug!(
+            "could not raise RLIMIT_MEMLOCK: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Opt::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_parse_and_ports_replace_the_default() {
+        let opt = Opt::try_parse_from(["loader"]).unwrap();
+        assert_eq!(opt.iface, "{{ iface }}");
+        assert_eq!(format!("{:?}", opt.direction).to_lowercase(), "{{ direction }}");
+        assert_eq!(opt.ports, [{{ port }}]);
+        let opt =
+            Opt::try_parse_from(["loader", "--port", "53", "-p", "443", "-d", "egress"]).unwrap();
+        assert_eq!(opt.ports, [53, 443]);
+        assert!(matches!(
+            TcAttachType::from(opt.direction),
+            TcAttachType::Egress
+        ));
+        assert!(Opt::try_parse_from(["loader", "--port", "0"]).is_err());
+        assert!(Opt::try_parse_from(["loader", "--port", "65536"]).is_err());
     }
 }

@@ -40,7 +40,9 @@ impl fmt::Display for TracepointError {
 impl<'a> Tracepoint<'a> {
     pub fn parse(text: &'a str) -> Result<Self, TracepointError> {
         let (category, name) = text.split_once('/').ok_or(TracepointError::NoSlash)?;
-        let valid = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let valid = |part: &str| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
         if !valid(category) || !valid(name) {
             return Err(TracepointError::BadPart);
         }
@@ -97,17 +99,37 @@ mod tests {
     fn tracepoints_are_category_slash_name() {
         assert_eq!(
             Tracepoint::parse("syscalls/sys_enter_execve"),
-            Ok(Tracepoint { category: "syscalls", name: "sys_enter_execve" })
+            Ok(Tracepoint {
+                category: "syscalls",
+                name: "sys_enter_execve"
+            })
         );
-        assert_eq!(Tracepoint::parse("sched/sched_process_exec").unwrap().name, "sched_process_exec");
+        assert_eq!(
+            Tracepoint::parse("sched/sched_process_exec").unwrap().name,
+            "sched_process_exec"
+        );
         assert_eq!(Tracepoint::parse(DEFAULT_TRACEPOINT).map(|_| ()), Ok(()));
     }
 
     #[test]
     fn bad_tracepoint_names_are_refused() {
-        assert_eq!(Tracepoint::parse("sys_enter_execve"), Err(TracepointError::NoSlash));
-        for bad in ["/sys_enter_execve", "syscalls/", "syscalls/sys enter", "../x/y", "a/b/c", "sys-calls/x"] {
-            assert_eq!(Tracepoint::parse(bad), Err(TracepointError::BadPart), "{bad}");
+        assert_eq!(
+            Tracepoint::parse("sys_enter_execve"),
+            Err(TracepointError::NoSlash)
+        );
+        for bad in [
+            "/sys_enter_execve",
+            "syscalls/",
+            "syscalls/sys enter",
+            "../x/y",
+            "a/b/c",
+            "sys-calls/x",
+        ] {
+            assert_eq!(
+                Tracepoint::parse(bad),
+                Err(TracepointError::BadPart),
+                "{bad}"
+            );
         }
     }
 
@@ -130,7 +152,11 @@ mod tests {
 
     #[test]
     fn reports_show_total_increase_and_cpus() {
-        let report = Report { total: 1234, delta: 5, per_cpu: &[600, 634] };
+        let report = Report {
+            total: 1234,
+            delta: 5,
+            per_cpu: &[600, 634],
+        };
         assert_eq!(report.to_string(), "execs=1234 (+5) cpu0=600 cpu1=634");
     }
 }

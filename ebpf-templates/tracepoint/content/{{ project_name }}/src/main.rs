@@ -13,7 +13,10 @@ use log::{debug, info, warn};
 use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time;
-use {{ crate_name }}_common::{self as common, DEFAULT_TRACEPOINT, EXECS_MAP, PROGRAM, Rate, Report, Tracepoint};
+
+use {{ crate_name }}_common as common;
+
+use common::{DEFAULT_TRACEPOINT, EXECS_MAP, PROGRAM, Rate, Report, Tracepoint};
 
 /// Counts exec calls with a tracepoint program and prints the total, its
 /// increase and the count on each CPU every second.
@@ -29,13 +32,18 @@ struct Opt {
 async fn main() -> anyhow::Result<()> {
     let opt = Opt::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let tracepoint = Tracepoint::parse(&opt.tracepoint).map_err(|e| anyhow!("--tracepoint {}: {e}", opt.tracepoint))?;
+    let tracepoint = Tracepoint::parse(&opt.tracepoint)
+        .map_err(|e| anyhow!("--tracepoint {}: {e}", opt.tracepoint))?;
     raise_memlock_limit();
 
     let mut ebpf = load()?;
-    let program: &mut TracePoint =
-        ebpf.program_mut(PROGRAM).with_context(|| format!("the object has no program {PROGRAM}"))?.try_into()?;
-    program.load().context("loading the tracepoint program into the kernel")?;
+    let program: &mut TracePoint = ebpf
+        .program_mut(PROGRAM)
+        .with_context(|| format!("the object has no program {PROGRAM}"))?
+        .try_into()?;
+    program
+        .load()
+        .context("loading the tracepoint program into the kernel")?;
     program.attach(tracepoint.category, tracepoint.name).with_context(|| {
         format!(
             "attaching to {}; tracepoints need tracefs (mount -t tracefs tracefs /sys/kernel/tracing) \
@@ -45,8 +53,10 @@ async fn main() -> anyhow::Result<()> {
     })?;
     info!("attached {PROGRAM} to {}", opt.tracepoint);
 
-    let execs: PerCpuArray<_, u64> =
-        PerCpuArray::try_from(ebpf.take_map(EXECS_MAP).with_context(|| format!("no map {EXECS_MAP}"))?)?;
+    let execs: PerCpuArray<_, u64> = PerCpuArray::try_from(
+        ebpf.take_map(EXECS_MAP)
+            .with_context(|| format!("no map {EXECS_MAP}"))?,
+    )?;
 
     println!("counting {} every second; Ctrl-C to stop", opt.tracepoint);
     let stop = shutdown();
@@ -77,14 +87,21 @@ fn load() -> anyhow::Result<Ebpf> {
     let level = log::max_level() as u8;
     let mut ebpf = EbpfLoader::new()
         .override_global(aya_log::LEVEL, &level, false)
-        .load(aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/{{ project_name }}")))
+        // The eBPF crate's binary, named like this package (its [[bin]] in
+        // {{ project_name }}-ebpf/Cargo.toml), in OUT_DIR where build.rs left it.
+        .load(aya::include_bytes_aligned!(concat!(
+            env!("OUT_DIR"),
+            "/",
+            env!("CARGO_PKG_NAME")
+        )))
         .context("loading the eBPF object (this needs root, or CAP_BPF with CAP_PERFMON)")?;
     match aya_log::EbpfLogger::init(&mut ebpf) {
         Ok(logger) => {
             // SAFETY: the logger owns its ring buffer's descriptor, which stays open and the
             // same for as long as the AsyncFd, which owns the logger, lives.
-            let mut logger = unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
-                .map_err(|error| error.into_parts().1)?;
+            let mut logger =
+                unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
+                    .map_err(|error| error.into_parts().1)?;
             tokio::task::spawn(async move {
                 while let Ok(mut guard) = logger.readable_mut().await {
                     guard.get_inner_mut().flush();
@@ -112,9 +129,37 @@ async fn shutdown() -> anyhow::Result<()> {
 /// Older kernels charge BPF maps to RLIMIT_MEMLOCK; newer ones (5.11+) use
 /// memory cgroups and ignore it.
 fn raise_memlock_limit() {
-    let limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    let limit = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
     // SAFETY: setrlimit reads the struct it is given.
     if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
-        debug!("could not raise RLIMIT_MEMLOCK: {}", std::io::Error::last_os_error());
+        debug!(
+            "could not raise RLIMIT_MEMLOCK: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Opt::command().debug_assert();
+    }
+
+    #[test]
+    fn the_default_tracepoint_is_well_formed() {
+        let opt = Opt::try_parse_from(["loader"]).unwrap();
+        let tracepoint = Tracepoint::parse(&opt.tracepoint).unwrap();
+        assert_eq!(
+            format!("{}/{}", tracepoint.category, tracepoint.name),
+            "{{ tracepoint }}"
+        );
     }
 }

@@ -168,7 +168,14 @@ mod tests {
     use super::*;
 
     /// An Ethernet frame carrying an IPv4 header of `ihl` words and `payload`.
-    fn frame(ethertype: u16, version_ihl: u8, protocol: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+    fn frame(
+        ethertype: u16,
+        version_ihl: u8,
+        protocol: u8,
+        src: [u8; 4],
+        dst: [u8; 4],
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut f = vec![0xff; 6]; // destination MAC
         f.extend([0x02, 0, 0, 0, 0, 1]); // source MAC
         f.extend(ethertype.to_be_bytes());
@@ -191,13 +198,24 @@ mod tests {
     fn parses_an_icmp_packet() {
         let f = frame(ETH_P_IP, 0x45, 1, A, B, &[8, 0, 0, 0]);
         let ip = parse_ipv4(f.as_slice()).expect("IPv4");
-        assert_eq!(ip, Ipv4Packet { src: A, dst: B, protocol: 1, l4_offset: 34 });
+        assert_eq!(
+            ip,
+            Ipv4Packet {
+                src: A,
+                dst: B,
+                protocol: 1,
+                l4_offset: 34
+            }
+        );
     }
 
     #[test]
     fn options_move_the_transport_header() {
         let f = frame(ETH_P_IP, 0x46, 6, A, B, &[0; 20]);
-        assert_eq!(parse_ipv4(f.as_slice()).unwrap().l4_offset, ETH_HDR_LEN + 24);
+        assert_eq!(
+            parse_ipv4(f.as_slice()).unwrap().l4_offset,
+            ETH_HDR_LEN + 24
+        );
     }
 
     #[test]
@@ -211,8 +229,14 @@ mod tests {
     #[test]
     fn malformed_headers_are_rejected() {
         // Version 6 in an IPv4 frame; IHL below 5 words.
-        assert_eq!(parse_ipv4(frame(ETH_P_IP, 0x65, 6, A, B, &[]).as_slice()), None);
-        assert_eq!(parse_ipv4(frame(ETH_P_IP, 0x44, 6, A, B, &[]).as_slice()), None);
+        assert_eq!(
+            parse_ipv4(frame(ETH_P_IP, 0x65, 6, A, B, &[]).as_slice()),
+            None
+        );
+        assert_eq!(
+            parse_ipv4(frame(ETH_P_IP, 0x44, 6, A, B, &[]).as_slice()),
+            None
+        );
         // IHL says 60 bytes, the frame ends after 20.
         let mut f = frame(ETH_P_IP, 0x45, 6, A, B, &[]);
         f[ETH_HDR_LEN] = 0x4f;

@@ -10,7 +10,10 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use aya_log_ebpf::debug;
-use {{ crate_name }}_common::{self as common, BLOCKLIST_CAPACITY, Packet, Verdict};
+
+use {{ crate_name }}_common as common;
+
+use common::{BLOCKLIST_CAPACITY, Packet, Verdict};
 
 /// Blocked source addresses (network byte order) → 1; the loader fills it.
 #[map]
@@ -42,7 +45,10 @@ impl Packet for Frame {
 
 #[xdp]
 pub fn xdp_policy(ctx: XdpContext) -> u32 {
-    let frame = Frame { start: ctx.data(), end: ctx.data_end() };
+    let frame = Frame {
+        start: ctx.data(),
+        end: ctx.data_end(),
+    };
     let ip = common::parse_ipv4(&frame);
     // SAFETY: the value is only tested for presence, never held.
     let verdict = common::verdict(ip.as_ref(), |key| unsafe { BLOCKLIST.get(&key) }.is_some());

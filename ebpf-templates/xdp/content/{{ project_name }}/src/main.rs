@@ -14,7 +14,10 @@ use log::{debug, info, warn};
 use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time;
-use {{ crate_name }}_common::{self as common, BLOCKLIST_MAP, Counts, PROGRAM, VERDICTS_MAP, Verdict};
+
+use {{ crate_name }}_common as common;
+
+use common::{BLOCKLIST_MAP, Counts, PROGRAM, VERDICTS_MAP, Verdict};
 
 /// Drops IPv4 packets from blocked source addresses in XDP, before the kernel's
 /// network stack sees them, and counts what passed and what was dropped.
@@ -37,30 +40,45 @@ async fn main() -> anyhow::Result<()> {
     raise_memlock_limit();
 
     let mut ebpf = load()?;
-    let program: &mut Xdp =
-        ebpf.program_mut(PROGRAM).with_context(|| format!("the object has no program {PROGRAM}"))?.try_into()?;
-    program.load().context("loading the XDP program into the kernel")?;
+    let program: &mut Xdp = ebpf
+        .program_mut(PROGRAM)
+        .with_context(|| format!("the object has no program {PROGRAM}"))?
+        .try_into()?;
+    program
+        .load()
+        .context("loading the XDP program into the kernel")?;
     // Native (driver) mode where the driver supports it, else generic (skb) mode.
     let mode = match program.attach(&opt.iface, XdpMode::Default) {
         Ok(_) => "default",
         Err(error) => {
             debug!("attaching in the default mode failed ({error}); trying skb mode");
-            program.attach(&opt.iface, XdpMode::Skb).with_context(|| format!("attaching XDP to {}", opt.iface))?;
+            program
+                .attach(&opt.iface, XdpMode::Skb)
+                .with_context(|| format!("attaching XDP to {}", opt.iface))?;
             "skb"
         }
     };
     info!("attached {PROGRAM} to {} ({mode} mode)", opt.iface);
 
-    let mut blocklist: HashMap<_, u32, u32> =
-        HashMap::try_from(ebpf.take_map(BLOCKLIST_MAP).with_context(|| format!("no map {BLOCKLIST_MAP}"))?)?;
+    let mut blocklist: HashMap<_, u32, u32> = HashMap::try_from(
+        ebpf.take_map(BLOCKLIST_MAP)
+            .with_context(|| format!("no map {BLOCKLIST_MAP}"))?,
+    )?;
     for addr in &opt.block {
-        blocklist.insert(common::blocklist_key(*addr), 1u32, 0).with_context(|| format!("blocking {addr}"))?;
+        blocklist
+            .insert(common::blocklist_key(*addr), 1u32, 0)
+            .with_context(|| format!("blocking {addr}"))?;
         info!("blocking {addr}");
     }
-    let verdicts: PerCpuArray<_, u64> =
-        PerCpuArray::try_from(ebpf.take_map(VERDICTS_MAP).with_context(|| format!("no map {VERDICTS_MAP}"))?)?;
+    let verdicts: PerCpuArray<_, u64> = PerCpuArray::try_from(
+        ebpf.take_map(VERDICTS_MAP)
+            .with_context(|| format!("no map {VERDICTS_MAP}"))?,
+    )?;
 
-    println!("counting packets on {} every second; Ctrl-C to stop", opt.iface);
+    println!(
+        "counting packets on {} every second; Ctrl-C to stop",
+        opt.iface
+    );
     let stop = shutdown();
     tokio::pin!(stop);
     let mut tick = time::interval(Duration::from_secs(1));
@@ -91,14 +109,21 @@ fn load() -> anyhow::Result<Ebpf> {
     let level = log::max_level() as u8;
     let mut ebpf = EbpfLoader::new()
         .override_global(aya_log::LEVEL, &level, false)
-        .load(aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/{{ project_name }}")))
+        // The eBPF crate's binary, named like this package (its [[bin]] in
+        // {{ project_name }}-ebpf/Cargo.toml), in OUT_DIR where build.rs left it.
+        .load(aya::include_bytes_aligned!(concat!(
+            env!("OUT_DIR"),
+            "/",
+            env!("CARGO_PKG_NAME")
+        )))
         .context("loading the eBPF object (this needs root, or CAP_BPF with CAP_NET_ADMIN)")?;
     match aya_log::EbpfLogger::init(&mut ebpf) {
         Ok(logger) => {
             // SAFETY: the logger owns its ring buffer's descriptor, which stays open and the
             // same for as long as the AsyncFd, which owns the logger, lives.
-            let mut logger = unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
-                .map_err(|error| error.into_parts().1)?;
+            let mut logger =
+                unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
+                    .map_err(|error| error.into_parts().1)?;
             tokio::task::spawn(async move {
                 while let Ok(mut guard) = logger.readable_mut().await {
                     guard.get_inner_mut().flush();
@@ -126,9 +151,40 @@ async fn shutdown() -> anyhow::Result<()> {
 /// Older kernels charge BPF maps to RLIMIT_MEMLOCK; newer ones (5.11+) use
 /// memory cgroups and ignore it.
 fn raise_memlock_limit() {
-    let limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    let limit = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
     // SAFETY: setrlimit reads the struct it is given.
     if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
-        debug!("could not raise RLIMIT_MEMLOCK: {}", std::io::Error::last_os_error());
+        debug!(
+            "could not raise RLIMIT_MEMLOCK: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Opt::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_and_repeated_blocks_parse() {
+        let opt = Opt::try_parse_from(["loader"]).unwrap();
+        assert_eq!((opt.iface.as_str(), opt.block.len()), ("{{ iface }}", 0));
+        let opt =
+            Opt::try_parse_from(["loader", "--block", "10.0.0.1", "-b", "192.0.2.7"]).unwrap();
+        assert_eq!(
+            opt.block,
+            [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(192, 0, 2, 7)]
+        );
+        assert!(Opt::try_parse_from(["loader", "--block", "10.0.0.256"]).is_err());
     }
 }
