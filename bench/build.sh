@@ -3,7 +3,7 @@
 #
 # For a proxy-wasm project made by `gw init` (template http-filter), it times:
 #   cold  gw build with a fresh target volume (crates already downloaded);
-#   warm  gw build after touching src/lib.rs (a container per build, outputs copied out);
+#   warm  gw build after touching src/lib.rs (one container per build, outputs read out of it);
 #   base  the same cargo command, same image, same volumes, after the same touch, run by
 #         `docker exec` in a container that is already running: cargo's own time, no gw.
 # and prints the medians and the warm/base ratio. Needs Docker and a built gw

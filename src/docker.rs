@@ -1,13 +1,14 @@
 //! The little gw needs from Docker, through bollard: ping, build an image
 //! from a tar context, make volumes, run a container to completion with its
-//! output streamed. Blocking on the outside, so callers stay simple.
+//! output streamed, read files out of it. Blocking on the outside, so callers stay simple.
 
 use std::collections::HashMap;
 
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountTypeEnum};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    BuildImageOptionsBuilder, DownloadFromContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -145,63 +146,36 @@ impl Docker {
     /// Runs a container to completion, streaming its output; returns its exit
     /// code. Ctrl-C stops and removes it. The container is removed either way.
     pub fn run(&self, spec: &RunSpec, on_output: &mut dyn FnMut(Stream, &[u8])) -> Result<i64, Error> {
-        let mounts = spec
-            .volumes
-            .iter()
-            .map(|v| match v {
-                Volume::Bind { host, container, read_only } => Mount {
-                    typ: Some(MountTypeEnum::BIND),
-                    source: Some(host.clone()),
-                    target: Some(container.clone()),
-                    read_only: Some(*read_only),
-                    ..Default::default()
-                },
-                Volume::Named { name, container } => Mount {
-                    typ: Some(MountTypeEnum::VOLUME),
-                    source: Some(name.clone()),
-                    target: Some(container.clone()),
-                    ..Default::default()
-                },
-            })
-            .collect();
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            cmd: Some(spec.cmd.clone()),
-            env: Some(spec.env.clone()),
-            user: spec.user.clone(),
-            working_dir: spec.workdir.clone(),
-            labels: Some(
-                spec.labels
-                    .iter()
-                    .cloned()
-                    .chain([("dev.gw.tool".to_string(), "gw".to_string())])
-                    .collect::<HashMap<_, _>>(),
-            ),
-            host_config: Some(HostConfig {
-                mounts: Some(mounts),
-                cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
-                init: Some(true),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        self.runtime.block_on(async {
-            let created = self
-                .client
-                .create_container(None::<bollard::query_parameters::CreateContainerOptions>, body)
-                .await
-                .map_err(api)?;
-            let id = created.id;
-            let outcome = tokio::select! {
+        self.run_then(spec, on_output, |exited| exited.code)
+    }
+
+    /// As [`Docker::run`], and `then` may read files out of the exited
+    /// container (its volumes included) before it is removed: one container
+    /// per job, since starting one costs more than reading from it.
+    pub fn run_then<T>(
+        &self,
+        spec: &RunSpec,
+        on_output: &mut dyn FnMut(Stream, &[u8]),
+        then: impl FnOnce(&Exited<'_>) -> T,
+    ) -> Result<T, Error> {
+        let body = create_body(spec);
+        let created = self
+            .runtime
+            .block_on(self.client.create_container(None::<bollard::query_parameters::CreateContainerOptions>, body))
+            .map_err(api)?;
+        let id = created.id;
+        let outcome = self.runtime.block_on(async {
+            tokio::select! {
                 result = self.follow(&id, on_output) => result,
                 _ = tokio::signal::ctrl_c() => Err(Error::Interrupted(id[..12].to_string())),
-            };
-            let remove = RemoveContainerOptionsBuilder::default().force(true).build();
-            let removed = self.client.remove_container(&id, Some(remove)).await;
-            let code = outcome?;
-            removed.map_err(api)?;
-            Ok(code)
-        })
+            }
+        });
+        let result = outcome.map(|code| then(&Exited { docker: self, id: &id, code }));
+        let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+        let removed = self.runtime.block_on(self.client.remove_container(&id, Some(remove)));
+        let value = result?;
+        removed.map_err(api)?;
+        Ok(value)
     }
 
     async fn follow(&self, id: &str, on_output: &mut dyn FnMut(Stream, &[u8])) -> Result<i64, Error> {
@@ -223,5 +197,84 @@ impl Docker {
             Some(Err(e)) => Err(api(e)),
             None => Err(Error::Api(format!("no exit status for container {id}"))),
         }
+    }
+}
+
+/// A container that has run to its end and is not yet removed.
+pub struct Exited<'a> {
+    docker: &'a Docker,
+    id: &'a str,
+    pub code: i64,
+}
+
+impl Exited<'_> {
+    /// The contents of the regular file at `path` inside the container.
+    pub fn read_file(&self, path: &str) -> Result<Vec<u8>, Error> {
+        let failed =
+            |reason: String| Error::Api(format!("reading {path} out of container {}: {reason}", &self.id[..12]));
+        let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
+        let archive = self.docker.runtime.block_on(async {
+            let mut stream = self.docker.client.download_from_container(self.id, Some(options));
+            let mut archive = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                archive.extend_from_slice(&chunk.map_err(|e| failed(e.to_string()))?);
+            }
+            Ok::<_, Error>(archive)
+        })?;
+        // The archive holds the one file, under its base name.
+        let mut archive = tar::Archive::new(archive.as_slice());
+        let mut entries = archive.entries().map_err(|e| failed(e.to_string()))?;
+        match entries.next() {
+            Some(Ok(mut entry)) if entry.header().entry_type().is_file() => {
+                let mut bytes = Vec::with_capacity(entry.size() as usize);
+                std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| failed(e.to_string()))?;
+                Ok(bytes)
+            }
+            Some(Err(e)) => Err(failed(e.to_string())),
+            _ => Err(failed("not a regular file".to_string())),
+        }
+    }
+}
+
+fn create_body(spec: &RunSpec) -> ContainerCreateBody {
+    let mounts = spec
+        .volumes
+        .iter()
+        .map(|v| match v {
+            Volume::Bind { host, container, read_only } => Mount {
+                typ: Some(MountTypeEnum::BIND),
+                source: Some(host.clone()),
+                target: Some(container.clone()),
+                read_only: Some(*read_only),
+                ..Default::default()
+            },
+            Volume::Named { name, container } => Mount {
+                typ: Some(MountTypeEnum::VOLUME),
+                source: Some(name.clone()),
+                target: Some(container.clone()),
+                ..Default::default()
+            },
+        })
+        .collect();
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: Some(spec.cmd.clone()),
+        env: Some(spec.env.clone()),
+        user: spec.user.clone(),
+        working_dir: spec.workdir.clone(),
+        labels: Some(
+            spec.labels
+                .iter()
+                .cloned()
+                .chain([("dev.gw.tool".to_string(), "gw".to_string())])
+                .collect::<HashMap<_, _>>(),
+        ),
+        host_config: Some(HostConfig {
+            mounts: Some(mounts),
+            cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+            init: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
     }
 }

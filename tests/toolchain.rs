@@ -67,6 +67,8 @@ fn builds_an_aya_workspace_in_docker() {
     let loader = project.join("target/gw/ebpf-xdp");
     assert_eq!(elf_machine(&std::fs::read(&object).unwrap()), 247, "a BPF object:\n{}", run.stdout);
     assert_eq!(elf_machine(&std::fs::read(&loader).unwrap()), 62, "an x86-64 loader");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&loader).unwrap().permissions());
+    assert_eq!(mode & 0o111, 0o111, "the loader can be run: mode {mode:o}");
     assert!(run.stdout.contains("eBPF object") && run.stdout.contains("loader"), "{}", run.stdout);
 }
 

@@ -95,18 +95,6 @@ impl DockerToolchain {
             labels: vec![("dev.gw.project".to_string(), job.root.display().to_string())],
         }
     }
-
-    /// Runs `cmd` in a build container: stderr is echoed, stdout returned.
-    fn run(&self, job: &Job, cmd: Vec<String>, echo: &mut dyn Write) -> Result<(i64, Vec<u8>), Error> {
-        let mut stdout = Vec::new();
-        let code = self.docker.run(&self.spec(job, cmd), &mut |stream, bytes| match stream {
-            Stream::Stdout => stdout.extend_from_slice(bytes),
-            Stream::Stderr => {
-                let _ = echo.write_all(bytes).and_then(|_| echo.flush());
-            }
-        })?;
-        Ok((code, stdout))
-    }
 }
 
 impl Toolchain for DockerToolchain {
@@ -115,28 +103,37 @@ impl Toolchain for DockerToolchain {
         // The metadata (one JSON line) comes first on stdout, then cargo's build messages.
         let script =
             format!("cargo metadata --no-deps --format-version 1 && exec cargo {}", cargo::build_args(job).join(" "));
-        let (code, stdout) = self.run(job, vec!["sh".into(), "-c".into(), script], echo)?;
-        if code != 0 {
-            return Ok(Outcome::CargoFailed(code as i32));
-        }
-        let split = stdout.iter().position(|&b| b == b'\n').unwrap_or(stdout.len());
-        let metadata = cargo::parse_metadata(&stdout[..split]).map_err(Error::Cargo)?;
-        let produced = cargo::produced(job, Some(&metadata), &stdout[split..]);
-        require_artifacts(job, &produced)?;
-
-        // The target directory is a volume: copy the outputs into the project.
-        let dest = format!("{SRC}/{OUTPUT_DIR}");
-        let mut copy = format!("mkdir -p {dest}");
-        for file in &produced {
-            copy.push_str(&format!(" && cp -f -- {} {dest}/{}", quote(&file.path), quote(&file.file_name)));
-        }
-        let (code, _) = self.run(job, vec!["sh".into(), "-c".into(), copy], echo)?;
-        if code != 0 {
-            return Err(Error::Cargo(format!("copying the outputs into {OUTPUT_DIR} failed (exit {code})")));
-        }
-        let dir = job.root.join(OUTPUT_DIR);
-        let artifacts = produced.iter().map(|f| describe(f.role, &dir.join(&f.file_name))).collect::<Result<_, _>>()?;
-        Ok(Outcome::Done(artifacts))
+        // Filled while the container runs, read once it has exited.
+        let stdout = std::cell::RefCell::new(Vec::new());
+        let spec = self.spec(job, vec!["sh".into(), "-c".into(), script]);
+        let on_output = &mut |stream: Stream, bytes: &[u8]| match stream {
+            Stream::Stdout => stdout.borrow_mut().extend_from_slice(bytes),
+            Stream::Stderr => {
+                let _ = echo.write_all(bytes).and_then(|_| echo.flush());
+            }
+        };
+        // The target directory is a volume: the outputs are read out of the
+        // exited container, so a build is one container start.
+        self.docker.run_then(&spec, on_output, |exited| {
+            if exited.code != 0 {
+                return Ok(Outcome::CargoFailed(exited.code as i32));
+            }
+            let stdout = stdout.borrow();
+            let split = stdout.iter().position(|&b| b == b'\n').unwrap_or(stdout.len());
+            let metadata = cargo::parse_metadata(&stdout[..split]).map_err(Error::Cargo)?;
+            let produced = cargo::produced(job, Some(&metadata), &stdout[split..]);
+            require_artifacts(job, &produced)?;
+            let dir = job.root.join(OUTPUT_DIR);
+            std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+            let mut artifacts = Vec::new();
+            for file in &produced {
+                let bytes = exited.read_file(&file.path)?;
+                let dest = dir.join(&file.file_name);
+                write_atomically(&dest, &bytes, file.role == Role::Loader)?;
+                artifacts.push(describe(file.role, &dest)?);
+            }
+            Ok(Outcome::Done(artifacts))
+        })?
     }
 
     fn test(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<()>, Error> {
@@ -172,6 +169,14 @@ fn target_volume(name: &str, root: &Path) -> String {
     format!("gw-target-{safe}-{}", &digest.as_str()[..8])
 }
 
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
+/// Written beside `dest` then renamed, so a reader never sees half a file.
+fn write_atomically(dest: &Path, bytes: &[u8], executable: bool) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
+    file.write_all(bytes).map_err(Error::io(dest))?;
+    let mode = if executable { 0o755 } else { 0o644 };
+    file.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(Error::io(dest))?;
+    file.persist(dest).map_err(|e| Error::io(dest)(e.error))?;
+    Ok(())
 }
