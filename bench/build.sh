@@ -16,8 +16,10 @@ gw=${BENCH_GW:-$repo/target/release/gw}
 
 work=$(mktemp -d)
 container=
+volume=
 cleanup() {
     [[ -n $container ]] && docker rm -f "$container" >/dev/null 2>&1 || true
+    [[ -n $volume ]] && docker volume rm -f "$volume" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -32,7 +34,9 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f\n", b-a}'; }
 
 # Cold: the first build also makes the builder image if it is missing; do that outside the timing.
 "$gw" build -q >/dev/null 2>&1 || "$gw" build
-volume=$(docker volume ls --quiet --filter name=gw-target-bench-filter- | head -n1)
+# gw names a project's target volume by its name and a hash of its path.
+volume=gw-target-bench-filter-$(printf '%s' "$(pwd -P)" | sha256sum | cut -c1-8)
+docker volume inspect "$volume" >/dev/null
 docker volume rm -f "$volume" >/dev/null
 start=$(now); "$gw" build -q >/dev/null; cold=$(elapsed "$start")
 
