@@ -1,7 +1,7 @@
 //! The one error type commands return, and how it maps to exit codes:
 //! 0 success, 1 the operation failed, 2 usage or input error.
 
-use crate::{builds, download, envoy, project, scaffold, settings, toolchain, wasmhost};
+use crate::{builds, download, envoy, project, scaffold, settings, toolchain, topology, wasmhost};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,6 +21,8 @@ pub enum Error {
     Scaffold(#[from] scaffold::Error),
     #[error(transparent)]
     WasmHost(#[from] wasmhost::Error),
+    #[error(transparent)]
+    Validate(#[from] topology::validate::Error),
     #[error("no default build is set")]
     NoDefault,
     #[error("{reference} is a {flavor} build; {command} works with Envoy builds (flavor standard)")]
@@ -46,9 +48,12 @@ impl Error {
             Error::Toolchain(_) => false,
             Error::Scaffold(e) => e.is_input(),
             Error::WasmHost(e) => e.is_input(),
-            Error::Default(_) | Error::Project(_) | Error::Settings(_) | Error::NoDefault | Error::NotEnvoy { .. } => {
-                true
-            }
+            Error::Default(_)
+            | Error::Project(_)
+            | Error::Settings(_)
+            | Error::Validate(_)
+            | Error::NoDefault
+            | Error::NotEnvoy { .. } => true,
             Error::Envoy(_) | Error::Io(_) => false,
         };
         if input { 2 } else { 1 }

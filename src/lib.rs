@@ -9,6 +9,7 @@ pub mod cli;
 pub mod docker;
 pub mod doctor;
 pub mod download;
+pub mod echo;
 pub mod env_vars;
 pub mod envoy;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod scaffold;
 pub mod settings;
 pub mod toolchain;
+pub mod topology;
 pub mod wasmhost;
 
 pub use error::{Error, Result};

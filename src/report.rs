@@ -26,12 +26,20 @@ pub enum Event {
     AlreadyInstalled { build: String, path: PathBuf },
     /// A pin was added to the project's gw.lock.
     Locked { build: String, lock: PathBuf },
-    /// Envoy started in a run directory.
-    EnvoyStarted { pid: u32, run_dir: PathBuf },
+    /// An Envoy (`envoy`, or its name in a topology) started in a run directory.
+    EnvoyStarted { name: String, pid: u32, run_dir: PathBuf },
     /// Envoy's admin endpoint answered /ready.
-    EnvoyReady { admin: String },
+    EnvoyReady { name: String, admin: String },
     /// A signal was forwarded to Envoy.
-    Forwarded { signal: String },
+    Forwarded { name: String, signal: String },
+    /// A topology is up: every Envoy ready; where to send requests.
+    TopologyReady { urls: Vec<String> },
+    /// An Envoy of a topology exited by itself; the others are stopped.
+    EnvoyExited { name: String, code: i32, log: PathBuf },
+    /// The filter was rebuilt and is being swapped into the running front Envoy.
+    Reloaded { module: PathBuf },
+    /// A rebuild failed; the running filter stays.
+    RebuildFailed { reason: String },
     /// The run's debug bundle was written.
     Bundle { path: PathBuf },
     /// Something went wrong that does not stop the operation.
@@ -56,11 +64,17 @@ impl fmt::Display for Event {
             }
             Event::AlreadyInstalled { build, path } => write!(f, "{build} is installed at {}", path.display()),
             Event::Locked { build, lock } => write!(f, "pinned {build} in {}", lock.display()),
-            Event::EnvoyStarted { pid, run_dir } => {
-                write!(f, "envoy started (pid {pid}), run directory {}", run_dir.display())
+            Event::EnvoyStarted { name, pid, run_dir } => {
+                write!(f, "{name} started (pid {pid}), run directory {}", run_dir.display())
             }
-            Event::EnvoyReady { admin } => write!(f, "envoy is ready; admin at http://{admin}"),
-            Event::Forwarded { signal } => write!(f, "forwarded {signal} to envoy"),
+            Event::EnvoyReady { name, admin } => write!(f, "{name} is ready; admin at http://{admin}"),
+            Event::Forwarded { name, signal } => write!(f, "forwarded {signal} to {name}"),
+            Event::TopologyReady { urls } => write!(f, "ready; try:\n  {}", urls.join("\n  ")),
+            Event::EnvoyExited { name, code, log } => {
+                write!(f, "{name} exited by itself (code {code}); its log: {}", log.display())
+            }
+            Event::Reloaded { module } => write!(f, "rebuilt; the front now runs {}", module.display()),
+            Event::RebuildFailed { reason } => write!(f, "rebuild failed; still running the previous filter: {reason}"),
             Event::Bundle { path } => write!(f, "debug bundle written to {}", path.display()),
             Event::Warning(message) => write!(f, "warning: {message}"),
         }

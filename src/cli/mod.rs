@@ -17,6 +17,7 @@ mod templates;
 mod test;
 mod toolchain;
 mod use_build;
+mod validate;
 mod versions;
 mod which;
 
@@ -57,6 +58,7 @@ enum Command {
     Templates(templates::Args),
     Build(build::Args),
     Test(test::Args),
+    Validate(validate::Args),
     Doctor(doctor::Args),
     Completions(completions::Args),
 }
@@ -92,6 +94,7 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Templates(args) => templates::run(args),
         Command::Build(args) => build::run(args, &settings, terminal),
         Command::Test(args) => test::run(args, &settings, terminal),
+        Command::Validate(args) => validate::run(args, terminal),
         Command::Doctor(args) => doctor::run(args, &settings, terminal),
         Command::Completions(_) => unreachable!("handled above"),
     }

@@ -68,7 +68,11 @@ impl Reporter for Terminal {
         match event {
             Event::Warning(text) => self.warning(text),
             Event::OfflineIndex { .. } | Event::OfflineInstalled { .. } | Event::Retrying { .. } => self.warning(event),
-            Event::Installed { .. } | Event::EnvoyReady { .. } => {
+            Event::EnvoyExited { .. } | Event::RebuildFailed { .. } => self.warning(event),
+            Event::Installed { .. }
+            | Event::EnvoyReady { .. }
+            | Event::TopologyReady { .. }
+            | Event::Reloaded { .. } => {
                 self.status(format!("{} {event}", self.style(Style::new().green().bold()).apply_to("✓")))
             }
             _ => self.status(event),

@@ -1,12 +1,17 @@
-//! Running an Envoy process: supervision, its admin endpoint, debug bundles.
+//! Running Envoy processes, alone or as a topology's fleet: supervision, admin
+//! endpoints, debug bundles.
 
 mod admin;
 mod bundle;
+mod fleet;
+mod process;
 mod supervise;
 
 use std::path::PathBuf;
 
 pub use admin::{Admin, SNAPSHOT_PATHS};
+pub use fleet::{Fleet, Member, Stop};
+pub use process::{Ended, new_run_dir};
 pub use supervise::{RunOutcome, RunRequest, run};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +22,8 @@ pub enum Error {
     Io { path: PathBuf, source: std::io::Error },
     #[error("could not watch for signals: {0}")]
     Signals(std::io::Error),
+    #[error("{names} did not become ready within {seconds} s")]
+    NotReady { names: String, seconds: u64 },
 }
 
 impl Error {

@@ -38,6 +38,7 @@
 //! | key | meaning |
 //! |---|---|
 //! | `name` | the case's name in reports |
+//! | `repeat` | run the case N times in a row (default 1), each run checked against `expect`; a failure names the run. For limits that trip after N requests, and for benchmarks |
 //! | `tick` | first advance the virtual clock by N ms, calling `proxy_on_tick` as often as it falls due |
 //! | `enqueue` | then enqueue items: `[{queue: name, value: "..."}]` (optional `vm_id`), which calls `proxy_on_queue_ready` |
 //! | `request` | an HTTP request: `headers` (mapping, or a list of `[name, value]` for repeats), `body` (a string, or a list of chunks), `trailers` |

@@ -2,6 +2,7 @@
 //! keys are listed in the module docs of `wasmhost`). YAML is read with serde_norway, here only.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -166,10 +167,13 @@ impl<'de> Deserialize<'de> for Body {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     pub name: String,
+    /// Runs the case this many times in a row, each run checked (e.g. to exhaust a rate limit).
+    #[serde(default = "once")]
+    pub repeat: NonZeroU32,
     #[serde(default)]
     pub tick: Option<u64>,
     #[serde(default)]
@@ -186,6 +190,10 @@ pub struct Case {
     pub http_calls: Vec<HttpCallSpec>,
     #[serde(default)]
     pub expect: Expect,
+}
+
+fn once() -> NonZeroU32 {
+    NonZeroU32::MIN
 }
 
 impl Case {

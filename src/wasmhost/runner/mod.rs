@@ -46,7 +46,7 @@ pub(crate) fn run(host: &Host, module: &LoadedModule, scenario: &Scenario, file:
         cases.push(session.expect_refusal());
     }
     for ((index, case), overrides) in scenario.cases.iter().enumerate().zip(case_overrides) {
-        cases.push(session.case(case, index, overrides));
+        cases.push(session.repeated(case, index, overrides));
     }
     if let Some(failure) = session.shutdown() {
         cases.push(failure);
@@ -196,6 +196,25 @@ impl Session<'_> {
         };
         let observed = Observed { logs: self.world_mut().logs[mark..].to_vec(), ..Default::default() };
         CaseReport { name: "plugin start".into(), outcome, duration: started.elapsed(), observed }
+    }
+
+    /// The case `repeat` times, stopping at the first run that fails; the report is that
+    /// run's, or the last one's, with the time of them all.
+    fn repeated(&mut self, case: &Case, index: usize, overrides: BTreeMap<String, Option<Vec<u8>>>) -> CaseReport {
+        let times = case.repeat.get();
+        let started = Instant::now();
+        let mut report = self.case(case, index, overrides.clone());
+        for run in 2..=times {
+            if !report.outcome.is_passed() {
+                break;
+            }
+            report = self.case(case, index, overrides.clone());
+            if let Outcome::Failed(lines) = &mut report.outcome {
+                lines.insert(0, format!("run {run} of {times} (the earlier ones passed):"));
+            }
+        }
+        report.duration = started.elapsed();
+        report
     }
 
     fn case(&mut self, case: &Case, index: usize, overrides: BTreeMap<String, Option<Vec<u8>>>) -> CaseReport {

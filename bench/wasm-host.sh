@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# bench/wasm-host.sh: how fast gw's proxy-wasm host runs requests and loads modules.
+#
+# Requests: a scenario of N cases, each a request and a response through the filter's header
+# path (context create, request headers, response headers, log, done, delete), checked against
+# its expectations as `gw test` always does. Requests/s = (N - 1) / (time for N cases - time for
+# 1 case), so start-up and module load cancel out; gw is pinned to one core (taskset).
+# Two filters in the same run: the http-filter template (built with `gw build`, or BENCH_WASM)
+# and a baseline that only answers "continue" (the host's own floor).
+# Load: the template's module compiled (cache cleared) against loaded from gw's cache.
+# Needs a built gw (BENCH_GW, default target/release/gw, built if missing); Docker unless
+# BENCH_WASM names a module built from templates/http-filter.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cases=${BENCH_CASES:-20000}
+runs=${BENCH_RUNS:-3}
+gw=${BENCH_GW:-$repo/target/release/gw}
+[[ -x $gw ]] || (cd "$repo" && cargo build --release --locked >&2)
+one_core=()
+command -v taskset >/dev/null && one_core=(taskset -c 0)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export GW_HOME=$work/home
+cd "$work"
+
+wasm=${BENCH_WASM:-}
+if [[ -z $wasm ]]; then
+    "$gw" init bench-filter --template http-filter --accept-defaults -q
+    (cd bench-filter && "$gw" build -q >/dev/null)
+    wasm=$work/bench-filter/target/gw/bench_filter.wasm
+fi
+
+cat >noop.wat <<'EOF'
+(module
+  (memory (export "memory") 2)
+  (global $next (mut i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param $size i32) (result i32)
+    (local $at i32)
+    (local.set $at (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $at))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 0))
+  (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (i32.const 0)))
+EOF
+
+# scenario FILE N: the template's plugin configuration, N cases through the header path.
+scenario() {
+    {
+        printf 'plugin_config:\n  request: {add: {x-request-tag: gw}, remove: [x-internal]}\n'
+        printf '  response: {set: {server: envoy}}\ncases:\n'
+        for ((i = 0; i < $2; i++)); do
+            printf '  - name: request %d\n' "$i"
+            printf '    request: {headers: {":method": GET, ":path": /api/%d, ":authority": example.com, x-internal: "1"}}\n' "$i"
+            printf '    response: {headers: {":status": "200", server: upstream}}\n'
+            printf '    expect: {action: continue}\n'
+        done
+    } >"$1"
+}
+scenario one.yaml 1
+scenario many.yaml "$cases"
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
+# timed MODULE SCENARIO: seconds for one `gw test` run.
+timed() {
+    local start
+    start=$(now)
+    "${one_core[@]}" "$gw" test --wasm "$1" --scenario "$2" >/dev/null
+    elapsed "$start"
+}
+# rate MODULE: requests per second, median of the runs.
+rate() {
+    local r rates=()
+    timed "$1" one.yaml >/dev/null # compile and cache first
+    for ((r = 0; r < runs; r++)); do
+        local t1 tn
+        t1=$(timed "$1" one.yaml)
+        tn=$(timed "$1" many.yaml)
+        rates+=("$(awk -v n="$cases" -v a="$t1" -v b="$tn" 'BEGIN {printf "%.0f\n", (n - 1) / (b - a)}')")
+    done
+    printf '%s\n' "${rates[@]}" | median
+}
+# load_ms: the load time `gw test` reports for the template's module, in milliseconds.
+load_ms() {
+    "$gw" test --wasm "$wasm" --scenario one.yaml 2>&1 | sed -n 's/.*loaded ([a-z ]*, \([0-9.]*\)\([a-zµ]*\)).*/\1 \2/p' |
+        awk '{v=$1; u=$2; if (u=="s") v*=1000; else if (u=="µs") v/=1000; else if (u=="ns") v/=1e6; printf "%.1f\n", v}'
+}
+
+filter_rate=$(rate "$wasm")
+noop_rate=$(rate noop.wat)
+cold=()
+cached=()
+for ((r = 0; r < runs; r++)); do
+    rm -rf "$GW_HOME/cache/wasm"
+    cold+=("$(load_ms)")
+    cached+=("$(load_ms)")
+done
+c=$(printf '%s\n' "${cold[@]}" | median)
+w=$(printf '%s\n' "${cached[@]}" | median)
+
+printf 'gw proxy-wasm host, %d requests per run, one core, median of %d runs\n' "$cases" "$runs"
+printf '  http-filter template     %9d requests/s\n' "$filter_rate"
+printf '  continue-only baseline   %9d requests/s\n' "$noop_rate"
+awk -v f="$filter_rate" -v n="$noop_rate" 'BEGIN {printf "  filter/baseline time per request %.2f\n", n/f}'
+printf '  module load, compiled    %9.1f ms\n' "$c"
+printf '  module load, cached      %9.1f ms\n' "$w"
+awk -v c="$c" -v w="$w" 'BEGIN {printf "  cached/compiled %.3f\n", w/c}'

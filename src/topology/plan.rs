@@ -1,0 +1,99 @@
+//! gw.toml's `[topology]` + the project → a [`Plan`]: every port settled,
+//! every module a file, every configuration in bytes.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use super::render::{Filter, Node, Plan, ServiceNode};
+use super::spec::{self, FilterKind, FilterSpec, PROJECT_MODULE, Spec, Upstream};
+
+/// What the project contributes: its module and what its filter is.
+#[derive(Debug, Clone)]
+pub struct ProjectModule {
+    pub root: PathBuf,
+    /// Envoy's name for the plugin (the project's name).
+    pub name: String,
+    /// The built `.wasm` (it need not exist yet for `gw render`).
+    pub wasm: PathBuf,
+    pub kind: FilterKind,
+    /// Used where a filter gives no `config`: the first scenario's `plugin_config`.
+    pub default_config: Option<String>,
+}
+
+/// Settles a topology. `echo_port(service)` gives the port of the echo
+/// upstream serving that service.
+pub fn plan(
+    spec: &Spec,
+    project: &ProjectModule,
+    echo_port: &mut dyn FnMut(&str) -> Result<u16, Error>,
+    front_listeners_path: Option<PathBuf>,
+) -> Result<Plan, Error> {
+    let front = Node { port: port(spec.front.port)?, filters: filters(&spec.front.filters, project, "front")? };
+    let mut services = Vec::new();
+    for (i, service) in spec.services.iter().enumerate() {
+        let at = format!("services[{i}]");
+        let (upstream_host, upstream_port) = match spec::upstream(&service.upstream).map_err(|e| Error::Topology(e))? {
+            Upstream::Echo => ("127.0.0.1".to_string(), echo_port(&service.name)?),
+            Upstream::Address { host, port } => (host, port),
+        };
+        services.push(ServiceNode {
+            name: service.name.clone(),
+            node: Node { port: port(service.port)?, filters: filters(&service.filters, project, &at)? },
+            upstream_host,
+            upstream_port,
+        });
+    }
+    let routes = spec.routes.iter().map(|r| (r.prefix.clone(), r.service.clone())).collect();
+    Ok(Plan { front, services, routes, front_listeners_path })
+}
+
+fn filters(specs: &[FilterSpec], project: &ProjectModule, at: &str) -> Result<Vec<Filter>, Error> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let own = f.wasm == PROJECT_MODULE;
+            let wasm = if own { project.wasm.clone() } else { absolute(&project.root, &f.wasm) };
+            if !own && !wasm.is_file() {
+                return Err(Error::Topology(format!(
+                    "{at}.filters[{i}].wasm = {:?}: no such file ({}); build it, or use wasm = \"project\"",
+                    f.wasm,
+                    wasm.display()
+                )));
+            }
+            let name = match &f.name {
+                Some(name) => name.clone(),
+                None if own => project.name.clone(),
+                None => wasm.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            };
+            let config = f.config.clone().or_else(|| own.then(|| project.default_config.clone()).flatten());
+            Ok(Filter {
+                kind: f.kind.unwrap_or(if own { project.kind } else { FilterKind::Http }),
+                name,
+                wasm,
+                config: config.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn absolute(root: &Path, path: &str) -> PathBuf {
+    let path = Path::new(path);
+    if path.is_absolute() { path.to_path_buf() } else { root.join(path) }
+}
+
+/// The given port, or a free one on loopback.
+fn port(given: Option<u16>) -> Result<u16, Error> {
+    match given {
+        Some(port) => Ok(port),
+        None => free_port(),
+    }
+}
+
+/// A port nothing listens on now. Another process could take it before
+/// Envoy binds it; Envoy then fails to start and says so.
+pub fn free_port() -> Result<u16, Error> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| Error::Topology(format!("no free port: {e}")))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| Error::Topology(format!("no free port: {e}")))
+}

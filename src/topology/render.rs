@@ -1,0 +1,244 @@
+//! A planned topology (ports and modules settled) → one Envoy bootstrap per
+//! process, as typed v3 values, then YAML.
+
+use std::path::PathBuf;
+
+use super::spec::FilterKind;
+use super::v3::{self, Address, Cluster};
+
+const LOOPBACK: &str = "127.0.0.1";
+const WASM_RUNTIME: &str = "envoy.wasm.runtime.v8";
+
+/// Everything a render needs, nothing left to pick.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub front: Node,
+    pub services: Vec<ServiceNode>,
+    /// (path prefix, service name), in match order.
+    pub routes: Vec<(String, String)>,
+    /// When set, the front's listener is written to this file (file-based LDS,
+    /// which Envoy watches), so it can be replaced while Envoy runs.
+    pub front_listeners_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub port: u16,
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceNode {
+    pub name: String,
+    pub node: Node,
+    pub upstream_host: String,
+    pub upstream_port: u16,
+}
+
+/// A wasm module in place: where Envoy runs it, its file and its configuration.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub kind: FilterKind,
+    pub name: String,
+    pub wasm: PathBuf,
+    pub config: String,
+}
+
+/// One rendered file: `front.yaml`, `front-listeners.yaml`, `service-<name>.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub name: String,
+    pub yaml: String,
+    /// The message the file holds, for validation.
+    pub schema: Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    Bootstrap,
+    /// A file-based xDS source (`envoy.service.discovery.v3.DiscoveryResponse`).
+    Discovery,
+}
+
+pub const FRONT: &str = "front";
+
+/// The file name of a service Envoy's bootstrap.
+pub fn service_file(name: &str) -> String {
+    format!("service-{name}.yaml")
+}
+
+pub fn render(plan: &Plan) -> Vec<File> {
+    let mut files = Vec::new();
+    let clusters = plan.services.iter().map(|s| Cluster::single(&s.name, LOOPBACK, s.node.port)).collect::<Vec<_>>();
+    let routes = plan.routes.iter().map(|(prefix, service)| route(prefix, service)).collect();
+    let front_listener = listener(FRONT, &plan.front, routes);
+    let front = match &plan.front_listeners_path {
+        Some(path) => {
+            let lds = v3::DiscoveryResponse {
+                version_info: String::from("1"),
+                resources: vec![v3::Resource::Listener(front_listener)],
+            };
+            files.push(File { name: format!("{FRONT}-listeners.yaml"), yaml: yaml(&lds), schema: Schema::Discovery });
+            bootstrap(FRONT, Vec::new(), clusters, Some(path))
+        }
+        None => bootstrap(FRONT, vec![front_listener], clusters, None),
+    };
+    files.insert(0, File { name: format!("{FRONT}.yaml"), yaml: yaml(&front), schema: Schema::Bootstrap });
+
+    for service in &plan.services {
+        let upstream = Cluster::single("upstream", &service.upstream_host, service.upstream_port);
+        let listener = listener(&service.name, &service.node, vec![route("/", "upstream")]);
+        let config = bootstrap(&service.name, vec![listener], vec![upstream], None);
+        files.push(File { name: service_file(&service.name), yaml: yaml(&config), schema: Schema::Bootstrap });
+    }
+    files
+}
+
+fn yaml<T: serde::Serialize>(value: &T) -> String {
+    let body = serde_norway::to_string(value).expect("the v3 types serialise");
+    format!("# Written by gw from gw.toml's [topology]; gw render writes it again.\n{body}")
+}
+
+fn bootstrap(name: &str, listeners: Vec<v3::Listener>, clusters: Vec<Cluster>, lds: Option<&PathBuf>) -> v3::Bootstrap {
+    v3::Bootstrap {
+        node: v3::Node { id: name.to_string(), cluster: name.to_string() },
+        // Port 0: Envoy picks one and writes it to --admin-address-path.
+        admin: v3::Admin { address: Address::tcp(LOOPBACK, 0) },
+        static_resources: v3::StaticResources { listeners, clusters },
+        dynamic_resources: lds.map(|path| v3::DynamicResources {
+            lds_config: v3::ConfigSource {
+                path_config_source: v3::PathConfigSource { path: path.display().to_string() },
+                resource_api_version: "V3",
+            },
+        }),
+    }
+}
+
+fn route(prefix: &str, cluster: &str) -> v3::Route {
+    v3::Route {
+        match_: v3::RouteMatch { prefix: prefix.to_string() },
+        route: v3::RouteAction { cluster: cluster.to_string() },
+    }
+}
+
+fn listener(name: &str, node: &Node, routes: Vec<v3::Route>) -> v3::Listener {
+    let of = |kind: FilterKind| node.filters.iter().filter(move |f| f.kind == kind);
+    let mut http_filters: Vec<v3::HttpFilter> = of(FilterKind::Http)
+        .map(|f| v3::HttpFilter {
+            name: "envoy.filters.http.wasm".into(),
+            typed_config: v3::HttpFilterConfig::Wasm(wasm(f)),
+        })
+        .collect();
+    http_filters.push(v3::HttpFilter {
+        name: "envoy.filters.http.router".into(),
+        typed_config: v3::HttpFilterConfig::Router {},
+    });
+    let mut access_log = vec![v3::AccessLog {
+        name: "envoy.access_loggers.stdout".into(),
+        typed_config: v3::AccessLogConfig::Stdout {},
+    }];
+    access_log.extend(of(FilterKind::AccessLog).map(|f| v3::AccessLog {
+        name: "envoy.access_loggers.wasm".into(),
+        typed_config: v3::AccessLogConfig::Wasm(wasm(f)),
+    }));
+    let hcm = v3::HttpConnectionManager {
+        stat_prefix: name.to_string(),
+        codec_type: "AUTO",
+        route_config: v3::RouteConfiguration {
+            name: name.to_string(),
+            virtual_hosts: vec![v3::VirtualHost { name: name.to_string(), domains: vec!["*".into()], routes }],
+        },
+        http_filters,
+        access_log,
+    };
+    let mut filters: Vec<v3::NetworkFilter> = of(FilterKind::Network)
+        .map(|f| v3::NetworkFilter {
+            name: "envoy.filters.network.wasm".into(),
+            typed_config: v3::NetworkFilterConfig::Wasm(wasm(f)),
+        })
+        .collect();
+    filters.push(v3::NetworkFilter {
+        name: "envoy.filters.network.http_connection_manager".into(),
+        typed_config: v3::NetworkFilterConfig::HttpConnectionManager(Box::new(hcm)),
+    });
+    v3::Listener {
+        name: name.to_string(),
+        address: Address::tcp(LOOPBACK, node.port),
+        filter_chains: vec![v3::FilterChain { filters }],
+    }
+}
+
+fn wasm(filter: &Filter) -> v3::WasmFilter {
+    v3::WasmFilter {
+        config: v3::PluginConfig {
+            name: filter.name.clone(),
+            root_id: String::new(),
+            vm_config: v3::VmConfig {
+                vm_id: filter.name.clone(),
+                runtime: WASM_RUNTIME,
+                code: v3::AsyncDataSource { local: v3::DataSource { filename: filter.wasm.display().to_string() } },
+            },
+            configuration: v3::StringValue::new(filter.config.clone()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(kind: FilterKind, name: &str) -> Filter {
+        Filter { kind, name: name.into(), wasm: format!("/p/target/gw/{name}.wasm").into(), config: "a: 1\n".into() }
+    }
+
+    fn service(name: &str, port: u16, filters: Vec<Filter>, upstream: (&str, u16)) -> ServiceNode {
+        ServiceNode {
+            name: name.into(),
+            node: Node { port, filters },
+            upstream_host: upstream.0.into(),
+            upstream_port: upstream.1,
+        }
+    }
+
+    /// Every rendered file passes Envoy's schema; the text is what the snapshot shows.
+    fn snapshot(plan: &Plan) -> String {
+        let files = crate::topology::render_checked(plan).unwrap_or_else(|e| panic!("{e}"));
+        files.iter().map(|f| format!("--- {}\n{}", f.name, f.yaml)).collect()
+    }
+
+    #[test]
+    fn the_default_topology() {
+        let plan = Plan {
+            front: Node { port: 10000, filters: vec![filter(FilterKind::Http, "my_filter")] },
+            services: vec![
+                service("service-1", 10001, Vec::new(), (LOOPBACK, 20001)),
+                service("service-2", 10002, Vec::new(), (LOOPBACK, 20002)),
+            ],
+            routes: vec![("/service/1".into(), "service-1".into()), ("/service/2".into(), "service-2".into())],
+            front_listeners_path: None,
+        };
+        insta::assert_snapshot!(snapshot(&plan));
+    }
+
+    #[test]
+    fn several_services_and_filters_with_live_listeners() {
+        let plan = Plan {
+            front: Node {
+                port: 8080,
+                filters: vec![
+                    filter(FilterKind::Network, "conn_limit"),
+                    filter(FilterKind::Http, "auth"),
+                    filter(FilterKind::Http, "ratelimit"),
+                    filter(FilterKind::AccessLog, "audit"),
+                ],
+            },
+            services: vec![
+                service("users", 8081, vec![filter(FilterKind::Http, "tagger")], (LOOPBACK, 9001)),
+                service("billing", 8082, Vec::new(), ("billing.internal", 443)),
+            ],
+            routes: vec![("/users".into(), "users".into()), ("/".into(), "billing".into())],
+            front_listeners_path: Some("/run/front-listeners.yaml".into()),
+        };
+        insta::assert_snapshot!(snapshot(&plan));
+    }
+}

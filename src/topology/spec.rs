@@ -1,0 +1,229 @@
+//! `[topology]` in gw.toml: the front listener, routes, services and where
+//! the filters sit. Absent parts take the default every proxy-wasm template
+//! starts with: the project's filter on the front, `/service/1` and
+//! `/service/2` each to a service Envoy in front of an echo upstream.
+
+use serde::Deserialize;
+
+/// `wasm = "project"`: the module this project builds.
+pub const PROJECT_MODULE: &str = "project";
+/// `upstream = "echo"`: gw's built-in echo server.
+pub const ECHO: &str = "echo";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    #[serde(default)]
+    pub front: Front,
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Front {
+    /// The listener's port; picked free when absent.
+    pub port: Option<u16>,
+    #[serde(default = "project_filter")]
+    pub filters: Vec<FilterSpec>,
+}
+
+impl Default for Front {
+    fn default() -> Self {
+        Front { port: None, filters: project_filter() }
+    }
+}
+
+fn project_filter() -> Vec<FilterSpec> {
+    vec![FilterSpec { wasm: PROJECT_MODULE.into(), kind: None, config: None, name: None }]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    pub prefix: String,
+    pub service: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub name: String,
+    /// `echo` or `host:port`.
+    #[serde(default = "echo")]
+    pub upstream: String,
+    /// The service Envoy's listener port; picked free when absent.
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub filters: Vec<FilterSpec>,
+}
+
+fn echo() -> String {
+    ECHO.into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    /// `project`, or a path to a .wasm module (relative to the project).
+    #[serde(default = "project")]
+    pub wasm: String,
+    /// Where Envoy runs it; from the project's template when absent (else `http`).
+    pub kind: Option<FilterKind>,
+    /// Given to `proxy_on_configure`; when absent, the first scenario file's `plugin_config`.
+    pub config: Option<String>,
+    /// The plugin's name (Envoy's `config.name`, also its stats prefix).
+    pub name: Option<String>,
+}
+
+fn project() -> String {
+    PROJECT_MODULE.into()
+}
+
+/// The three places Envoy runs a wasm module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FilterKind {
+    Http,
+    Network,
+    AccessLog,
+}
+
+impl FilterKind {
+    /// What a project made from `template` is.
+    pub fn of_template(template: Option<&str>) -> FilterKind {
+        match template {
+            Some("network-filter") => FilterKind::Network,
+            Some("access-logger") => FilterKind::AccessLog,
+            _ => FilterKind::Http,
+        }
+    }
+}
+
+/// Where a service's traffic goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upstream {
+    Echo,
+    Address { host: String, port: u16 },
+}
+
+impl Spec {
+    /// Fills the defaults and checks the references between parts; each
+    /// problem names its key in gw.toml.
+    pub fn complete(mut self) -> Result<Spec, String> {
+        if self.services.is_empty() && self.routes.is_empty() {
+            for i in 1..=2 {
+                self.services.push(ServiceSpec {
+                    name: format!("service-{i}"),
+                    upstream: echo(),
+                    port: None,
+                    filters: Vec::new(),
+                });
+                self.routes.push(RouteSpec { prefix: format!("/service/{i}"), service: format!("service-{i}") });
+            }
+        }
+        for (i, service) in self.services.iter().enumerate() {
+            let valid = !service.name.is_empty()
+                && service.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                return Err(format!(
+                    "services[{i}].name = {:?}: use letters, digits, '-' and '_' (it names files and clusters)",
+                    service.name
+                ));
+            }
+            if self.services[..i].iter().any(|s| s.name == service.name) {
+                return Err(format!(
+                    "services[{i}].name = {:?} is used twice; service names must differ",
+                    service.name
+                ));
+            }
+            upstream(&service.upstream).map_err(|e| format!("services[{i}].upstream = {:?}: {e}", service.upstream))?;
+        }
+        for (i, route) in self.routes.iter().enumerate() {
+            if !route.prefix.starts_with('/') {
+                return Err(format!("routes[{i}].prefix = {:?} must start with '/'", route.prefix));
+            }
+            if !self.services.iter().any(|s| s.name == route.service) {
+                let names: Vec<_> = self.services.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "routes[{i}].service = {:?} is not a service; the services are: {}",
+                    route.service,
+                    names.join(", ")
+                ));
+            }
+        }
+        let ports = self.front.port.iter().chain(self.services.iter().filter_map(|s| s.port.as_ref()));
+        let mut seen = Vec::new();
+        for port in ports {
+            if *port == 0 {
+                return Err("a port of 0: leave the port out and gw picks a free one".into());
+            }
+            if seen.contains(port) {
+                return Err(format!("port {port} is given twice; each listener needs its own"));
+            }
+            seen.push(*port);
+        }
+        Ok(self)
+    }
+
+    /// Whether any filter runs the project's own module.
+    pub fn uses_project_module(&self) -> bool {
+        self.front.filters.iter().chain(self.services.iter().flat_map(|s| &s.filters)).any(|f| f.wasm == PROJECT_MODULE)
+    }
+}
+
+/// `echo` or `host:port`.
+pub fn upstream(text: &str) -> Result<Upstream, String> {
+    if text == ECHO {
+        return Ok(Upstream::Echo);
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err("expected \"echo\" or host:port, e.g. \"127.0.0.1:8080\"".into());
+    };
+    let port: u16 = port.parse().ok().filter(|p| *p != 0).ok_or("the port must be a number from 1 to 65535")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err("the host is empty".into());
+    }
+    Ok(Upstream::Address { host: host.to_string(), port })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Result<Spec, String> {
+        toml::from_str::<Spec>(text).map_err(|e| e.to_string())?.complete()
+    }
+
+    #[test]
+    fn an_empty_section_is_the_default_topology() {
+        let s = spec("").unwrap();
+        assert_eq!(s.services.len(), 2);
+        assert_eq!(s.routes[1].prefix, "/service/2");
+        assert_eq!(s.front.filters[0].wasm, PROJECT_MODULE);
+        assert!(s.uses_project_module());
+    }
+
+    #[test]
+    fn bad_references_name_their_key() {
+        let e = spec("[[routes]]\nprefix = \"/a\"\nservice = \"nope\"\n[[services]]\nname = \"a\"\n").unwrap_err();
+        assert!(e.contains("routes[0].service") && e.contains("the services are: a"), "{e}");
+        let e = spec("[[services]]\nname = \"a b\"\n").unwrap_err();
+        assert!(e.starts_with("services[0].name"), "{e}");
+        let e = spec("[[services]]\nname = \"a\"\nupstream = \"localhost\"\n").unwrap_err();
+        assert!(e.contains("host:port"), "{e}");
+        let e = spec("[front]\nport = 8000\n[[services]]\nname = \"a\"\nport = 8000\n").unwrap_err();
+        assert!(e.contains("8000"), "{e}");
+        assert!(spec("[front]\nprot = 1\n").is_err());
+    }
+
+    #[test]
+    fn upstreams() {
+        assert_eq!(upstream("echo"), Ok(Upstream::Echo));
+        assert_eq!(upstream("[::1]:80"), Ok(Upstream::Address { host: "::1".into(), port: 80 }));
+        assert!(upstream("a:0").is_err());
+    }
+}

@@ -1,0 +1,271 @@
+//! The part of Envoy's v3 API that gw's topologies use, as typed values that
+//! serialise to the YAML Envoy reads. Field names and `@type` URLs are
+//! Envoy's; every rendered config is then checked against Envoy's schema.
+
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Bootstrap {
+    pub node: Node,
+    pub admin: Admin,
+    pub static_resources: StaticResources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_resources: Option<DynamicResources>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Node {
+    pub id: String,
+    pub cluster: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Admin {
+    pub address: Address,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StaticResources {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<Listener>,
+    pub clusters: Vec<Cluster>,
+}
+
+/// Listeners from a file Envoy watches: replacing the file (by rename) swaps them live.
+#[derive(Debug, Serialize)]
+pub struct DynamicResources {
+    pub lds_config: ConfigSource,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfigSource {
+    pub path_config_source: PathConfigSource,
+    pub resource_api_version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PathConfigSource {
+    pub path: String,
+}
+
+/// The contents of a file-based LDS source.
+#[derive(Debug, Serialize)]
+pub struct DiscoveryResponse {
+    pub version_info: String,
+    pub resources: Vec<Resource>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "@type")]
+pub enum Resource {
+    #[serde(rename = "type.googleapis.com/envoy.config.listener.v3.Listener")]
+    Listener(Listener),
+}
+
+#[derive(Debug, Serialize)]
+pub struct Address {
+    pub socket_address: SocketAddress,
+}
+
+impl Address {
+    pub fn tcp(address: &str, port: u16) -> Address {
+        Address { socket_address: SocketAddress { address: address.to_string(), port_value: port } }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SocketAddress {
+    pub address: String,
+    pub port_value: u16,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Listener {
+    pub name: String,
+    pub address: Address,
+    pub filter_chains: Vec<FilterChain>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FilterChain {
+    pub filters: Vec<NetworkFilter>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NetworkFilter {
+    pub name: String,
+    pub typed_config: NetworkFilterConfig,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "@type")]
+pub enum NetworkFilterConfig {
+    #[serde(
+        rename = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+    )]
+    HttpConnectionManager(Box<HttpConnectionManager>),
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm")]
+    Wasm(WasmFilter),
+}
+
+#[derive(Debug, Serialize)]
+pub struct HttpConnectionManager {
+    pub stat_prefix: String,
+    pub codec_type: &'static str,
+    pub route_config: RouteConfiguration,
+    pub http_filters: Vec<HttpFilter>,
+    pub access_log: Vec<AccessLog>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RouteConfiguration {
+    pub name: String,
+    pub virtual_hosts: Vec<VirtualHost>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VirtualHost {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Route {
+    #[serde(rename = "match")]
+    pub match_: RouteMatch,
+    pub route: RouteAction,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RouteMatch {
+    pub prefix: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RouteAction {
+    pub cluster: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HttpFilter {
+    pub name: String,
+    pub typed_config: HttpFilterConfig,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "@type")]
+pub enum HttpFilterConfig {
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm")]
+    Wasm(WasmFilter),
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router")]
+    Router {},
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccessLog {
+    pub name: String,
+    pub typed_config: AccessLogConfig,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "@type")]
+pub enum AccessLogConfig {
+    #[serde(rename = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog")]
+    Stdout {},
+    #[serde(rename = "type.googleapis.com/envoy.extensions.access_loggers.wasm.v3.WasmAccessLog")]
+    Wasm(WasmFilter),
+}
+
+/// The `config` of the http, network and access-log wasm extensions alike.
+#[derive(Debug, Serialize)]
+pub struct WasmFilter {
+    pub config: PluginConfig,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PluginConfig {
+    pub name: String,
+    pub root_id: String,
+    pub vm_config: VmConfig,
+    pub configuration: StringValue,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VmConfig {
+    pub vm_id: String,
+    pub runtime: &'static str,
+    pub code: AsyncDataSource,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AsyncDataSource {
+    pub local: DataSource,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DataSource {
+    pub filename: String,
+}
+
+/// `google.protobuf.StringValue` packed in an Any, as the wasm filter expects its configuration.
+#[derive(Debug, Serialize)]
+pub struct StringValue {
+    #[serde(rename = "@type")]
+    pub type_url: &'static str,
+    pub value: String,
+}
+
+impl StringValue {
+    pub fn new(value: String) -> StringValue {
+        StringValue { type_url: "type.googleapis.com/google.protobuf.StringValue", value }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub discovery: &'static str,
+    pub connect_timeout: &'static str,
+    pub load_assignment: ClusterLoadAssignment,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClusterLoadAssignment {
+    pub cluster_name: String,
+    pub endpoints: Vec<LocalityLbEndpoints>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LocalityLbEndpoints {
+    pub lb_endpoints: Vec<LbEndpoint>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LbEndpoint {
+    pub endpoint: Endpoint,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Endpoint {
+    pub address: Address,
+}
+
+impl Cluster {
+    /// One upstream at `host:port`: STATIC for an IP address, STRICT_DNS for a name.
+    pub fn single(name: &str, host: &str, port: u16) -> Cluster {
+        let discovery = if host.parse::<std::net::IpAddr>().is_ok() { "STATIC" } else { "STRICT_DNS" };
+        Cluster {
+            name: name.to_string(),
+            discovery,
+            connect_timeout: "1s",
+            load_assignment: ClusterLoadAssignment {
+                cluster_name: name.to_string(),
+                endpoints: vec![LocalityLbEndpoints {
+                    lb_endpoints: vec![LbEndpoint { endpoint: Endpoint { address: Address::tcp(host, port) } }],
+                }],
+            },
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `gw validate`: Envoy configs checked against Envoy's API schema, each problem reported as
+//! `<file>:<line>: <path>: <message>`.
+
+mod common;
+
+use common::gw::{Gw, Run};
+
+const DEMO: &str = include_str!("../docs/envoy-demo.yaml");
+
+/// Writes `files` into the fixture's working directory and validates them, in that order.
+fn validate(gw: &Gw, files: &[(&str, &str)]) -> Run {
+    for (name, text) in files {
+        std::fs::write(gw.work().join(name), text).unwrap();
+    }
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(|(name, _)| *name));
+    gw.run(&args)
+}
+
+/// The demo with one edit, which must apply.
+fn demo_with(from: &str, to: &str) -> String {
+    assert!(DEMO.contains(from), "the demo has no {from:?}");
+    DEMO.replacen(from, to, 1)
+}
+
+fn cluster(body: &str) -> String {
+    format!("static_resources:\n  clusters:\n    - name: backend\n{body}")
+}
+
+/// One invalid file: exit 2 and exactly this problem line on stdout.
+fn rejects(text: &str, expected: &str) {
+    let gw = Gw::new();
+    let run = validate(&gw, &[("envoy.yaml", text)]);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, format!("envoy.yaml:{expected}\n"), "stderr:\n{}", run.stderr);
+}
+
+#[test]
+fn the_demo_config_is_valid() {
+    let gw = Gw::new();
+    let run = validate(&gw, &[("envoy-demo.yaml", DEMO)]);
+    run.ok();
+    assert_eq!(run.stdout, "envoy-demo.yaml: ok\n");
+    // The file as shipped, by its own path.
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/envoy-demo.yaml");
+    let run = gw.run(&["validate", shipped]);
+    run.ok();
+    assert_eq!(run.stdout, format!("{shipped}: ok\n"));
+}
+
+#[test]
+fn a_misspelt_field_is_named_with_its_line() {
+    rejects(
+        &demo_with("static_resources:", "static_resourcs:"),
+        "14: static_resourcs: unrecognized field name 'static_resourcs'",
+    );
+    rejects(
+        &demo_with("  listeners:", "  clusterz:"),
+        "15: static_resources.clusterz: unrecognized field name 'clusterz'",
+    );
+}
+
+#[test]
+fn an_unknown_type_url_is_named() {
+    rejects(
+        &demo_with("envoy.extensions.filters.http.router.v3.Router", "envoy.nope.v3.Nope"),
+        "42: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config: \
+         message 'envoy.nope.v3.Nope' not found",
+    );
+}
+
+#[test]
+fn a_bad_duration_and_a_bad_enum_are_reported() {
+    rejects(
+        &cluster("      connect_timeout: 5 seconds\n"),
+        "4: static_resources.clusters[0].connect_timeout: failed to parse duration",
+    );
+    rejects(
+        &cluster("      lb_policy: FASTEST\n"),
+        "4: static_resources.clusters[0].lb_policy: unrecognized enum value 'FASTEST'",
+    );
+}
+
+#[test]
+fn a_port_out_of_range_breaks_envoys_validation_rules() {
+    rejects(
+        &demo_with("port_value: 10000", "port_value: 70000"),
+        "20: static_resources.listeners[0].address.socket_address.port_value: \
+         value must be less than or equal to 65535",
+    );
+}
+
+#[test]
+fn a_route_without_match_is_missing_a_required_field() {
+    // RouteMatch match = 1 [(validate.rules).message = {required: true}]; the line is the route's.
+    let text = demo_with(
+        "- match:\n                            prefix: /\n                          direct_response:",
+        "- direct_response:",
+    );
+    rejects(
+        &text,
+        "33: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.\
+         virtual_hosts[0].routes[0].match: value is required",
+    );
+}
+
+#[test]
+fn every_file_is_checked_and_one_bad_file_fails_the_run() {
+    let gw = Gw::new();
+    let bad = cluster("      connect_timeout: 5 seconds\n");
+    let run = validate(&gw, &[("good.yaml", DEMO), ("bad.yaml", &bad), ("also-good.yaml", DEMO)]);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout,
+        "good.yaml: ok\n\
+         bad.yaml:4: static_resources.clusters[0].connect_timeout: failed to parse duration\n\
+         also-good.yaml: ok\n"
+    );
+}
+
+#[test]
+fn several_rule_violations_are_all_reported() {
+    let text = cluster("      connect_timeout: 0s\n    - name: ''\n");
+    rejects(
+        &text,
+        "4: static_resources.clusters[0].connect_timeout: value must be greater than 0s\n\
+         envoy.yaml:5: static_resources.clusters[1].name: value length must be at least 1 characters",
+    );
+}
+
+#[test]
+fn an_unreadable_file_is_an_input_error_and_the_others_are_still_checked() {
+    let gw = Gw::new();
+    std::fs::write(gw.work().join("good.yaml"), DEMO).unwrap();
+    let run = gw.run(&["validate", "missing.yaml", "good.yaml"]);
+    run.fails_with(2, "error: cannot read missing.yaml: No such file or directory");
+    assert_eq!(run.stdout, "good.yaml: ok\n");
+}
+
+#[test]
+fn yaml_that_does_not_parse_is_reported_with_its_line() {
+    let gw = Gw::new();
+    let run = validate(&gw, &[("envoy.yaml", "admin:\n  address: [\n")]);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("envoy.yaml:3: "), "{}", run.stdout);
+}
+
+#[test]
+fn at_least_one_file_is_required() {
+    let gw = Gw::new();
+    let run = gw.run(&["validate"]);
+    run.fails_with(2, "<FILE>...");
+}
