@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/wasm-host.sh: how fast gw's proxy-wasm host runs requests and loads modules.
 #
-# Requests: a scenario of N cases, each a request and a response through the filter's header
-# path (context create, request headers, response headers, log, done, delete), checked against
-# its expectations as `gw test` always does. Requests/s = (N - 1) / (time for N cases - time for
-# 1 case), so start-up and module load cancel out; gw is pinned to one core (taskset).
+# Requests: one scenario case, a request and a response through the filter's header path
+# (context create, request headers, response headers, log, done, delete), run N times with
+# `repeat`, each run checked against its expectation as `gw test` always does. Requests/s =
+# (N - 1) / (time for N runs - time for 1 run), so start-up, module load and reading the scenario
+# cancel out; gw is pinned to one core (taskset).
 # Two filters in the same run: the http-filter template (built with `gw build`, or BENCH_WASM)
 # and a baseline that only answers "continue" (the host's own floor).
 # Load: the template's module compiled (cache cleared) against loaded from gw's cache.
@@ -12,7 +13,7 @@
 # BENCH_WASM names a module built from templates/http-filter.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cases=${BENCH_CASES:-20000}
+requests=${BENCH_REQUESTS:-100000}
 runs=${BENCH_RUNS:-3}
 gw=${BENCH_GW:-$repo/target/release/gw}
 [[ -x $gw ]] || (cd "$repo" && cargo build --release --locked >&2)
@@ -46,21 +47,23 @@ cat >noop.wat <<'EOF'
   (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (i32.const 0)))
 EOF
 
-# scenario FILE N: the template's plugin configuration, N cases through the header path.
+# scenario FILE N: the template's plugin configuration, one request through the header path,
+# repeated N times (each run checked against its expectation).
 scenario() {
-    {
-        printf 'plugin_config:\n  request: {add: {x-request-tag: gw}, remove: [x-internal]}\n'
-        printf '  response: {set: {server: envoy}}\ncases:\n'
-        for ((i = 0; i < $2; i++)); do
-            printf '  - name: request %d\n' "$i"
-            printf '    request: {headers: {":method": GET, ":path": /api/%d, ":authority": example.com, x-internal: "1"}}\n' "$i"
-            printf '    response: {headers: {":status": "200", server: upstream}}\n'
-            printf '    expect: {action: continue}\n'
-        done
-    } >"$1"
+    cat >"$1" <<EOF
+plugin_config:
+  request: {add: {x-request-tag: gw}, remove: [x-internal]}
+  response: {set: {server: envoy}}
+cases:
+  - name: a request through the header path
+    repeat: $2
+    request: {headers: {":method": GET, ":path": /api/items, ":authority": example.com, x-internal: "1"}}
+    response: {headers: {":status": "200", server: upstream}}
+    expect: {action: continue}
+EOF
 }
 scenario one.yaml 1
-scenario many.yaml "$cases"
+scenario many.yaml "$requests"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
@@ -80,7 +83,7 @@ rate() {
         local t1 tn
         t1=$(timed "$1" one.yaml)
         tn=$(timed "$1" many.yaml)
-        rates+=("$(awk -v n="$cases" -v a="$t1" -v b="$tn" 'BEGIN {printf "%.0f\n", (n - 1) / (b - a)}')")
+        rates+=("$(awk -v n="$requests" -v a="$t1" -v b="$tn" 'BEGIN {printf "%.0f\n", (n - 1) / (b - a)}')")
     done
     printf '%s\n' "${rates[@]}" | median
 }
@@ -102,7 +105,7 @@ done
 c=$(printf '%s\n' "${cold[@]}" | median)
 w=$(printf '%s\n' "${cached[@]}" | median)
 
-printf 'gw proxy-wasm host, %d requests per run, one core, median of %d runs\n' "$cases" "$runs"
+printf 'gw proxy-wasm host, %d requests per run, one core, median of %d runs\n' "$requests" "$runs"
 printf '  http-filter template     %9d requests/s\n' "$filter_rate"
 printf '  continue-only baseline   %9d requests/s\n' "$noop_rate"
 awk -v f="$filter_rate" -v n="$noop_rate" 'BEGIN {printf "  filter/baseline time per request %.2f\n", n/f}'

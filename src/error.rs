@@ -23,6 +23,8 @@ pub enum Error {
     WasmHost(#[from] wasmhost::Error),
     #[error(transparent)]
     Validate(#[from] topology::validate::Error),
+    #[error(transparent)]
+    Topology(#[from] topology::Error),
     #[error("no default build is set")]
     NoDefault,
     #[error("{reference} is a {flavor} build; {command} works with Envoy builds (flavor standard)")]
@@ -48,6 +50,7 @@ impl Error {
             Error::Toolchain(_) => false,
             Error::Scaffold(e) => e.is_input(),
             Error::WasmHost(e) => e.is_input(),
+            Error::Topology(e) => e.is_input(),
             Error::Default(_)
             | Error::Project(_)
             | Error::Settings(_)
@@ -67,6 +70,7 @@ impl Error {
             Error::Scaffold(e) => e.hint(),
             Error::WasmHost(e) => e.hint(),
             Error::Project(e) => e.hint(),
+            Error::Topology(e) => e.hint(),
             Error::NoDefault => Some(
                 "pick one with `gw use <ref>` (e.g. `gw use 1.36`), or name it: `gw run 1.36 -- <envoy args>`".into(),
             ),

@@ -128,6 +128,12 @@ impl Project {
         }
     }
 
+    /// `[project] template`: the template it was made from, if recorded.
+    pub fn template(&self) -> Result<Option<String>, Error> {
+        let document = self.document()?;
+        Ok(document.get("project").and_then(|t| t.get("template")).and_then(|v| v.as_str()).map(str::to_string))
+    }
+
     /// `[build] toolchain` from gw.toml, if set.
     pub fn toolchain(&self) -> Result<Option<String>, Error> {
         let document = self.document()?;

@@ -3,8 +3,21 @@
 
 use std::process::Command;
 
-const COMMANDS: &[&str] =
-    &["versions", "fetch", "which", "use", "run", "init", "templates", "build", "test", "doctor", "completions"];
+const COMMANDS: &[&str] = &[
+    "versions",
+    "fetch",
+    "which",
+    "use",
+    "run",
+    "init",
+    "templates",
+    "build",
+    "test",
+    "validate",
+    "render",
+    "doctor",
+    "completions",
+];
 
 fn help(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_gw"))

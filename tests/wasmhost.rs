@@ -492,3 +492,32 @@ fn junit_output_is_well_formed_and_counts_right() {
     assert!(xml.contains(r#"name="quotes &quot; &amp; ampersands""#), "{xml}");
     assert!(xml.contains("request_headers.x-a: expected &quot;&lt;b&gt;&quot;, got nothing"), "{xml}");
 }
+
+#[test]
+fn a_repeated_case_runs_each_time_and_names_the_run_that_failed() {
+    let f = Fixture::new();
+    let module = f.load("filter.wat");
+    // Each refused request counts once; the metric's expectation holds only on the third run.
+    let report = f.run(
+        &module,
+        r#"
+cases:
+  - name: three refusals
+    repeat: 3
+    request: {headers: {":path": /api/private}}
+    expect:
+      local_response: {status: 401}
+  - name: the count is exact only once
+    repeat: 2
+    request: {headers: {":path": /api/private}}
+    expect:
+      metrics: {auth_denied_total: 4}
+"#,
+    );
+    assert!(report.cases[0].outcome.is_passed(), "{}", failures(&report));
+    assert_eq!(report.cases[0].observed.metrics.get("auth_denied_total"), Some(&3));
+    let lines = failed_lines(&report, "the count is exact only once");
+    assert_eq!(lines[0], "run 2 of 2 (the earlier ones passed):", "{lines:?}");
+    assert!(lines.iter().any(|l| l == "metrics.auth_denied_total: expected 4, got 5"), "{lines:?}");
+    assert_eq!(report.cases.len(), 2, "a repeated case is one case in the report");
+}

@@ -12,7 +12,9 @@ mod fetch;
 mod init;
 mod output;
 mod prompt;
+mod render;
 mod run;
+mod run_project;
 mod templates;
 mod test;
 mod toolchain;
@@ -58,6 +60,7 @@ enum Command {
     Templates(templates::Args),
     Build(build::Args),
     Test(test::Args),
+    Render(render::Args),
     Validate(validate::Args),
     Doctor(doctor::Args),
     Completions(completions::Args),
@@ -94,6 +97,7 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Templates(args) => templates::run(args),
         Command::Build(args) => build::run(args, &settings, terminal),
         Command::Test(args) => test::run(args, &settings, terminal),
+        Command::Render(args) => render::run(args, &settings, terminal),
         Command::Validate(args) => validate::run(args, terminal),
         Command::Doctor(args) => doctor::run(args, &settings, terminal),
         Command::Completions(_) => unreachable!("handled above"),

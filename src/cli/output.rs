@@ -58,6 +58,11 @@ impl Terminal {
         }
     }
 
+    /// `text` in `style`, when colours are on.
+    pub fn paint(&self, style: Style, text: impl std::fmt::Display) -> String {
+        self.style(style).apply_to(text).to_string()
+    }
+
     pub fn bold(&self, text: impl std::fmt::Display) -> String {
         self.style(Style::new().bold()).apply_to(text).to_string()
     }

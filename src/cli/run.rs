@@ -1,15 +1,26 @@
-//! `gw run [ref] [-- <envoy args>]`: run an Envoy build, supervised.
+//! `gw run [ref] [-- <envoy args>]`: run an Envoy build, supervised; inside a
+//! proxy-wasm project with neither, run the project's topology.
 
 use std::ffi::OsString;
 
 use crate::builds::{self, Reference, default};
+use crate::cli::run_project::{self, ProjectRun};
+use crate::cli::toolchain::ToolchainArgs;
 use crate::cli::{Terminal, context};
 use crate::envoy::{self, RunRequest};
+use crate::project::Kind;
 use crate::settings::Settings;
 use crate::{Error, Result};
 
-/// Run an Envoy build with the given arguments (fetching it first if needed).
+/// Run an Envoy build with the given arguments, or the project's topology.
 ///
+/// Inside a proxy-wasm project, `gw run` alone builds the filter if a source changed, renders the
+/// topology from gw.toml (front Envoy with the filter, service Envoys, echo upstreams), checks
+/// every config against Envoy's API schema, starts the services then the front, and prints the
+/// URLs to try. Ctrl-C stops them in reverse order. --watch rebuilds on every save and swaps the
+/// new filter into the running Envoys.
+///
+/// With a REF or Envoy arguments it runs that Envoy build (fetching it first if needed).
 /// Envoy runs in $GW_HOME/runs/<run-id>/ with its output logged there and shown;
 /// --admin-address-path is added unless given; Ctrl-C and SIGTERM are passed on
 /// after the admin pages are saved; on exit a debug bundle runs/<run-id>.tar.gz
@@ -23,9 +34,39 @@ pub struct Args {
     /// Arguments for Envoy, after `--`, e.g. `-- -c envoy.yaml`.
     #[arg(last = true, value_name = "ENVOY_ARGS")]
     envoy_args: Vec<OsString>,
+
+    /// In a project: the Envoy build the topology runs on (default: gw.toml's [envoy] build).
+    #[arg(long, value_name = "REF", conflicts_with = "reference")]
+    envoy: Option<Reference>,
+
+    /// In a project: rebuild on every source change and swap the filter into the running Envoys.
+    #[arg(long)]
+    watch: bool,
+
+    #[command(flatten)]
+    toolchain: ToolchainArgs,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let in_project = settings.project.as_ref().filter(|p| p.kind().is_ok_and(|k| k == Kind::ProxyWasm));
+    if args.reference.is_none() && args.envoy_args.is_empty() {
+        if let Some(project) = in_project {
+            let request = ProjectRun {
+                project: project.clone(),
+                envoy: args.envoy,
+                watch: args.watch,
+                toolchain: &args.toolchain,
+            };
+            return run_project::run(request, settings, terminal);
+        }
+    }
+    if args.watch || args.envoy.is_some() {
+        return Err(Error::Topology(crate::topology::Error::Topology(
+            "--watch and --envoy run a project's topology: use them inside a proxy-wasm project, \
+             without a REF or Envoy arguments"
+                .into(),
+        )));
+    }
     let reference = resolve_reference(args.reference, settings)?;
     if !reference.flavor.is_envoy() {
         return Err(Error::NotEnvoy {

@@ -3,7 +3,9 @@
 
 pub mod plan;
 pub mod render;
+pub mod sources;
 pub mod spec;
+pub mod up;
 mod v3;
 pub mod validate;
 
@@ -26,16 +28,23 @@ pub enum Error {
     Rendered { file: String, problems: String },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Envoy(#[from] crate::envoy::Error),
 }
 
 impl Error {
+    /// A problem with what the user wrote (exit code 2), not with running it.
+    pub fn is_input(&self) -> bool {
+        matches!(self, Error::Topology(_) | Error::Manifest { .. } | Error::Rendered { .. })
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Topology(_) | Error::Manifest { .. } => {
                 Some("see docs/topology.md for the keys of [topology]; without the section gw runs the default".into())
             }
             Error::Rendered { .. } => Some("a value from gw.toml may be out of range for Envoy".into()),
-            Error::Io { .. } => None,
+            Error::Io { .. } | Error::Envoy(_) => None,
         }
     }
 }
@@ -51,6 +60,55 @@ pub fn load_spec(project: &Project) -> Result<Spec, Error> {
     let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
     let manifest: Manifest = toml::from_str(&text).map_err(|e| Error::Manifest { path, reason: e.to_string() })?;
     manifest.topology.complete().map_err(Error::Topology)
+}
+
+/// The project's part in its topology. `built`: the module a build produced;
+/// without one, where `gw build` puts it (named as cargo names a cdylib).
+pub fn project_module(project: &Project, built: Option<PathBuf>) -> Result<ProjectModule, Error> {
+    let manifest_error = |e: crate::project::Error| Error::Manifest { path: project.manifest(), reason: e.to_string() };
+    let name = project.name().map_err(manifest_error)?;
+    let template = project.template().map_err(manifest_error)?;
+    let wasm = match built {
+        Some(path) => path,
+        None => project.root.join(crate::toolchain::OUTPUT_DIR).join(format!("{}.wasm", library_name(project)?)),
+    };
+    Ok(ProjectModule {
+        root: project.root.clone(),
+        name,
+        wasm,
+        kind: FilterKind::of_template(template.as_deref()),
+        default_config: scenario_config(&project.root)?,
+    })
+}
+
+/// Cargo.toml's `[lib] name`, else the package name with `-` as `_`.
+fn library_name(project: &Project) -> Result<String, Error> {
+    let path = project.root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let cargo: toml::Table =
+        toml::from_str(&text).map_err(|e| Error::Manifest { path: path.clone(), reason: e.to_string() })?;
+    let get = |table: &str| cargo.get(table).and_then(|t| t.get("name")).and_then(|n| n.as_str());
+    match get("lib").or_else(|| get("package")) {
+        Some(name) => Ok(name.replace('-', "_")),
+        None => Err(Error::Manifest { path, reason: "has no [package] name".into() }),
+    }
+}
+
+/// The first scenario file's `plugin_config`: what the filter is tested with.
+fn scenario_config(root: &std::path::Path) -> Result<Option<String>, Error> {
+    let Ok(entries) = std::fs::read_dir(root.join("scenarios")) else { return Ok(None) };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    let Some(first) = files.first() else { return Ok(None) };
+    let scenario = crate::wasmhost::Scenario::load(first)
+        .map_err(|e| Error::Topology(format!("reading the filter's configuration from {}: {e}", first.display())))?;
+    let config = String::from_utf8(scenario.plugin_config.0).map_err(|_| {
+        Error::Topology(format!("{}: plugin_config is not UTF-8; set config in [topology] instead", first.display()))
+    })?;
+    Ok(Some(config))
 }
 
 /// Renders and checks every file: a config Envoy would refuse never reaches a process.

@@ -27,7 +27,7 @@ pub fn plan(
     spec: &Spec,
     project: &ProjectModule,
     echo_port: &mut dyn FnMut(&str) -> Result<u16, Error>,
-    front_listeners_path: Option<PathBuf>,
+    listeners_dir: Option<PathBuf>,
 ) -> Result<Plan, Error> {
     let front = Node { port: port(spec.front.port)?, filters: filters(&spec.front.filters, project, "front")? };
     let mut services = Vec::new();
@@ -45,7 +45,7 @@ pub fn plan(
         });
     }
     let routes = spec.routes.iter().map(|r| (r.prefix.clone(), r.service.clone())).collect();
-    Ok(Plan { front, services, routes, front_listeners_path })
+    Ok(Plan { front, services, routes, listeners_dir })
 }
 
 fn filters(specs: &[FilterSpec], project: &ProjectModule, at: &str) -> Result<Vec<Filter>, Error> {

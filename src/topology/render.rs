@@ -16,9 +16,9 @@ pub struct Plan {
     pub services: Vec<ServiceNode>,
     /// (path prefix, service name), in match order.
     pub routes: Vec<(String, String)>,
-    /// When set, the front's listener is written to this file (file-based LDS,
-    /// which Envoy watches), so it can be replaced while Envoy runs.
-    pub front_listeners_path: Option<PathBuf>,
+    /// When set, each Envoy's listener goes into `<dir>/<name>-listeners.yaml`
+    /// (file-based LDS, which Envoy watches), so it can be replaced while Envoy runs.
+    pub listeners_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,34 +64,53 @@ pub const FRONT: &str = "front";
 
 /// The file name of a service Envoy's bootstrap.
 pub fn service_file(name: &str) -> String {
-    format!("service-{name}.yaml")
+    format!("{name}.yaml")
 }
 
 pub fn render(plan: &Plan) -> Vec<File> {
     let mut files = Vec::new();
-    let clusters = plan.services.iter().map(|s| Cluster::single(&s.name, LOOPBACK, s.node.port)).collect::<Vec<_>>();
+    let clusters = plan.services.iter().map(|s| Cluster::single(&s.name, LOOPBACK, s.node.port)).collect();
     let routes = plan.routes.iter().map(|(prefix, service)| route(prefix, service)).collect();
-    let front_listener = listener(FRONT, &plan.front, routes);
-    let front = match &plan.front_listeners_path {
-        Some(path) => {
-            let lds = v3::DiscoveryResponse {
-                version_info: String::from("1"),
-                resources: vec![v3::Resource::Listener(front_listener)],
-            };
-            files.push(File { name: format!("{FRONT}-listeners.yaml"), yaml: yaml(&lds), schema: Schema::Discovery });
-            bootstrap(FRONT, Vec::new(), clusters, Some(path))
-        }
-        None => bootstrap(FRONT, vec![front_listener], clusters, None),
-    };
-    files.insert(0, File { name: format!("{FRONT}.yaml"), yaml: yaml(&front), schema: Schema::Bootstrap });
-
+    envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, routes, clusters, &mut files);
     for service in &plan.services {
         let upstream = Cluster::single("upstream", &service.upstream_host, service.upstream_port);
-        let listener = listener(&service.name, &service.node, vec![route("/", "upstream")]);
-        let config = bootstrap(&service.name, vec![listener], vec![upstream], None);
-        files.push(File { name: service_file(&service.name), yaml: yaml(&config), schema: Schema::Bootstrap });
+        let routes = vec![route("/", "upstream")];
+        envoy(plan, &service.name, &service_file(&service.name), &service.node, routes, vec![upstream], &mut files);
     }
     files
+}
+
+/// The listeners' file of the Envoy called `name`, when listeners are dynamic.
+pub fn listeners_file(name: &str) -> String {
+    format!("{name}-listeners.yaml")
+}
+
+/// One Envoy's bootstrap, and its listeners' file when they are dynamic.
+fn envoy(
+    plan: &Plan,
+    name: &str,
+    file: &str,
+    node: &Node,
+    routes: Vec<v3::Route>,
+    clusters: Vec<Cluster>,
+    files: &mut Vec<File>,
+) {
+    let listener = listener(name, node, routes);
+    let config = match &plan.listeners_dir {
+        Some(dir) => {
+            let lds = v3::DiscoveryResponse {
+                version_info: String::from("1"),
+                resources: vec![v3::Resource::Listener(listener)],
+            };
+            let lds_file = listeners_file(name);
+            let path = dir.join(&lds_file);
+            files.push(File { name: lds_file, yaml: yaml(&lds), schema: Schema::Discovery });
+            bootstrap(name, Vec::new(), clusters, Some(&path))
+        }
+        None => bootstrap(name, vec![listener], clusters, None),
+    };
+    let at = files.len() - usize::from(plan.listeners_dir.is_some());
+    files.insert(at, File { name: file.to_string(), yaml: yaml(&config), schema: Schema::Bootstrap });
 }
 
 fn yaml<T: serde::Serialize>(value: &T) -> String {
@@ -215,7 +234,7 @@ mod tests {
                 service("service-2", 10002, Vec::new(), (LOOPBACK, 20002)),
             ],
             routes: vec![("/service/1".into(), "service-1".into()), ("/service/2".into(), "service-2".into())],
-            front_listeners_path: None,
+            listeners_dir: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
     }
@@ -237,7 +256,7 @@ mod tests {
                 service("billing", 8082, Vec::new(), ("billing.internal", 443)),
             ],
             routes: vec![("/users".into(), "users".into()), ("/".into(), "billing".into())],
-            front_listeners_path: Some("/run/front-listeners.yaml".into()),
+            listeners_dir: Some("/run/gw".into()),
         };
         insta::assert_snapshot!(snapshot(&plan));
     }

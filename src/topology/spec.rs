@@ -133,6 +133,9 @@ impl Spec {
                     service.name
                 ));
             }
+            if service.name == super::render::FRONT {
+                return Err(format!("services[{i}].name = \"front\" is the front Envoy's name; pick another"));
+            }
             if self.services[..i].iter().any(|s| s.name == service.name) {
                 return Err(format!(
                     "services[{i}].name = {:?} is used twice; service names must differ",

@@ -95,10 +95,14 @@ fn decode_problem(text: &str, error: &serde_norway::Error) -> Problem {
         }
     }
     // A path has no spaces; messages ("invalid type: ...") do before their first colon.
-    let (mut path, message) = match shown.split_once(": ") {
+    let (mut path, mut message) = match shown.split_once(": ") {
         Some((path, message)) if !path.contains(char::is_whitespace) => (path.to_owned(), message.to_owned()),
         _ => (String::new(), shown),
     };
+    // prost-reflect's words for an `@type` the schema does not have.
+    if let Some(name) = message.strip_prefix("message '").and_then(|m| m.strip_suffix("' not found")) {
+        message = format!("unknown @type: Envoy's API has no message {name}");
+    }
     // An unknown field is better named by its own path and line than by its parent's (the
     // parser marks the start of the parent).
     if let Some(name) = message.strip_prefix("unrecognized field name '").and_then(|m| m.strip_suffix('\'')) {
@@ -108,7 +112,8 @@ fn decode_problem(text: &str, error: &serde_norway::Error) -> Problem {
     Problem { path, line, message }
 }
 
-/// `a.b[0].c` back into steps (a map key with a dot in it will not be found; the caller falls back).
+/// `a.b[0].c` back into steps (a map key with a dot in it splits wrongly; [`line_of`] then finds
+/// the line of its parent).
 fn parse_path(path: &str) -> Vec<Seg> {
     let mut segs = Vec::new();
     for part in path.split('.') {

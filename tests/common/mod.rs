@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod docker;
 pub mod gw;
+pub mod running;
 pub mod server;
 
 pub use archive::{Archive, envoy_index, sha256_hex};

@@ -19,6 +19,12 @@
 //! Admin endpoints (HTTP/1.1, `Connection: close`): /ready, /server_info,
 //! /config_dump, /stats, /clusters, /listeners[?format=json], /quitquitquit; else 404.
 //! Logs Envoy-like lines to stderr and `envoy-double started pid=<pid>` to stdout.
+//! Like Envoy, it refuses a bootstrap that does not match Envoy's API schema (gw's embedded
+//! copy) or names a wasm file that does not exist (`[critical] ...`, exit 1), and it loads a
+//! file-based LDS source, logging `lds: add/update listener '<name>' wasm <files>` at start and
+//! whenever the file is replaced (see config.rs).
+
+mod config;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -114,6 +120,21 @@ fn main() {
         },
         None => opts.config_yaml.clone(),
     };
+    let source = opts.config_path.clone().unwrap_or_else(|| "--config-yaml".into());
+    let lds = match bootstrap_text.as_deref().map(|text| config::check_bootstrap(&source, text)) {
+        Some(Err(message)) => {
+            eprintln!("[critical] {message}");
+            exit(1)
+        }
+        Some(Ok(lds)) => lds,
+        None => None,
+    };
+    if let Some(path) = &lds
+        && let Err(message) = config::check_listeners(path)
+    {
+        eprintln!("[critical] {message}");
+        exit(1)
+    }
 
     let signal = Arc::new(AtomicUsize::new(0));
     for sig in [SIGTERM, SIGINT] {
@@ -143,6 +164,9 @@ fn main() {
                 std::thread::spawn(move || serve(stream, &st));
             }
         });
+    }
+    if let Some(path) = lds {
+        std::thread::spawn(move || config::watch_listeners(path, log));
     }
     log("info", "starting main dispatch loop");
 

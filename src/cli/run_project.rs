@@ -1,0 +1,152 @@
+//! `gw run` inside a proxy-wasm project: build if stale, then the topology
+//! (echo upstreams, service Envoys, the front), each Envoy's output prefixed
+//! with its name; `--watch` rebuilds and swaps the filter in on every save.
+
+use std::io::Write;
+use std::time::Duration;
+
+use console::Style;
+
+use crate::builds::{self, Reference};
+use crate::cli::toolchain::ToolchainArgs;
+use crate::cli::{Terminal, context};
+use crate::envoy::Stop;
+use crate::project::{DEFAULT_ENVOY_BUILD, Project};
+use crate::settings::Settings;
+use crate::toolchain::{Job, Outcome, Profile, Role, Toolchain};
+use crate::topology::{self, sources, up};
+use crate::{Error, Result};
+
+/// Upstream Envoy has a wasm filter from this minor version on.
+const FIRST_WASM_MINOR: u32 = 17;
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const COLORS: [fn(Style) -> Style; 5] = [Style::cyan, Style::magenta, Style::yellow, Style::blue, Style::green];
+
+pub struct ProjectRun<'a> {
+    pub project: Project,
+    pub envoy: Option<Reference>,
+    pub watch: bool,
+    pub toolchain: &'a ToolchainArgs,
+}
+
+pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let ProjectRun { project, envoy, watch, toolchain } = request;
+    let reference = match envoy {
+        Some(reference) => reference,
+        None => match project.envoy_build()? {
+            Some(reference) => reference,
+            None => DEFAULT_ENVOY_BUILD.parse().expect("the default build is a valid reference"),
+        },
+    };
+    check_wasm_support(&reference)?;
+    // Checked before anything is built or fetched: a bad gw.toml fails fast.
+    let spec = topology::load_spec(&project)?;
+
+    let toolchain = toolchain.toolchain(&project, terminal)?;
+    let job = Job::for_project(&project, Profile::Release, terminal.colors_for_children())?;
+    let expected = topology::project_module(&project, None)?.wasm;
+    let wasm = if spec.uses_project_module() && sources::is_stale(&project.root, &expected) {
+        match build(toolchain.as_ref(), &job)? {
+            Ok(wasm) => wasm,
+            Err(code) => return Ok(code),
+        }
+    } else {
+        expected
+    };
+    let module = topology::project_module(&project, Some(wasm))?;
+    let installed = builds::ensure(&context(settings, terminal), &reference)?;
+
+    let output = |name: &str| -> up::Output {
+        let index = name.bytes().map(usize::from).sum::<usize>() % COLORS.len();
+        let prefix = terminal.paint(COLORS[index](Style::new()).bold(), format!("{name:>10} | "));
+        (Box::new(Prefixed::new(prefix.clone(), std::io::stdout())), Box::new(Prefixed::new(prefix, std::io::stderr())))
+    };
+    let mut rebuild = || match build(toolchain.as_ref(), &job) {
+        Ok(Ok(wasm)) => Ok(wasm),
+        Ok(Err(code)) => Err(format!("cargo exited with {code} (its output is above)")),
+        Err(e) => Err(e.to_string()),
+    };
+    let request = up::Request {
+        envoy: installed.binary,
+        spec,
+        project: module,
+        runs_dir: settings.layout.runs(),
+        output: &output,
+        rebuild: if watch { Some(&mut rebuild) } else { None },
+        ready_timeout: READY_TIMEOUT,
+    };
+    let outcome = up::up(request, terminal)?;
+    Ok(match outcome.stop {
+        Stop::Signal(_) => 0,
+        Stop::Exited { code, .. } => {
+            if code == 0 {
+                1
+            } else {
+                code
+            }
+        }
+    })
+}
+
+/// Builds the project; `Ok(Err(code))` when cargo failed (its output was shown).
+fn build(toolchain: &dyn Toolchain, job: &Job) -> Result<Result<std::path::PathBuf, i32>> {
+    match toolchain.build(job, &mut std::io::stderr())? {
+        Outcome::CargoFailed(code) => Ok(Err(code)),
+        Outcome::Done(artifacts) => Ok(Ok(artifacts
+            .into_iter()
+            .find(|a| a.role == Role::Wasm)
+            .map(|a| a.path)
+            .expect("builds check their outputs"))),
+    }
+}
+
+fn check_wasm_support(reference: &Reference) -> Result<()> {
+    let version = &reference.version;
+    if version.major == 1 && version.minor < FIRST_WASM_MINOR {
+        return Err(Error::Topology(topology::Error::Topology(format!(
+            "the topology runs wasm filters, and Envoy {reference} has no wasm filter (upstream Envoy has one \
+             from 1.{FIRST_WASM_MINOR}); run it with `--envoy {DEFAULT_ENVOY_BUILD}`, or pin a newer build in gw.toml \
+             with `gw use {DEFAULT_ENVOY_BUILD}`"
+        ))));
+    }
+    Ok(())
+}
+
+/// Writes whole lines, each starting with the prefix.
+struct Prefixed<W: Write> {
+    prefix: String,
+    inner: W,
+    partial: Vec<u8>,
+}
+
+impl<W: Write> Prefixed<W> {
+    fn new(prefix: String, inner: W) -> Self {
+        Prefixed { prefix, inner, partial: Vec::new() }
+    }
+}
+
+impl<W: Write> Write for Prefixed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(buf);
+        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            self.inner.write_all(self.prefix.as_bytes())?;
+            self.inner.write_all(&line)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Prefixed<W> {
+    fn drop(&mut self) {
+        if !self.partial.is_empty() {
+            let _ = self.inner.write_all(self.prefix.as_bytes());
+            let _ = self.inner.write_all(&self.partial);
+            let _ = self.inner.write_all(b"\n");
+        }
+    }
+}
