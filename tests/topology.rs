@@ -20,9 +20,7 @@ fn setup(topology: &str) -> (Gw, PathBuf) {
 
 /// As [`setup`], with shell lines run before the double (they may change its arguments).
 fn setup_with(topology: &str, before: &str) -> (Gw, PathBuf) {
-    let gw = Gw::new();
-    let script = format!("#!/bin/sh\n{before}exec '{}' \"$@\"\n", envoy_double_path().display());
-    gw.publish_envoy("1.36.2", script.as_bytes());
+    let gw = gw_with_double(before);
     let root = gw.work().join("shop");
     std::fs::create_dir_all(root.join("src")).unwrap();
     std::fs::create_dir_all(root.join("scenarios")).unwrap();
@@ -40,6 +38,14 @@ fn setup_with(topology: &str, before: &str) -> (Gw, PathBuf) {
     let later = SystemTime::now() + Duration::from_secs(60);
     std::fs::File::options().write(true).open(&wasm).unwrap().set_modified(later).unwrap();
     (gw, root)
+}
+
+/// gw whose Envoy 1.36.2 is the double, run by a script that first runs `before`.
+fn gw_with_double(before: &str) -> Gw {
+    let gw = Gw::new();
+    let script = format!("#!/bin/sh\n{before}exec '{}' \"$@\"\n", envoy_double_path().display());
+    gw.publish_envoy("1.36.2", script.as_bytes());
+    gw
 }
 
 fn gw_in(gw: &Gw, dir: &Path, args: &[&str]) -> Run {
@@ -218,4 +224,53 @@ fn render_writes_checked_configs() {
     let mut args = vec!["validate"];
     args.extend(paths.iter().map(String::as_str));
     gw_in(&gw, &root, &args).ok();
+}
+
+#[test]
+fn watch_swaps_a_rebuilt_filter_in_and_keeps_the_old_one_when_a_build_fails() {
+    let Some(_docker) = common::docker::require() else { return };
+    let gw = gw_with_double("");
+    let (_tmp, root) = common::docker::fixture("wasm-filter");
+    let manifest = root.join("gw.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}\n[envoy]\nbuild = \"1.36.2\"\n")).unwrap();
+    let build = Duration::from_secs(300);
+
+    let mut run = start(&gw, &root, &["run", "--watch"]);
+    run.expect_after(0, "front is ready", build);
+    let first = run.expect("lds: add/update listener 'front' wasm ");
+
+    // A build that fails: the front keeps the filter it has.
+    let source = root.join("src/config.rs");
+    let good = std::fs::read_to_string(&source).unwrap();
+    let mark = run.mark();
+    std::fs::write(&source, format!("{good}\nfn broken( {{\n")).unwrap();
+    run.expect_after(mark, "rebuild failed; still running the previous filter", build);
+
+    // A build that works: the new module, under a new name, in the running front.
+    let mark = run.mark();
+    std::fs::write(&source, good.replace("\"seen\"", "\"seen again\"")).unwrap();
+    let reloaded = run.expect_after(mark, "rebuilt; the front now runs", build);
+    let second = run.expect_after(mark, "lds: add/update listener 'front' wasm ", Duration::from_secs(10));
+    assert_ne!(first, second, "a different module is live");
+    let module = reloaded.rsplit(' ').next().unwrap();
+    assert!(second.contains(module), "the front runs what gw built: {second} / {reloaded}");
+
+    run.signal(libc::SIGINT);
+    let (code, output) = run.wait();
+    assert_eq!(code, 0, "{output}");
+}
+
+#[test]
+fn watch_keeps_serving_when_a_rebuild_fails() {
+    let (gw, root) = setup("");
+    // The placeholder crate cannot build to a filter with any toolchain (no cdylib).
+    let mut run = start(&gw, &root, &["run", "--watch", "--toolchain", "local"]);
+    run.expect("front is ready");
+    let mark = run.mark();
+    std::fs::write(root.join("src/lib.rs"), "pub fn changed() {}\n").unwrap();
+    run.expect_after(mark, "rebuild failed; still running the previous filter", Duration::from_secs(120));
+    run.signal(libc::SIGINT);
+    let (code, output) = run.wait();
+    assert_eq!(code, 0, "the topology kept running until Ctrl-C\n{output}");
 }

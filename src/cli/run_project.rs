@@ -45,6 +45,8 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
     let toolchain = toolchain.toolchain(&project, terminal)?;
     let job = Job::for_project(&project, Profile::Release, terminal.colors_for_children())?;
     let expected = topology::project_module(&project, None)?.wasm;
+    // Taken before building: an edit made while the build runs still counts as a change.
+    let built_from = sources::newest(&project.root);
     let wasm = if spec.uses_project_module() && sources::is_stale(&project.root, &expected) {
         match build(toolchain.as_ref(), &job)? {
             Ok(wasm) => wasm,
@@ -73,6 +75,7 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
         runs_dir: settings.layout.runs(),
         output: &output,
         rebuild: if watch { Some(&mut rebuild) } else { None },
+        built_from,
         ready_timeout: READY_TIMEOUT,
     };
     let outcome = up::up(request, terminal)?;

@@ -26,6 +26,8 @@ pub struct Request<'a> {
     pub output: &'a dyn Fn(&str) -> Output,
     /// Rebuilds on a source change (`--watch`): the new module, or why not.
     pub rebuild: Option<&'a mut dyn FnMut() -> Result<PathBuf, String>>,
+    /// The sources' newest mtime when the module was built: a later change means a rebuild.
+    pub built_from: Option<SystemTime>,
     pub ready_timeout: Duration,
 }
 
@@ -36,7 +38,7 @@ pub struct Outcome {
 }
 
 pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Error> {
-    let Request { envoy, spec, mut project, runs_dir, output, mut rebuild, ready_timeout } = request;
+    let Request { envoy, spec, mut project, runs_dir, output, mut rebuild, built_from, ready_timeout } = request;
     let run_dir = envoy::new_run_dir(&runs_dir)?;
     let config_dir = run_dir.join("config");
     std::fs::create_dir_all(&config_dir).map_err(io(&config_dir))?;
@@ -73,7 +75,7 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Erro
             reporter.event(Event::TopologyReady { urls: urls(&plan) });
             let mut watch = rebuild.as_mut().map(|rebuild| Watch {
                 root: project.root.clone(),
-                seen: sources::newest(&project.root),
+                seen: built_from,
                 current: project.wasm.clone(),
                 rebuild: &mut **rebuild,
             });

@@ -39,11 +39,23 @@ impl Running {
 
     /// Waits for an output line containing `needle`; returns it.
     pub fn expect(&mut self, needle: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+        self.expect_after(0, needle, Duration::from_secs(30))
+    }
+
+    /// How many lines have been read so far (for [`Running::expect_after`]).
+    pub fn mark(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Waits up to `timeout` for a line containing `needle` among those after the first `mark`.
+    pub fn expect_after(&mut self, mark: usize, needle: &str, timeout: Duration) -> String {
+        if let Some(line) = self.seen[mark.min(self.seen.len())..].iter().find(|l| l.contains(needle)) {
             return line.clone();
         }
+        let deadline = std::time::Instant::now() + timeout;
         loop {
-            match self.lines.recv_timeout(Duration::from_secs(30)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
                 Ok(line) => {
                     self.seen.push(line.clone());
                     if line.contains(needle) {
