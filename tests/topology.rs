@@ -274,3 +274,36 @@ fn watch_keeps_serving_when_a_rebuild_fails() {
     let (code, output) = run.wait();
     assert_eq!(code, 0, "the topology kept running until Ctrl-C\n{output}");
 }
+
+/// Against a real Envoy, when `GW_E2E_ENVOY` names its binary (none can be fetched where gw's CI
+/// runs): the fixture filter, built in Docker, in the front of the default topology.
+#[test]
+fn end_to_end_with_a_real_envoy() {
+    let Ok(envoy) = std::env::var("GW_E2E_ENVOY") else {
+        eprintln!("skipping: GW_E2E_ENVOY does not name an Envoy binary");
+        return;
+    };
+    let Some(_docker) = common::docker::require() else { return };
+    let gw = Gw::new();
+    gw.publish_envoy("1.36.2", format!("#!/bin/sh\nexec '{envoy}' \"$@\"\n").as_bytes());
+    let (_tmp, root) = common::docker::fixture("wasm-filter");
+    let manifest = root.join("gw.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}\n[envoy]\nbuild = \"1.36.2\"\n")).unwrap();
+
+    let mut run = start(&gw, &root, &["run"]);
+    run.expect_after(0, "ready; try:", Duration::from_secs(600));
+    let line = run.expect("/service/1  → service-1");
+    let url = line.split_whitespace().next().unwrap().to_string();
+    let client = reqwest::blocking::Client::new();
+    let refused = client.get(&url).send().unwrap();
+    assert_eq!(refused.status(), 401, "the filter refuses a request without authorization");
+    let passed = client.get(&url).header("authorization", "Bearer x").send().unwrap();
+    assert_eq!(passed.status(), 200);
+    assert_eq!(passed.headers()["x-filter"], "seen", "the filter tagged the response");
+    let echoed: serde_json::Value = passed.json().unwrap();
+    assert_eq!(echoed["service"], "service-1");
+    run.signal(libc::SIGINT);
+    let (code, output) = run.wait();
+    assert_eq!(code, 0, "{output}");
+}

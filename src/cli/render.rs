@@ -9,7 +9,7 @@ use crate::settings::Settings;
 use crate::topology::{self, free_port};
 use crate::{Error, Result};
 
-/// Write the topology's Envoy configs (front.yaml and service-<name>.yaml) without running them.
+/// Write the topology's Envoy configs (front.yaml and <service>.yaml) without running them.
 ///
 /// Each file is checked against Envoy's API schema first; nothing is written unless all pass.
 /// Ports not set in gw.toml, and the echo upstreams' ports, are picked free now (gw run picks
