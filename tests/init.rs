@@ -127,6 +127,21 @@ fn templates_lists_ids_kinds_and_parameters() {
     assert_eq!(first["id"], "http-filter");
     assert_eq!(first["default"], true);
     assert_eq!(first["parameters"][0]["name"], "header");
+    let defaults: Vec<&str> =
+        json.as_array().unwrap().iter().filter(|t| t["default"] == true).map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(defaults, ["http-filter", "xdp"], "one default per kind");
+    assert!(text.stdout.contains("* xdp "), "{}", text.stdout);
+
+    // `-t ebpf` and `-t proxy-wasm` name the default of that kind.
+    gw.run(&["init", "probe", "-t", "ebpf", "--accept-defaults"]).ok();
+    let manifest = std::fs::read_to_string(gw.work().join("probe/gw.toml")).unwrap();
+    assert!(manifest.contains("template = \"xdp\"") && !manifest.contains("[topology"), "{manifest}");
+    gw.run(&["init", "gate", "-t", "proxy-wasm", "--accept-defaults"]).ok();
+    let manifest = std::fs::read_to_string(gw.work().join("gate/gw.toml")).unwrap();
+    assert!(
+        manifest.contains("template = \"http-filter\"") && manifest.contains("[[topology.services]]"),
+        "{manifest}"
+    );
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(value_name = "DIR")]
     dir: Option<PathBuf>,
 
-    /// The template, e.g. http-filter or xdp (see `gw templates`).
+    /// The template, e.g. http-filter or xdp (see `gw templates`); proxy-wasm or ebpf: that kind's default.
     #[arg(long, short, value_name = "ID")]
     template: Option<String>,
 

@@ -40,7 +40,7 @@ pub fn run(args: Args) -> Result<i32> {
                 id: &t.id,
                 kind: t.kind.as_str(),
                 description: &t.description,
-                default: t.id == scaffold::DEFAULT_TEMPLATE,
+                default: scaffold::is_default(&t.id),
                 parameters: t
                     .parameters
                     .iter()
@@ -59,7 +59,7 @@ pub fn run(args: Args) -> Result<i32> {
     }
     let width = templates.iter().map(|t| t.id.len()).max().unwrap_or(0);
     for t in &templates {
-        let mark = if t.id == scaffold::DEFAULT_TEMPLATE { "*" } else { " " };
+        let mark = if scaffold::is_default(&t.id) { "*" } else { " " };
         println!("{mark} {:<width$}  {:<10}  {}", t.id, t.kind.as_str(), t.description);
         for p in &t.parameters {
             let default = p.default.as_deref().map(|d| format!(" [default: {d}]")).unwrap_or_default();
@@ -67,5 +67,6 @@ pub fn run(args: Args) -> Result<i32> {
             println!("    -d {}=…  {}{choices}{default}", p.name, p.prompt);
         }
     }
+    println!("* the default of its kind: `gw init -t proxy-wasm` or `-t ebpf` picks it");
     Ok(0)
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 pub use answers::{Answers, Prompter, Request, collect};
 pub use names::check_project_name;
-pub use registry::{DEFAULT_TEMPLATE, Parameter, Template, templates};
+pub use registry::{DEFAULT_EBPF_TEMPLATE, DEFAULT_TEMPLATE, Parameter, Template, is_default, templates};
 pub use render::{Rendered, render};
 
 #[derive(Debug, thiserror::Error)]

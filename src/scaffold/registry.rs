@@ -12,6 +12,13 @@ static EBPF: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/ebpf-templates");
 
 /// The template `gw init` uses when none is named.
 pub const DEFAULT_TEMPLATE: &str = "http-filter";
+/// The eBPF template `-t ebpf` names, listed first among eBPF templates.
+pub const DEFAULT_EBPF_TEMPLATE: &str = "xdp";
+
+/// Whether `id` is the default template of its kind.
+pub fn is_default(id: &str) -> bool {
+    id == DEFAULT_TEMPLATE || id == DEFAULT_EBPF_TEMPLATE
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +78,7 @@ impl Template {
     }
 }
 
-/// Every template, proxy-wasm ones first, each group sorted by id; the default first of all.
+/// Every template, proxy-wasm ones first, each group sorted by id with its default first.
 pub fn templates() -> Result<Vec<Template>, Error> {
     let mut all = Vec::new();
     for (root, expected) in [(&WASM, Kind::ProxyWasm), (&EBPF, Kind::Ebpf)] {
@@ -79,13 +86,19 @@ pub fn templates() -> Result<Vec<Template>, Error> {
         for dir in root.dirs() {
             group.push(load(dir, expected)?);
         }
-        group.sort_by(|a, b| (a.id != DEFAULT_TEMPLATE, &a.id).cmp(&(b.id != DEFAULT_TEMPLATE, &b.id)));
+        group.sort_by(|a, b| (!is_default(&a.id), &a.id).cmp(&(!is_default(&b.id), &b.id)));
         all.extend(group);
     }
     Ok(all)
 }
 
+/// The template `id`; `proxy-wasm` and `ebpf` name the default of that kind.
 pub fn find(id: &str) -> Result<Template, Error> {
+    let id = match id {
+        "proxy-wasm" => DEFAULT_TEMPLATE,
+        "ebpf" => DEFAULT_EBPF_TEMPLATE,
+        other => other,
+    };
     let all = templates()?;
     let ids = all.iter().map(|t| t.id.clone()).collect::<Vec<_>>().join(", ");
     all.into_iter().find(|t| t.id == id).ok_or_else(|| Error::UnknownTemplate(id.to_string(), ids))
