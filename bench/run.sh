@@ -17,8 +17,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${BENCH_RUNS:-5}
 gw=${BENCH_GW:-$repo/target/release/gw}
 [[ -x $gw ]] || (cd "$repo" && cargo build --release --locked >&2)
-(cd "$repo" && cargo build --release --locked --example envoy-double >&2)
-double=$repo/target/release/examples/envoy-double
+double=${BENCH_DOUBLE:-$repo/target/release/examples/envoy-double}
+[[ -x $double ]] || (cd "$repo" && cargo build --release --locked --example envoy-double >&2)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gw-bench-run.XXXXXX")
 pids=()

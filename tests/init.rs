@@ -83,6 +83,8 @@ fn bad_input_is_named_and_writes_nothing() {
     let cases: &[(&[&str], &str)] = &[
         (&["init", "Bad-Name", "--accept-defaults"], "'Bad-Name' cannot be a project name"),
         (&["init", "--name", "fn", "x", "--accept-defaults"], "'fn' cannot be a project name: it is a Rust keyword"),
+        (&["init", "log", "--accept-defaults"], "template http-filter depends on a crate of that name"),
+        (&["init", "aya", "-t", "xdp", "--accept-defaults"], "template xdp depends on a crate of that name"),
         (&["init", "ok", "-t", "nope"], "unknown template 'nope'"),
         (&["init", "ok", "-t", "http-filter", "-d", "header=Not A Header"], "does not match the pattern"),
         (&["init", "ok", "-t", "http-filter", "-d", "colour=red", "--accept-defaults"], "has no parameter 'colour'"),

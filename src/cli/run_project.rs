@@ -42,13 +42,21 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
     // Checked before anything is built or fetched: a bad gw.toml fails fast.
     let spec = topology::load_spec(&project)?;
 
-    let toolchain = toolchain.toolchain(&project, terminal)?;
+    // Made when first needed: a run that builds nothing never talks to Docker.
+    let toolchain_args = toolchain;
+    let toolchain = std::cell::OnceCell::new();
+    let toolchain = || -> Result<&dyn Toolchain> {
+        if toolchain.get().is_none() {
+            let _ = toolchain.set(toolchain_args.toolchain(&project, terminal)?);
+        }
+        Ok(toolchain.get().expect("set above").as_ref())
+    };
     let job = Job::for_project(&project, Profile::Release, terminal.colors_for_children())?;
     let expected = topology::project_module(&project, None)?.wasm;
     // Taken before building: an edit made while the build runs still counts as a change.
     let built_from = sources::newest(&project.root);
     let wasm = if spec.uses_project_module() && sources::is_stale(&project.root, &expected) {
-        match build(toolchain.as_ref(), &job)? {
+        match build(toolchain()?, &job)? {
             Ok(wasm) => wasm,
             Err(code) => return Ok(code),
         }
@@ -63,7 +71,7 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
         let prefix = terminal.paint(COLORS[index](Style::new()).bold(), format!("{name:>10} | "));
         (Box::new(Prefixed::new(prefix.clone(), std::io::stdout())), Box::new(Prefixed::new(prefix, std::io::stderr())))
     };
-    let mut rebuild = || match build(toolchain.as_ref(), &job) {
+    let mut rebuild = || match toolchain().and_then(|t| build(t, &job)) {
         Ok(Ok(wasm)) => Ok(wasm),
         Ok(Err(code)) => Err(format!("cargo exited with {code} (its output is above)")),
         Err(e) => Err(e.to_string()),

@@ -100,7 +100,7 @@ impl Fleet {
                     seconds: timeout.as_secs(),
                 });
             }
-            thread::sleep(POLL * 5);
+            thread::sleep(POLL / 2);
         }
     }
 

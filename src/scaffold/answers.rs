@@ -53,14 +53,21 @@ pub fn collect(request: Request, prompter: Option<&dyn Prompter>) -> Result<Answ
         (None, None) => return Err(missing("the template", "--template <ID>")),
     };
 
+    let dependencies = template.dependencies();
+    let check = |name: &str| {
+        check_project_name(name)?;
+        if dependencies.contains(&name.replace('-', "_")) {
+            let reason = format!("template {} depends on a crate of that name, and a package cannot", template.id);
+            return Err(Error::BadName { name: name.to_string(), reason });
+        }
+        Ok(())
+    };
     let name = match (&request.name, prompter) {
         (Some(name), _) => {
-            check_project_name(name)?;
+            check(name)?;
             name.clone()
         }
-        (None, Some(prompter)) => {
-            prompter.input("Project name", None, &|v| check_project_name(v).map_err(|e| e.to_string()))?
-        }
+        (None, Some(prompter)) => prompter.input("Project name", None, &|v| check(v).map_err(|e| e.to_string()))?,
         (None, None) => return Err(missing("the project name", "a directory (gw init DIR) or --name <NAME>")),
     };
 

@@ -76,6 +76,30 @@ impl Template {
     pub fn parameter(&self, name: &str) -> Option<&Parameter> {
         self.parameters.iter().find(|p| p.name == name)
     }
+
+    /// The crates its Cargo.toml files depend on (`-` as `_`): a project may not share a name
+    /// with one, since a package cannot depend on a crate of its own name.
+    pub fn dependencies(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut stack = vec![self.content];
+        while let Some(dir) = stack.pop() {
+            stack.extend(dir.dirs());
+            let manifests = dir.files().filter(|f| f.path().file_name().is_some_and(|n| n == "Cargo.toml"));
+            for text in manifests.filter_map(|f| f.contents_utf8()) {
+                let mut in_dependencies = false;
+                for line in text.lines().map(str::trim) {
+                    if line.starts_with('[') {
+                        in_dependencies = line.trim_matches(['[', ']']).ends_with("dependencies");
+                    } else if in_dependencies && let Some((key, _)) = line.split_once('=') {
+                        names.push(key.trim().replace('-', "_"));
+                    }
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
 }
 
 /// Every template, proxy-wasm ones first, each group sorted by id with its default first.
