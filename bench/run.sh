@@ -51,6 +51,7 @@ cat >"$work/serve/envoy-versions.json" <<EOF
 EOF
 export GW_ENVOY_VERSIONS_URL=http://127.0.0.1:$port/envoy-versions.json
 "$gw" fetch -q 9.9.9
+envoy_binary=$("$gw" which 9.9.9)   # what gw runs: a script that execs the double
 
 # A project whose module is built already.
 project=$work/shop
@@ -94,7 +95,7 @@ for ((r = 0; r < runs; r++)); do
     direct_pids=()
     start=$(now)
     for envoy in service-1 service-2 front; do
-        "$double" -c "$config/$envoy.yaml" --disable-hot-restart --admin-address-path "$work/$envoy.admin" \
+        "$envoy_binary" -c "$config/$envoy.yaml" --disable-hot-restart --admin-address-path "$work/$envoy.admin" \
             >/dev/null 2>&1 &
         direct_pids+=($!)
     done

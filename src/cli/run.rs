@@ -49,16 +49,13 @@ pub struct Args {
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let in_project = settings.project.as_ref().filter(|p| p.kind().is_ok_and(|k| k == Kind::ProxyWasm));
-    if args.reference.is_none() && args.envoy_args.is_empty() {
-        if let Some(project) = in_project {
-            let request = ProjectRun {
-                project: project.clone(),
-                envoy: args.envoy,
-                watch: args.watch,
-                toolchain: &args.toolchain,
-            };
-            return run_project::run(request, settings, terminal);
-        }
+    if args.reference.is_none()
+        && args.envoy_args.is_empty()
+        && let Some(project) = in_project
+    {
+        let request =
+            ProjectRun { project: project.clone(), envoy: args.envoy, watch: args.watch, toolchain: &args.toolchain };
+        return run_project::run(request, settings, terminal);
     }
     if args.watch || args.envoy.is_some() {
         return Err(Error::Topology(crate::topology::Error::Topology(

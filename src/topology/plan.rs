@@ -33,7 +33,7 @@ pub fn plan(
     let mut services = Vec::new();
     for (i, service) in spec.services.iter().enumerate() {
         let at = format!("services[{i}]");
-        let (upstream_host, upstream_port) = match spec::upstream(&service.upstream).map_err(|e| Error::Topology(e))? {
+        let (upstream_host, upstream_port) = match spec::upstream(&service.upstream).map_err(Error::Topology)? {
             Upstream::Echo => ("127.0.0.1".to_string(), echo_port(&service.name)?),
             Upstream::Address { host, port } => (host, port),
         };
