@@ -50,7 +50,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     if job.kind != Kind::ProxyWasm {
         return Ok(0);
     }
-    let scenarios = if scenarios.is_empty() { scenario_files(&project.root)? } else { scenarios };
+    let scenarios = if scenarios.is_empty() { wasmhost::scenario::project_files(&project.root) } else { scenarios };
     if scenarios.is_empty() {
         terminal.status("no scenarios (scenarios/*.yaml): nothing to run in the wasm host");
         return Ok(0);
@@ -63,18 +63,6 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let wasm =
         artifacts.into_iter().find(|a| a.role == Role::Wasm).map(|a| a.path).expect("builds check their outputs");
     run_scenarios(&wasm, &scenarios, args.junit.as_deref(), settings, terminal)
-}
-
-/// `scenarios/*.yaml` and `*.yml`, sorted.
-fn scenario_files(root: &Path) -> Result<Vec<PathBuf>> {
-    let dir = root.join("scenarios");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 fn run_scenarios(

@@ -96,12 +96,7 @@ fn library_name(project: &Project) -> Result<String, Error> {
 
 /// The first scenario file's `plugin_config`: what the filter is tested with.
 fn scenario_config(root: &std::path::Path) -> Result<Option<String>, Error> {
-    let Ok(entries) = std::fs::read_dir(root.join("scenarios")) else { return Ok(None) };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
+    let files = crate::wasmhost::scenario::project_files(root);
     let Some(first) = files.first() else { return Ok(None) };
     let scenario = crate::wasmhost::Scenario::load(first)
         .map_err(|e| Error::Topology(format!("reading the filter's configuration from {}: {e}", first.display())))?;

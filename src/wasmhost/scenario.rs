@@ -12,6 +12,17 @@ use serde_norway::Value;
 use super::Error;
 use super::state::LogLevel;
 
+/// A project's scenario files: `scenarios/*.yaml` and `*.yml`, sorted (none without the folder).
+pub fn project_files(root: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root.join("scenarios")) else { return Vec::new() };
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
