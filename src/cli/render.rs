@@ -24,7 +24,7 @@ pub struct Args {
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let project = Project::require(&settings.cwd)?;
     let spec = topology::load_spec(&project)?;
-    let module = topology::project_module(&project, None)?;
+    let module = topology::project_module(&project)?;
     let plan = topology::plan(&spec, &module, &mut |_| free_port(), None)?;
     let files = topology::render_checked(&plan)?;
     let out = match args.out {

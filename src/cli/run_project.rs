@@ -52,18 +52,15 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
         Ok(toolchain.get().expect("set above").as_ref())
     };
     let job = Job::for_project(&project, Profile::Release, terminal.colors_for_children())?;
-    let expected = topology::project_module(&project, None)?.wasm;
+    let mut module = topology::project_module(&project)?;
     // Taken before building: an edit made while the build runs still counts as a change.
     let built_from = sources::newest(&project.root);
-    let wasm = if spec.uses_project_module() && sources::is_stale(&project.root, &expected) {
+    if spec.uses_project_module() && sources::is_stale(&module.wasm, built_from) {
         match build(toolchain()?, &job)? {
-            Ok(wasm) => wasm,
+            Ok(wasm) => module.wasm = wasm,
             Err(code) => return Ok(code),
         }
-    } else {
-        expected
-    };
-    let module = topology::project_module(&project, Some(wasm))?;
+    }
     let installed = builds::ensure(&context(settings, terminal), &reference)?;
 
     let output = |name: &str| -> up::Output {

@@ -62,16 +62,13 @@ pub fn load_spec(project: &Project) -> Result<Spec, Error> {
     manifest.topology.complete().map_err(Error::Topology)
 }
 
-/// The project's part in its topology. `built`: the module a build produced;
-/// without one, where `gw build` puts it (named as cargo names a cdylib).
-pub fn project_module(project: &Project, built: Option<PathBuf>) -> Result<ProjectModule, Error> {
+/// The project's part in its topology. Its module is where `gw build` puts it (named as cargo
+/// names a cdylib); it need not exist yet.
+pub fn project_module(project: &Project) -> Result<ProjectModule, Error> {
     let manifest_error = |e: crate::project::Error| Error::Manifest { path: project.manifest(), reason: e.to_string() };
     let name = project.name().map_err(manifest_error)?;
     let template = project.template().map_err(manifest_error)?;
-    let wasm = match built {
-        Some(path) => path,
-        None => project.root.join(crate::toolchain::OUTPUT_DIR).join(format!("{}.wasm", library_name(project)?)),
-    };
+    let wasm = project.root.join(crate::toolchain::OUTPUT_DIR).join(format!("{}.wasm", library_name(project)?));
     Ok(ProjectModule {
         root: project.root.clone(),
         name,

@@ -23,10 +23,10 @@ fn newest_under(path: &Path) -> Option<SystemTime> {
     children.chain(own).max()
 }
 
-/// Whether `artifact` is missing or older than a source.
-pub fn is_stale(root: &Path, artifact: &Path) -> bool {
+/// Whether `artifact` is missing or older than `newest_source` (from [`newest`]).
+pub fn is_stale(artifact: &Path, newest_source: Option<SystemTime>) -> bool {
     let Ok(built) = std::fs::metadata(artifact).and_then(|m| m.modified()) else { return true };
-    newest(root).is_some_and(|source| source > built)
+    newest_source.is_some_and(|source| source > built)
 }
 
 #[cfg(test)]
@@ -40,13 +40,13 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("src/nested")).unwrap();
         std::fs::write(dir.path().join("src/nested/lib.rs"), "").unwrap();
         let artifact = dir.path().join("out.wasm");
-        assert!(is_stale(dir.path(), &artifact), "missing");
+        assert!(is_stale(&artifact, newest(dir.path())), "missing");
         std::fs::write(&artifact, "").unwrap();
         let later = SystemTime::now() + Duration::from_secs(5);
         std::fs::File::options().write(true).open(&artifact).unwrap().set_modified(later).unwrap();
-        assert!(!is_stale(dir.path(), &artifact));
+        assert!(!is_stale(&artifact, newest(dir.path())));
         let source = std::fs::File::options().write(true).open(dir.path().join("src/nested/lib.rs")).unwrap();
         source.set_modified(later + Duration::from_secs(1)).unwrap();
-        assert!(is_stale(dir.path(), &artifact), "a nested source changed");
+        assert!(is_stale(&artifact, newest(dir.path())), "a nested source changed");
     }
 }
