@@ -13,6 +13,7 @@ pub mod echo;
 pub mod env_vars;
 pub mod envoy;
 pub mod error;
+pub mod fsutil;
 pub mod project;
 pub mod report;
 pub mod scaffold;

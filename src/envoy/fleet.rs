@@ -13,7 +13,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::Error;
-use super::process::{Ended, Process, Spec};
+use super::process::{Ended, Process, Spec, exit_code};
 use super::supervise::signal_name;
 use crate::report::{Event, Reporter};
 
@@ -121,9 +121,7 @@ impl Fleet {
         }
         for (name, process) in &mut self.members {
             if let Some(status) = process.try_wait()? {
-                let code = status
-                    .code()
-                    .unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0));
+                let code = exit_code(status);
                 let log = process.run_dir.join("stderr.log");
                 reporter.event(Event::EnvoyExited { name: name.clone(), code, log });
                 return Ok(Some(Stop::Exited { name: name.clone(), code }));

@@ -101,10 +101,15 @@ impl Process {
         for log in self.logs.drain(..) {
             let _ = log.join();
         }
-        let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        let code = exit_code(status);
         let bundle = bundle::write(&self.run_dir)?;
         Ok(Ended { code, bundle })
     }
+}
+
+/// A process's exit code, or 128 + the signal that ended it, as shells report it.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 fn spawn(binary: &Path, args: &[OsString]) -> Result<Child, Error> {

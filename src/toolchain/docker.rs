@@ -129,7 +129,8 @@ impl Toolchain for DockerToolchain {
             for file in &produced {
                 let bytes = exited.read_file(&file.path)?;
                 let dest = dir.join(&file.file_name);
-                write_atomically(&dest, &bytes, file.role == Role::Loader)?;
+                let mode = if file.role == Role::Loader { 0o755 } else { 0o644 };
+                crate::fsutil::write_atomically(&dest, &bytes, mode).map_err(Error::io(&dest))?;
                 artifacts.push(describe(file.role, &dest)?);
             }
             Ok(Outcome::Done(artifacts))
@@ -167,16 +168,4 @@ fn target_volume(name: &str, root: &Path) -> String {
         name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     let digest = Sha256::of_bytes(root.display().to_string().as_bytes());
     format!("gw-target-{safe}-{}", &digest.as_str()[..8])
-}
-
-/// Written beside `dest` then renamed, so a reader never sees half a file.
-fn write_atomically(dest: &Path, bytes: &[u8], executable: bool) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
-    file.write_all(bytes).map_err(Error::io(dest))?;
-    let mode = if executable { 0o755 } else { 0o644 };
-    file.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(Error::io(dest))?;
-    file.persist(dest).map_err(|e| Error::io(dest)(e.error))?;
-    Ok(())
 }

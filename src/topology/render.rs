@@ -96,21 +96,17 @@ fn envoy(
     files: &mut Vec<File>,
 ) {
     let listener = listener(name, node, routes);
-    let config = match &plan.listeners_dir {
-        Some(dir) => {
-            let lds = v3::DiscoveryResponse {
-                version_info: String::from("1"),
-                resources: vec![v3::Resource::Listener(listener)],
-            };
-            let lds_file = listeners_file(name);
-            let path = dir.join(&lds_file);
-            files.push(File { name: lds_file, yaml: yaml(&lds), schema: Schema::Discovery });
-            bootstrap(name, Vec::new(), clusters, Some(&path))
-        }
-        None => bootstrap(name, vec![listener], clusters, None),
+    let Some(dir) = &plan.listeners_dir else {
+        let config = bootstrap(name, vec![listener], clusters, None);
+        files.push(File { name: file.to_string(), yaml: yaml(&config), schema: Schema::Bootstrap });
+        return;
     };
-    let at = files.len() - usize::from(plan.listeners_dir.is_some());
-    files.insert(at, File { name: file.to_string(), yaml: yaml(&config), schema: Schema::Bootstrap });
+    let lds_file = listeners_file(name);
+    let config = bootstrap(name, Vec::new(), clusters, Some(&dir.join(&lds_file)));
+    files.push(File { name: file.to_string(), yaml: yaml(&config), schema: Schema::Bootstrap });
+    let lds =
+        v3::DiscoveryResponse { version_info: String::from("1"), resources: vec![v3::Resource::Listener(listener)] };
+    files.push(File { name: lds_file, yaml: yaml(&lds), schema: Schema::Discovery });
 }
 
 fn yaml<T: serde::Serialize>(value: &T) -> String {

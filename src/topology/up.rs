@@ -159,11 +159,9 @@ fn stage_module(run_dir: &Path, wasm: &Path) -> Result<PathBuf, Error> {
     Ok(staged)
 }
 
-/// Written beside, then renamed: Envoy sees the whole new file or the old one.
+/// Whole files only: Envoy sees the new listener file or the old one.
 fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
-    let temporary = path.with_extension("yaml.tmp");
-    std::fs::write(&temporary, text).map_err(io(&temporary))?;
-    std::fs::rename(&temporary, path).map_err(io(path))
+    crate::fsutil::write_atomically(path, text.as_bytes(), 0o644).map_err(io(path))
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {

@@ -189,16 +189,11 @@ impl Host {
         })
     }
 
-    /// Writes under a temporary name and renames, so a reader never sees half a file.
+    /// Written whole or not at all, so another gw never reads half a module.
     fn store(&self, module: &Module, path: &Path) -> Result<(), String> {
         std::fs::create_dir_all(&self.cache_dir).map_err(|e| e.to_string())?;
         let bytes = module.serialize().map_err(|e| e.to_string())?;
-        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&temporary, bytes).map_err(|e| e.to_string())?;
-        std::fs::rename(&temporary, path).map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            e.to_string()
-        })
+        crate::fsutil::write_atomically(path, &bytes, 0o644).map_err(|e| e.to_string())
     }
 
     /// Runs one scenario file. Only an unreadable or invalid file is an `Err`; everything the
