@@ -7,6 +7,9 @@ pub const GW_HOME: &str = "GW_HOME";
 pub const GW_ENVOY_VERSIONS_URL: &str = "GW_ENVOY_VERSIONS_URL";
 /// Base URL of GitHub (or a mirror of its release downloads) for cilium-cli and hubble.
 pub const GW_GITHUB_URL: &str = "GW_GITHUB_URL";
+/// A registry (base URL, `http://` for plain HTTP) serving the repositories of
+/// every image gw reads builds from (envoyproxy/envoy, cilium/cilium-envoy).
+pub const GW_REGISTRY_MIRROR: &str = "GW_REGISTRY_MIRROR";
 /// The platform builds are fetched for when a reference names none, e.g. `linux/arm64`.
 pub const GW_PLATFORM: &str = "GW_PLATFORM";
 /// An image to build and test in instead of gw's own builder image.
@@ -23,6 +26,7 @@ pub const ALL: &[(&str, &str)] = &[
     (GW_HOME, "where builds, caches, locks and runs live (default ~/.gw)"),
     (GW_ENVOY_VERSIONS_URL, "Envoy versions index (func-e envoy-versions.json format)"),
     (GW_GITHUB_URL, "GitHub base URL for cilium-cli and hubble release downloads"),
+    (GW_REGISTRY_MIRROR, "registry mirror serving envoyproxy/envoy and cilium/cilium-envoy images"),
     (GW_PLATFORM, "default platform of builds, e.g. linux/arm64"),
     (GW_BUILDER_IMAGE, "image to build and test in instead of gw's builder image"),
     (GW_BUILDER_BASE, "base image of gw's builder image (default debian:bookworm-slim)"),

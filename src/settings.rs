@@ -54,6 +54,7 @@ impl Settings {
             envoy_index: non_empty(env_vars::GW_ENVOY_VERSIONS_URL)
                 .unwrap_or_else(|| DEFAULT_ENVOY_VERSIONS_URL.into()),
             github: non_empty(env_vars::GW_GITHUB_URL).unwrap_or_else(|| DEFAULT_GITHUB_URL.into()),
+            registry_mirror: non_empty(env_vars::GW_REGISTRY_MIRROR),
         };
         let project = Project::discover(&cwd);
         Ok(Settings { layout: Layout::new(home), sources, platform, project, cwd })

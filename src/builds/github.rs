@@ -11,6 +11,7 @@ pub fn repository(flavor: Flavor) -> &'static str {
         Flavor::CiliumCli => "cilium/cilium-cli",
         Flavor::Hubble => "cilium/hubble",
         Flavor::Standard => "envoyproxy/envoy",
+        Flavor::Cilium => "cilium/proxy",
     }
 }
 

@@ -38,10 +38,11 @@ pub struct InstalledBuild {
 
 /// Written into every installed build: what it is, where it came from, its digest.
 #[derive(Serialize, Deserialize)]
-struct Marker {
-    build: String,
-    source: String,
-    sha256: Sha256,
+pub(super) struct Marker {
+    pub build: String,
+    pub source: String,
+    /// The archive's sha256, or for a build read out of an image the digest its tag resolved to.
+    pub sha256: Sha256,
 }
 
 /// Makes sure the referenced build is installed, downloading it if needed,
@@ -63,6 +64,7 @@ pub fn ensure(ctx: &Context, reference: &Reference) -> Result<Installed> {
             }
             install(ctx, &download)?
         }
+        Resolved::Image(source) => super::image::install(ctx, &source, lock.as_ref())?,
     };
     if let Some(lock) = &mut lock {
         let source = read_marker(&ctx.layout, &installed.build)?.source;
@@ -77,7 +79,7 @@ pub(super) fn is_installed(layout: &Layout, build: &Build) -> bool {
     layout.marker(build).is_file()
 }
 
-fn read_marker(layout: &Layout, build: &Build) -> Result<Marker> {
+pub(super) fn read_marker(layout: &Layout, build: &Build) -> Result<Marker> {
     let path = layout.marker(build);
     let text = fs::read_to_string(&path).map_err(Error::io(&path))?;
     serde_json::from_str(&text).map_err(|e| Error::BadFile { path, reason: e.to_string() })
@@ -85,29 +87,11 @@ fn read_marker(layout: &Layout, build: &Build) -> Result<Marker> {
 
 fn install(ctx: &Context, download: &Download) -> Result<Installed> {
     let build = &download.build;
-    let layout = &ctx.layout;
-    let _lock = InstallLock::acquire(&layout.lock(build), || {
-        ctx.reporter.event(Event::WaitingForLock { build: build.to_string() })
-    })?;
-    // Another process may have finished the same install while this one waited.
-    if let Ok(marker) = read_marker(layout, build)
-        && marker.sha256 == download.sha256
-    {
-        ctx.reporter.event(Event::AlreadyInstalled { build: build.to_string(), path: layout.binary(build) });
-        return Ok(Installed {
-            build: build.clone(),
-            binary: layout.binary(build),
-            sha256: marker.sha256,
-            downloaded: false,
-        });
-    }
-    let staging = layout.staging();
-    fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
-    remove_interrupted(ctx, &staging, build)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("{}.", build.key()))
-        .tempdir_in(&staging)
-        .map_err(Error::io(&staging))?;
+    let staged = match Staged::begin(ctx, build, Some(&download.sha256))? {
+        Begun::Done(installed) => return Ok(installed),
+        Begun::Staged(staged) => staged,
+    };
+    let tmp = &staged.tmp;
 
     let format = ArchiveFormat::from_name(file_name(&download.url))
         .ok_or_else(|| Error::UnknownArchive { url: download.url.clone() })?;
@@ -122,27 +106,77 @@ fn install(ctx: &Context, download: &Download) -> Result<Installed> {
     })?;
 
     let root = download::single_top_dir(&unpacked).map_err(Error::io(&unpacked))?;
-    let binary = place_binary(&root, build)?;
+    place_binary(&root, build)?;
     let marker = Marker { build: build.to_string(), source: download.url.clone(), sha256: download.sha256.clone() };
-    let marker_path = root.join(MARKER);
-    fs::write(&marker_path, serde_json::to_vec_pretty(&marker).expect("a marker serialises"))
-        .map_err(Error::io(&marker_path))?;
+    staged.commit(&root, marker)
+}
 
-    let target = layout.build_dir(build);
-    if target.exists() {
-        // A directory without a valid marker is debris from outside gw; the lock is ours.
-        fs::remove_dir_all(&target).map_err(Error::io(&target))?;
+/// An install under way: the build's lock held, a staging directory made.
+pub(super) struct Staged<'c, 'r> {
+    ctx: &'c Context<'r>,
+    build: Build,
+    _lock: InstallLock,
+    pub tmp: tempfile::TempDir,
+}
+
+pub(super) enum Begun<'c, 'r> {
+    /// Another process installed it while this one waited for the lock.
+    Done(Installed),
+    Staged(Staged<'c, 'r>),
+}
+
+impl<'c, 'r> Staged<'c, 'r> {
+    /// Takes the build's lock and makes a staging directory; `expected` is the
+    /// digest an install by another process must have to count.
+    pub fn begin(ctx: &'c Context<'r>, build: &Build, expected: Option<&Sha256>) -> Result<Begun<'c, 'r>> {
+        let layout = &ctx.layout;
+        let lock = InstallLock::acquire(&layout.lock(build), || {
+            ctx.reporter.event(Event::WaitingForLock { build: build.to_string() })
+        })?;
+        if let Ok(marker) = read_marker(layout, build)
+            && expected.is_none_or(|e| e == &marker.sha256)
+        {
+            ctx.reporter.event(Event::AlreadyInstalled { build: build.to_string(), path: layout.binary(build) });
+            return Ok(Begun::Done(Installed {
+                build: build.clone(),
+                binary: layout.binary(build),
+                sha256: marker.sha256,
+                downloaded: false,
+            }));
+        }
+        let staging = layout.staging();
+        fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+        remove_interrupted(ctx, &staging, build)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("{}.", build.key()))
+            .tempdir_in(&staging)
+            .map_err(Error::io(&staging))?;
+        Ok(Begun::Staged(Staged { ctx, build: build.clone(), _lock: lock, tmp }))
     }
-    let parent = target.parent().expect("build directories are nested");
-    fs::create_dir_all(parent).map_err(Error::io(parent))?;
-    fs::rename(&root, &target).map_err(Error::io(&target))?;
-    let binary = target.join(binary.strip_prefix(&root).expect("the binary is inside the root"));
-    ctx.reporter.event(Event::Installed {
-        build: build.to_string(),
-        path: binary.clone(),
-        sha256: download.sha256.to_string(),
-    });
-    Ok(Installed { build: build.clone(), binary, sha256: download.sha256.clone(), downloaded: true })
+
+    /// Writes the marker into `root` (which holds `bin/<binary>`, verified)
+    /// and renames it into place.
+    pub fn commit(self, root: &Path, marker: Marker) -> Result<Installed> {
+        let (ctx, build) = (self.ctx, &self.build);
+        let marker_path = root.join(MARKER);
+        fs::write(&marker_path, serde_json::to_vec_pretty(&marker).expect("a marker serialises"))
+            .map_err(Error::io(&marker_path))?;
+        let target = ctx.layout.build_dir(build);
+        if target.exists() {
+            // A directory without a valid marker is debris from outside gw; the lock is ours.
+            fs::remove_dir_all(&target).map_err(Error::io(&target))?;
+        }
+        let parent = target.parent().expect("build directories are nested");
+        fs::create_dir_all(parent).map_err(Error::io(parent))?;
+        fs::rename(root, &target).map_err(Error::io(&target))?;
+        let binary = ctx.layout.binary(build);
+        ctx.reporter.event(Event::Installed {
+            build: build.to_string(),
+            path: binary.clone(),
+            sha256: marker.sha256.to_string(),
+        });
+        Ok(Installed { build: build.clone(), binary, sha256: marker.sha256, downloaded: true })
+    }
 }
 
 /// One attempt: stream, hash and unpack into `dir`, then compare digests.

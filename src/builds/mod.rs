@@ -1,7 +1,9 @@
 //! Builds: references, where they come from, where they are kept, gw.lock.
 
 pub mod default;
+pub mod catalogue;
 mod github;
+mod image;
 mod index;
 mod install;
 mod layout;
@@ -17,7 +19,7 @@ pub use install::{Installed, InstalledBuild, ensure, find_installed, installed_b
 pub use layout::Layout;
 pub use lockfile::{LockEntry, Lockfile};
 pub use platform::{Arch, Os, Platform, SUPPORTED as SUPPORTED_PLATFORMS};
-pub use reference::{Build, Flavor, Reference, Version};
+pub use reference::{Build, Flavor, ImagePin, Reference, Version};
 pub use resolve::{Context, Sources, available_versions};
 
 use crate::download::{self, Sha256};
@@ -27,12 +29,10 @@ use crate::download::{self, Sha256};
 pub enum ReferenceError {
     #[error("the build reference is empty; expected [flavor:]version[/platform], e.g. standard:1.36.2")]
     Empty,
-    #[error("unknown flavor '{0}'; known flavors: standard, cilium-cli, hubble")]
+    #[error("unknown flavor '{0}'; known flavors: standard, cilium (cilium-envoy), cilium-cli, hubble")]
     Flavor(String),
-    #[error(
-        "flavor '{0}' (cilium-envoy) is published only as container images (quay.io/cilium/cilium-envoy), which gw cannot pull yet; use a standard Envoy build such as standard:1.36.2"
-    )]
-    ImageOnlyFlavor(String),
+    #[error("{0}; a pinned reference reads e.g. standard:1.15.0@sha256:<64 hex>")]
+    Digest(String),
     #[error("'{0}' is not a version; expected major.minor[.patch], e.g. 1.36.2 or 1.36")]
     Version(String),
     #[error("unknown platform '{0}'; expected one of {SUPPORTED}, or linux-glibc / darwin", SUPPORTED = platform::SUPPORTED)]
@@ -44,7 +44,7 @@ pub enum Error {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
     #[error("{reference} is not in the index at {index}{nearby}")]
-    UnknownVersion { reference: String, index: String, nearby: String, released_before_newest: bool },
+    UnknownVersion { reference: String, index: String, nearby: String },
     #[error("{flavor} {version} has no release at {url} (the server answered 404)")]
     NoRelease { flavor: Flavor, version: Version, url: String },
     #[error(
@@ -71,6 +71,16 @@ pub enum Error {
     BinaryMissing { build: String, path: String },
     #[error("{url} does not end in .tar.gz or .tar.xz; gw cannot unpack it")]
     UnknownArchive { url: String },
+    #[error("{reference}: {image} does not exist{also}")]
+    NoImage { reference: String, image: String, also: String },
+    #[error("{reference} is not in gw's catalogue of images (it has {known})")]
+    NotInCatalogue { reference: String, known: String },
+    #[error("{reference}: {reason}")]
+    BadImage { reference: String, reason: String },
+    #[error("{build}: {expected_from} pins {expected}, but {actual_from} has {actual}; refusing it")]
+    DigestMismatch { build: String, expected: String, expected_from: String, actual: String, actual_from: String },
+    #[error(transparent)]
+    Image(#[from] crate::oci::Error),
     #[error(transparent)]
     Download(#[from] download::Error),
     #[error("{}: {source}", path.display())]
@@ -90,21 +100,27 @@ impl Error {
                 | Error::NeedsFullVersion { .. }
                 | Error::NoPlatform { .. }
                 | Error::NoHostPlatform
-        )
+                | Error::NoImage { .. }
+                | Error::NotInCatalogue { .. }
+                | Error::BadImage { .. }
+        ) || matches!(self, Error::Image(e) if e.is_input())
     }
 
     /// A separate line that says what to do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::UnknownVersion { released_before_newest: false, .. } => {
-                Some("`gw versions --all` lists what the index has".into())
-            }
-            Error::UnknownVersion { .. } => Some(
-                "Envoy releases that have no tarball in the index (1.15.0 and older among them) are published as \
-                 container images, docker.io/envoyproxy/envoy:v<version>; gw cannot pull builds out of images yet. \
-                 `gw versions --all` lists what the index has."
+            Error::UnknownVersion { .. } => Some("`gw versions --all` lists what the index has".into()),
+            Error::NotInCatalogue { .. } => Some(
+                "name the image tag in full, e.g. cilium:1.31.5-1739264036-958bef243c6c66fcfd73ca319f2eb49fff1eb2ae \
+                 (the tags are listed at https://quay.io/repository/cilium/cilium-envoy?tab=tags)"
                     .into(),
             ),
+            Error::NoImage { .. } => Some("`gw versions --all` lists what the index has and what gw's catalogue pins".into()),
+            Error::DigestMismatch { .. } => Some(
+                "if the new image is intended, pin it with <ref>@sha256:<digest>, or remove the build's entry from gw.lock"
+                    .into(),
+            ),
+            Error::Image(e) => e.hint(),
             Error::NotInstalled { build } => Some(format!("run `gw fetch {build}`")),
             Error::LockMismatch { .. } => {
                 Some("if the new build is intended, remove its entry from gw.lock and fetch again".into())

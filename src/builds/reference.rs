@@ -5,12 +5,15 @@ use std::str::FromStr;
 
 use super::ReferenceError;
 use super::platform::Platform;
+use crate::oci::Digest;
 
 /// Which product a build is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Flavor {
     /// Upstream Envoy, from the func-e style versions index.
     Standard,
+    /// Cilium's Envoy (cilium-envoy), read out of its container images.
+    Cilium,
     /// The cilium command-line tool, from its GitHub releases.
     CiliumCli,
     /// Hubble's command-line tool, from its GitHub releases.
@@ -18,11 +21,12 @@ pub enum Flavor {
 }
 
 impl Flavor {
-    pub const ALL: [Flavor; 3] = [Flavor::Standard, Flavor::CiliumCli, Flavor::Hubble];
+    pub const ALL: [Flavor; 4] = [Flavor::Standard, Flavor::Cilium, Flavor::CiliumCli, Flavor::Hubble];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Flavor::Standard => "standard",
+            Flavor::Cilium => "cilium",
             Flavor::CiliumCli => "cilium-cli",
             Flavor::Hubble => "hubble",
         }
@@ -32,6 +36,7 @@ impl Flavor {
     pub fn binary(self) -> &'static str {
         match self {
             Flavor::Standard => "envoy",
+            Flavor::Cilium => "cilium-envoy",
             Flavor::CiliumCli => "cilium",
             Flavor::Hubble => "hubble",
         }
@@ -39,7 +44,7 @@ impl Flavor {
 
     /// Whether builds of this flavor are Envoy proxies (what `gw run` starts).
     pub fn is_envoy(self) -> bool {
-        matches!(self, Flavor::Standard)
+        matches!(self, Flavor::Standard | Flavor::Cilium)
     }
 }
 
@@ -55,9 +60,9 @@ impl FromStr for Flavor {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "standard" => Ok(Flavor::Standard),
+            "cilium" | "cilium-envoy" => Ok(Flavor::Cilium),
             "cilium-cli" => Ok(Flavor::CiliumCli),
             "hubble" => Ok(Flavor::Hubble),
-            "cilium" | "cilium-envoy" => Err(ReferenceError::ImageOnlyFlavor(s.to_string())),
             _ => Err(ReferenceError::Flavor(s.to_string())),
         }
     }
@@ -124,18 +129,41 @@ impl FromStr for Version {
     }
 }
 
-/// What a user asks for: `[flavor:]version[/platform]`.
+/// Which image a build is read out of, when the user says so: a full image
+/// tag (`cilium:1.31.5-1739264036-958bef2…`) or a digest (`…@sha256:…`).
+/// `ImagePin::default()` means "from the image, not the index" (`--from-image`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ImagePin {
+    pub tag: Option<String>,
+    pub digest: Option<Digest>,
+}
+
+/// What a user asks for: `[flavor:]version[@sha256:digest][/platform]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Reference {
     pub flavor: Flavor,
     pub version: Version,
     /// None means the default platform (GW_PLATFORM, else the host).
     pub platform: Option<Platform>,
+    /// Some when the build must come from a container image.
+    pub image: Option<ImagePin>,
+}
+
+impl Reference {
+    pub fn new(flavor: Flavor, version: Version, platform: Option<Platform>) -> Reference {
+        Reference { flavor, version, platform, image: None }
+    }
 }
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.flavor, self.version)?;
+        match self.image.as_ref().and_then(|pin| pin.tag.as_deref()) {
+            Some(tag) => write!(f, "{}:{}", self.flavor, tag.trim_start_matches('v'))?,
+            None => write!(f, "{}:{}", self.flavor, self.version)?,
+        }
+        if let Some(digest) = self.image.as_ref().and_then(|pin| pin.digest.as_ref()) {
+            write!(f, "@{digest}")?;
+        }
         if let Some(platform) = self.platform {
             write!(f, "/{platform}")?;
         }
@@ -159,7 +187,25 @@ impl FromStr for Reference {
             Some((version, platform)) => (version, Some(platform.parse()?)),
             None => (rest, None),
         };
-        Ok(Reference { flavor, version: version.parse()?, platform })
+        let mut image = None;
+        let version = match version.split_once('@') {
+            Some((version, digest)) => {
+                let digest = digest.parse().map_err(ReferenceError::Digest)?;
+                image = Some(ImagePin { tag: None, digest: Some(digest) });
+                version
+            }
+            None => version,
+        };
+        // cilium-envoy tags are `v<envoy version>-<timestamp>-<commit>`.
+        let version = match version.split_once('-') {
+            Some((envoy, _)) if flavor == Flavor::Cilium => {
+                let tag = format!("v{}", version.trim_start_matches('v'));
+                image.get_or_insert_with(ImagePin::default).tag = Some(tag);
+                envoy
+            }
+            _ => version,
+        };
+        Ok(Reference { flavor, version: version.parse()?, platform, image })
     }
 }
 
@@ -179,7 +225,7 @@ impl Build {
 
     /// The reference that names exactly this build.
     pub fn reference(&self) -> Reference {
-        Reference { flavor: self.flavor, version: self.version.clone(), platform: Some(self.platform) }
+        Reference::new(self.flavor, self.version.clone(), Some(self.platform))
     }
 }
 
@@ -207,9 +253,21 @@ mod tests {
     }
 
     #[test]
+    fn parses_image_pins() {
+        let r: Reference = "cilium:v1.31.5-1739264036-958bef2/linux/arm64".parse().unwrap();
+        assert_eq!((r.flavor, r.version.to_string()), (Flavor::Cilium, "1.31.5".into()));
+        assert_eq!(r.image.as_ref().unwrap().tag.as_deref(), Some("v1.31.5-1739264036-958bef2"));
+        assert_eq!(r.to_string(), "cilium:1.31.5-1739264036-958bef2/linux/arm64");
+        let hex = "b".repeat(64);
+        let r: Reference = format!("1.15.0@sha256:{hex}").parse().unwrap();
+        assert_eq!(r.image.unwrap().digest.unwrap().to_string(), format!("sha256:{hex}"));
+        assert_eq!("cilium-envoy:1.32.6".parse::<Reference>().unwrap().flavor, Flavor::Cilium);
+    }
+
+    #[test]
     fn rejects_bad_input_naming_the_part() {
         assert!(matches!("nope:1.2.3".parse::<Reference>(), Err(ReferenceError::Flavor(f)) if f == "nope"));
-        assert!(matches!("cilium:1.31.5".parse::<Reference>(), Err(ReferenceError::ImageOnlyFlavor(_))));
+        assert!(matches!("cilium:1.31.5@sha256:xyz".parse::<Reference>(), Err(ReferenceError::Digest(_))));
         assert!(matches!("1.x".parse::<Reference>(), Err(ReferenceError::Version(v)) if v == "1.x"));
         assert!(matches!("1.2.3.4".parse::<Reference>(), Err(ReferenceError::Version(_))));
         assert!(matches!("1.2.3/plan9/amd64".parse::<Reference>(), Err(ReferenceError::Platform(_))));

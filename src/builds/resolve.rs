@@ -6,14 +6,16 @@ use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::catalogue;
 use super::github;
 use super::index::EnvoyIndex;
-use super::install::{installed_builds, is_installed};
+use super::install::{installed_builds, is_installed, read_marker};
 use super::layout::Layout;
 use super::platform::Platform;
 use super::reference::{Build, Flavor, Reference, Version};
 use super::{Error, Result};
 use crate::download::{self, Client, Sha256};
+use crate::oci::{Digest, ImageRef};
 use crate::report::{Event, Reporter};
 
 /// Where builds are fetched from (each overridable for mirrors and tests).
@@ -21,6 +23,8 @@ use crate::report::{Event, Reporter};
 pub struct Sources {
     pub envoy_index: String,
     pub github: String,
+    /// A registry (base URL) that serves every image source's repositories.
+    pub registry_mirror: Option<String>,
 }
 
 /// Everything a build operation needs, resolved once by the caller.
@@ -69,9 +73,21 @@ pub(super) struct Download {
     pub vouched_by: String,
 }
 
+/// A build read out of a container image.
+pub(super) struct ImageSource {
+    pub build: Build,
+    /// By tag, or by digest when the reference pins one.
+    pub image: ImageRef,
+    /// The binary's path inside the image.
+    pub path: &'static str,
+    /// The digest the tag must resolve to, and who says so.
+    pub expected: Option<(Digest, String)>,
+}
+
 pub(super) enum Resolved {
     Installed(Build),
     Download(Download),
+    Image(ImageSource),
 }
 
 pub(super) fn resolve(ctx: &Context, reference: &Reference) -> Result<Resolved> {
@@ -81,7 +97,9 @@ pub(super) fn resolve(ctx: &Context, reference: &Reference) -> Result<Resolved> 
         return Ok(Resolved::Installed(exact(&reference.version)));
     }
     match reference.flavor {
+        Flavor::Standard if reference.image.is_some() => resolve_image(ctx, reference, platform),
         Flavor::Standard => resolve_envoy(ctx, reference, platform),
+        Flavor::Cilium => resolve_image(ctx, reference, platform),
         Flavor::CiliumCli | Flavor::Hubble => {
             if reference.version.is_minor() {
                 return Err(Error::NeedsFullVersion { flavor: reference.flavor, version: reference.version.clone() });
@@ -111,12 +129,10 @@ fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Re
     let unknown = || {
         let nearby = index.nearby(&reference.version);
         let nearby = if nearby.is_empty() { String::new() } else { format!("; nearby: {}", nearby.join(", ")) };
-        let released_before_newest = index.releases.keys().any(|v| v > &reference.version);
         Error::UnknownVersion {
             reference: reference.to_string(),
             index: index.url.clone(),
             nearby,
-            released_before_newest,
         }
     };
     let version = if reference.version.is_minor() {
@@ -128,7 +144,17 @@ fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Re
     if is_installed(&ctx.layout, &build) {
         return Ok(Resolved::Installed(build));
     }
-    let release = index.releases.get(&build.version).ok_or_else(unknown)?;
+    let Some(release) = index.releases.get(&build.version) else {
+        // Releases without a tarball (1.15.0 and older among them) are published as images.
+        return resolve_image(ctx, reference, platform).map_err(|e| match e {
+            Error::NoImage { reference, image, .. } => Error::NoImage {
+                reference,
+                image,
+                also: format!(" and is not in the index at {}", index.url),
+            },
+            other => other,
+        });
+    };
     let url = release.tarballs.get(&platform).ok_or_else(|| Error::NoPlatform {
         reference: format!("standard:{}", build.version),
         platform,
@@ -136,6 +162,55 @@ fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Re
     })?;
     let sha256 = index.sha256_for(url)?;
     Ok(Resolved::Download(Download { build, url: url.clone(), sha256, vouched_by: index.url.clone() }))
+}
+
+/// Where the image of a build is, and which digest it must have.
+fn resolve_image(ctx: &Context, reference: &Reference, platform: Platform) -> Result<Resolved> {
+    let flavor = reference.flavor;
+    let (home, path) = catalogue::image_home(flavor).expect("only image flavors reach here");
+    let pin = reference.image.clone().unwrap_or_default();
+    let entry = catalogue::find(flavor, &reference.version);
+    let vouched = |e: &catalogue::Entry| (e.digest.clone(), format!("gw's catalogue ({})", e.vouched_by));
+    let (version, tag, mut expected) = match (&pin.tag, entry) {
+        (Some(tag), _) => {
+            let same = entry.filter(|e| e.image().tag.as_ref() == Some(tag));
+            (reference.version.clone(), tag.clone(), same.map(vouched))
+        }
+        (None, Some(e)) => (e.reference().version, e.image().tag.expect("catalogue images are tagged"), Some(vouched(e))),
+        (None, None) if reference.version.is_minor() => {
+            return Err(Error::NeedsFullVersion { flavor, version: reference.version.clone() });
+        }
+        (None, None) if flavor == Flavor::Standard => (reference.version.clone(), format!("v{}", reference.version), None),
+        (None, None) => {
+            return Err(Error::NotInCatalogue {
+                reference: reference.to_string(),
+                known: catalogue::versions(flavor).join(", "),
+            });
+        }
+    };
+    if let Some(digest) = &pin.digest {
+        expected = Some((digest.clone(), "the reference".into()));
+    }
+    let build = Build { flavor, version, platform };
+    if is_installed(&ctx.layout, &build) {
+        let marker = read_marker(&ctx.layout, &build)?;
+        if let Some((digest, from)) = expected.as_ref().filter(|(d, _)| d.0 != marker.sha256) {
+            return Err(Error::DigestMismatch {
+                build: build.to_string(),
+                expected: digest.to_string(),
+                expected_from: from.clone(),
+                actual: format!("sha256:{}", marker.sha256),
+                actual_from: format!("the installed build ({})", marker.source),
+            });
+        }
+        return Ok(Resolved::Installed(build));
+    }
+    let image: ImageRef = format!("{home}:{tag}").parse().map_err(|e: crate::oci::Error| Error::BadImage {
+        reference: reference.to_string(),
+        reason: e.to_string(),
+    })?;
+    let image = ImageRef { digest: pin.digest, ..image };
+    Ok(Resolved::Image(ImageSource { build, image, path, expected }))
 }
 
 fn resolve_github(ctx: &Context, build: Build) -> Result<Resolved> {

@@ -12,6 +12,8 @@ mod fetch;
 mod init;
 mod output;
 mod prompt;
+mod pull;
+mod push;
 mod render;
 mod run;
 mod run_project;
@@ -62,6 +64,8 @@ enum Command {
     Test(test::Args),
     Render(render::Args),
     Validate(validate::Args),
+    Push(push::Args),
+    Pull(pull::Args),
     Doctor(doctor::Args),
     Completions(completions::Args),
 }
@@ -99,6 +103,8 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Test(args) => test::run(args, &settings, terminal),
         Command::Render(args) => render::run(args, &settings, terminal),
         Command::Validate(args) => validate::run(args, terminal),
+        Command::Push(args) => push::run(args, &settings, terminal),
+        Command::Pull(args) => pull::run(args, &settings, terminal),
         Command::Doctor(args) => doctor::run(args, &settings, terminal),
         Command::Completions(_) => unreachable!("handled above"),
     }

@@ -32,6 +32,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         flavor: installed.build.flavor,
         version: Version { patch: installed.build.version.patch, ..installed.build.version.clone() },
         platform: reference.platform,
+        image: None,
     };
     let origin = default::set(&settings.layout, settings.project.as_ref(), &pinned)?;
     terminal.status(format!(

@@ -51,6 +51,11 @@ impl Client {
         Ok(Client { http })
     }
 
+    /// The underlying client, for protocols built on HTTP (the OCI registry API).
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        &self.http
+    }
+
     /// Opens `url` for reading. Status and connection faults are reported as
     /// [`Fault::Transient`] when another try could help.
     pub fn open(&self, url: &str) -> Result<Body, Fault> {

@@ -50,7 +50,7 @@ impl Error {
 }
 
 /// An error and its causes on one line: reqwest's own message alone is too terse.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

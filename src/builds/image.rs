@@ -1,0 +1,71 @@
+//! Installing a build read out of a container image, straight from the
+//! registry: resolve the tag, refuse a digest other than the pinned one,
+//! stream the layers (each verified), keep only the binary.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use super::install::{Begun, Installed, Marker, Staged};
+use super::lockfile::Lockfile;
+use super::resolve::{Context, ImageSource};
+use super::{Error, Result};
+use crate::oci::{self, Credentials, Endpoint, PlatformSpec, Registry};
+use crate::report::Event;
+
+pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfile>) -> Result<Installed> {
+    let build = &source.build;
+    let expected = source.expected.as_ref().map(|(digest, _)| &digest.0);
+    let staged = match Staged::begin(ctx, build, expected)? {
+        Begun::Done(installed) => return Ok(installed),
+        Begun::Staged(staged) => staged,
+    };
+    let image = &source.image;
+    let (endpoint, login_host) = match &ctx.sources.registry_mirror {
+        Some(mirror) => {
+            let endpoint = Endpoint::mirror(mirror);
+            let host = endpoint.base.split_once("://").map_or(endpoint.base.clone(), |(_, host)| host.to_string());
+            (endpoint, host)
+        }
+        None => (Endpoint::of(image, false), image.registry.clone()),
+    };
+    ctx.reporter.event(Event::Downloading { build: build.to_string(), url: format!("{image} ({})", endpoint.base) });
+    let credentials = Credentials::for_registry(&login_host)?;
+    let registry = Registry::new(ctx.client()?.http(), endpoint, image, credentials, false);
+    let platform = PlatformSpec {
+        os: build.platform.os.as_str().into(),
+        architecture: build.platform.arch.as_str().into(),
+        variant: None,
+    };
+    let selected = oci::select(&registry, &image.reference(), &platform).map_err(|e| match e {
+        oci::Error::NotFound { what, .. } if what.starts_with("manifest") => {
+            Error::NoImage { reference: build.to_string(), image: image.to_string(), also: String::new() }
+        }
+        other => other.into(),
+    })?;
+    let pinned = image.pinned(&selected.top);
+    if let Some((digest, from)) = source.expected.as_ref().filter(|(digest, _)| digest != &selected.top) {
+        return Err(Error::DigestMismatch {
+            build: build.to_string(),
+            expected: digest.to_string(),
+            expected_from: from.clone(),
+            actual: selected.top.to_string(),
+            actual_from: format!("the registry's {image}"),
+        });
+    }
+    if let Some(lock) = lock {
+        lock.check(build, &selected.top.0, &format!("the registry's {image}"))?;
+    }
+
+    let root = staged.tmp.path().join("build");
+    let bin = root.join("bin");
+    fs::create_dir_all(&bin).map_err(Error::io(&bin))?;
+    let binary = bin.join(build.flavor.binary());
+    let total = selected.manifest.layers.iter().map(|l| l.size).sum();
+    let progress = ctx.reporter.progress(&build.to_string(), Some(total));
+    let extracted = oci::extract_file(&registry, &selected.manifest, source.path, &binary, progress.as_ref());
+    progress.finish();
+    extracted?;
+    fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).map_err(Error::io(&binary))?;
+    let marker = Marker { build: build.to_string(), source: pinned.to_string(), sha256: selected.top.0.clone() };
+    staged.commit(&root, marker)
+}

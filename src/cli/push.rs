@@ -1,0 +1,66 @@
+//! `gw push <ref>`: publish a Wasm module as an OCI artifact.
+
+use std::path::PathBuf;
+
+use crate::cli::Terminal;
+use crate::download::Client;
+use crate::oci::{self, ImageRef, Registry, Upload};
+use crate::project::Project;
+use crate::settings::Settings;
+use crate::topology::{self, sources};
+use crate::{Error, Result};
+
+/// Publish the built filter to a registry as an OCI artifact.
+///
+/// The artifact is what Istio's WasmPlugin (url: oci://…) and wasme load: one layer of media type
+/// application/vnd.module.wasm.content.layer.v1+wasm titled plugin.wasm, and a config of media type
+/// application/vnd.module.wasm.config.v1+json. Credentials come from ~/.docker/config.json
+/// (`docker login`). Prints the pushed reference with its digest.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where to publish: [oci://]registry/repository[:tag], e.g. ghcr.io/acme/auth-filter:0.1.0.
+    #[arg(value_name = "REF")]
+    image: String,
+    /// Push this module instead of the project's build (target/gw/<name>.wasm).
+    #[arg(long, value_name = "FILE")]
+    wasm: Option<PathBuf>,
+    /// Talk plain HTTP to the registry (a local or test registry).
+    #[arg(long)]
+    insecure: bool,
+    /// Upload blobs in chunks of this many bytes instead of in one request.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
+    chunk_size: Option<u32>,
+}
+
+pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let image: ImageRef = args.image.parse()?;
+    let path = match args.wasm {
+        Some(path) => settings.cwd.join(path),
+        None => project_build(settings)?,
+    };
+    let wasm = std::fs::read(&path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    let abi = oci::abi_versions(&path, &wasm)?;
+    let client = Client::new()?;
+    let registry = Registry::connect(client.http(), &image, args.insecure, true)?;
+    let upload = args.chunk_size.map_or(Upload::Monolithic, |size| Upload::Chunked(size as usize));
+    terminal.status(format!("pushing {} ({} bytes) to {image}", path.display(), wasm.len()));
+    let pushed = oci::push_wasm(&registry, &wasm, abi, upload)?;
+    terminal.detail(format!("layer {} (plugin.wasm), manifest {} bytes", pushed.layer, pushed.size));
+    println!("{}", image.pinned(&pushed.digest));
+    Ok(0)
+}
+
+/// The project's built module, refused when missing or older than its sources.
+fn project_build(settings: &Settings) -> Result<PathBuf> {
+    let project = Project::require(&settings.cwd)?;
+    let module = topology::project_module(&project)?;
+    let stale = sources::is_stale(&module.wasm, sources::newest(&project.root));
+    if !module.wasm.is_file() || stale {
+        let state = if module.wasm.is_file() { "is older than the sources" } else { "does not exist" };
+        return Err(Error::Io(format!(
+            "{} {state}; run `gw build` first, or name a module with --wasm FILE",
+            module.wasm.display()
+        )));
+    }
+    Ok(module.wasm)
+}

@@ -1,0 +1,156 @@
+//! Registry credentials and the challenges registries answer 401 with.
+//!
+//! Credentials come from Docker's config.json (`$DOCKER_CONFIG/config.json`,
+//! else `~/.docker/config.json`), the file `docker login` writes. Credential
+//! helpers (`credsStore`) are not run: gw reads only inline `auth` entries.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+
+use super::Error;
+
+#[derive(Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, <hidden>)", self.username)
+    }
+}
+
+impl Credentials {
+    pub fn basic_header(&self) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{}:{}", self.username, self.password)))
+    }
+
+    /// The login Docker's config.json holds for `registry`, if any.
+    pub fn for_registry(registry: &str) -> Result<Option<Credentials>, Error> {
+        let Some(path) = config_path() else { return Ok(None) };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        let bad = |reason: String| Error::Credentials { path: path.clone(), reason };
+        let config: DockerConfig = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let keys: Vec<String> = if registry == super::reference::DOCKER_HUB {
+            vec!["https://index.docker.io/v1/".into(), "index.docker.io".into(), "docker.io".into()]
+        } else {
+            vec![registry.into(), format!("https://{registry}"), format!("http://{registry}")]
+        };
+        let Some(entry) = keys.iter().find_map(|k| config.auths.get(k)) else { return Ok(None) };
+        if let (Some(username), Some(password)) = (&entry.username, &entry.password) {
+            return Ok(Some(Credentials { username: username.clone(), password: password.clone() }));
+        }
+        let Some(auth) = &entry.auth else { return Ok(None) };
+        let decoded = STANDARD
+            .decode(auth.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| bad(format!("the auth entry for {registry} is not base64 of user:password")))?;
+        let (username, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| bad(format!("the auth entry for {registry} is not base64 of user:password")))?;
+        Ok(Some(Credentials { username: username.into(), password: password.into() }))
+    }
+}
+
+fn config_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
+        return Some(PathBuf::from(dir).join("config.json"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
+}
+
+#[derive(Deserialize)]
+struct DockerConfig {
+    #[serde(default)]
+    auths: HashMap<String, AuthEntry>,
+}
+
+#[derive(Deserialize)]
+struct AuthEntry {
+    auth: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// What a 401's `WWW-Authenticate` header asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Challenge {
+    Basic,
+    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+}
+
+impl Challenge {
+    pub fn parse(header: &str) -> Option<Challenge> {
+        let (scheme, params) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+        if scheme.eq_ignore_ascii_case("basic") {
+            return Some(Challenge::Basic);
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let params = parse_params(params);
+        Some(Challenge::Bearer {
+            realm: params.get("realm")?.clone(),
+            service: params.get("service").cloned(),
+            scope: params.get("scope").cloned(),
+        })
+    }
+}
+
+/// `key="value",key2="value, with comma"` into a map.
+fn parse_params(text: &str) -> HashMap<String, String> {
+    let mut params = HashMap::new();
+    let mut rest = text.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let (value, remainder) = match after.strip_prefix('"') {
+            Some(quoted) => match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => (quoted, ""),
+            },
+            None => after.split_once(',').unwrap_or((after, "")),
+        };
+        params.insert(key, value.to_string());
+        rest = remainder.trim_start_matches([',', ' ']);
+    }
+    params
+}
+
+/// The token endpoint's answer (Docker Hub says `token`, others `access_token`).
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub token: Option<String>,
+    pub access_token: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_challenges() {
+        let c = Challenge::parse(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull,push""#,
+        );
+        assert_eq!(
+            c,
+            Some(Challenge::Bearer {
+                realm: "https://auth.docker.io/token".into(),
+                service: Some("registry.docker.io".into()),
+                scope: Some("repository:library/debian:pull,push".into()),
+            })
+        );
+        assert_eq!(Challenge::parse(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
+        assert_eq!(Challenge::parse("Negotiate"), None);
+    }
+}

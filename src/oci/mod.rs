@@ -1,0 +1,74 @@
+//! A small OCI distribution client: read one file out of a container image
+//! (how Envoy and cilium-envoy builds that exist only as images are
+//! installed), and publish or fetch Wasm modules as OCI artifacts.
+
+mod auth;
+mod client;
+pub mod manifest;
+mod pull;
+mod push;
+mod reference;
+
+use std::path::PathBuf;
+
+pub use auth::Credentials;
+pub use client::{Endpoint, Registry};
+pub use manifest::PlatformSpec;
+pub use pull::{Selected, extract_file, select};
+pub use push::{Pulled, Pushed, Upload, abi_versions, pull_wasm, push_wasm};
+pub use reference::{DOCKER_HUB, Digest, ImageRef};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("'{input}' is not an image reference: {reason}")]
+    Reference { input: String, reason: String },
+    #[error("could not reach {url}: {reason}")]
+    Network { url: String, reason: String },
+    #[error("{url}: the registry answered {status}{detail}")]
+    Status { url: String, status: u16, detail: String },
+    #[error("{image}: the registry has no {what}{detail}")]
+    NotFound { image: String, what: String, detail: String },
+    #[error("{registry} refused access to {image}: {detail}")]
+    Unauthorized { registry: String, image: String, detail: String },
+    #[error("{image}: {what} has digest {actual}, expected {expected}; refusing it")]
+    Digest { image: String, what: String, expected: Digest, actual: Digest },
+    #[error("{image} has no image for {platform}; it has: {available}")]
+    NoPlatform { image: String, platform: String, available: String },
+    #[error("{image} has no file {path}: {reason}")]
+    PathMissing { image: String, path: String, reason: String },
+    #[error("{image}: {what} has media type {media_type}, which gw cannot read")]
+    MediaType { image: String, what: String, media_type: String },
+    #[error("{image}: {what} is not valid: {reason}")]
+    BadDocument { image: String, what: String, reason: String },
+    #[error("{image}: {layer} is not a readable tar: {source}")]
+    Layer { image: String, layer: String, source: std::io::Error },
+    #[error("{}: not a WebAssembly module: {reason}", path.display())]
+    NotWasm { path: PathBuf, reason: String },
+    #[error("{}: {reason}", path.display())]
+    Credentials { path: PathBuf, reason: String },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    /// Whether the input was at fault (exit code 2).
+    pub fn is_input(&self) -> bool {
+        matches!(self, Error::Reference { .. } | Error::NoPlatform { .. } | Error::NotFound { .. } | Error::NotWasm { .. })
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Unauthorized { registry, .. } => Some(format!(
+                "log in with `docker login {registry}` (gw reads ~/.docker/config.json, or $DOCKER_CONFIG/config.json)"
+            )),
+            Error::Network { url, .. } if url.starts_with("https://") => Some(
+                "a registry that speaks plain HTTP needs --insecure; for a mirror, set GW_REGISTRY_MIRROR to its http:// URL"
+                    .into(),
+            ),
+            Error::Reference { .. } => {
+                Some("expected [registry/]repository[:tag][@sha256:digest], e.g. ghcr.io/acme/filter:1.0".into())
+            }
+            _ => None,
+        }
+    }
+}

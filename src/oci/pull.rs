@@ -1,0 +1,212 @@
+//! Reading one file out of an image without Docker: pick the platform's
+//! manifest, then read layers from the top down until one holds the file or
+//! deletes it (a whiteout). Every blob read is hashed as it streams and
+//! compared with its digest before anything taken from it counts.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::Path;
+
+use flate2::read::GzDecoder;
+
+use super::client::Registry;
+use super::manifest::{self, Descriptor, Document, ImageConfig, Manifest, PlatformSpec};
+use super::{Digest, Error};
+use crate::download::{HashingReader, Sha256};
+use crate::report::Progress;
+
+/// The manifest chosen for a platform.
+pub struct Selected {
+    /// What the tag resolved to (the index's digest when there is one): the pin.
+    pub top: Digest,
+    pub manifest: Manifest,
+}
+
+/// Resolves `reference` (a tag or digest) to the image manifest for `platform`.
+pub fn select(registry: &Registry, reference: &str, platform: &PlatformSpec) -> Result<Selected, Error> {
+    let image = registry.image().to_string();
+    let fetched = registry.manifest(reference)?;
+    let top = fetched.digest.clone();
+    match fetched.document(registry.image())? {
+        Document::Manifest(manifest) => {
+            check_single_platform(registry, &manifest, platform)?;
+            Ok(Selected { top, manifest })
+        }
+        Document::Index(index) => {
+            let listed: Vec<&Descriptor> = index
+                .manifests
+                .iter()
+                .filter(|d| d.platform.as_ref().is_some_and(|p| p.os != "unknown"))
+                .collect();
+            let chosen = listed
+                .iter()
+                .filter(|d| {
+                    let p = d.platform.as_ref().expect("filtered on platform");
+                    p.os == platform.os && p.architecture == platform.architecture
+                })
+                // arm64 images may say v8 or nothing; either serves.
+                .find(|d| platform.variant.is_none() || d.platform.as_ref().unwrap().variant == platform.variant)
+                .ok_or_else(|| Error::NoPlatform {
+                    image: image.clone(),
+                    platform: platform.to_string(),
+                    available: listed
+                        .iter()
+                        .map(|d| d.platform.as_ref().unwrap().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            let fetched = registry.manifest(&chosen.digest.to_string())?;
+            match fetched.document(registry.image())? {
+                Document::Manifest(manifest) => Ok(Selected { top, manifest }),
+                Document::Index(_) => Err(Error::BadDocument {
+                    image,
+                    what: format!("manifest {}", chosen.digest),
+                    reason: "an index lists another index for a platform".into(),
+                }),
+            }
+        }
+    }
+}
+
+/// A single-platform image says its platform in its config.
+fn check_single_platform(registry: &Registry, manifest: &Manifest, platform: &PlatformSpec) -> Result<(), Error> {
+    let bytes = read_blob(registry, &manifest.config, 1 << 20)?;
+    let Ok(config) = serde_json::from_slice::<ImageConfig>(&bytes) else { return Ok(()) };
+    if let (Some(os), Some(architecture)) = (config.os, config.architecture)
+        && (os != platform.os || architecture != platform.architecture)
+    {
+        return Err(Error::NoPlatform {
+            image: registry.image().to_string(),
+            platform: platform.to_string(),
+            available: format!("{os}/{architecture}"),
+        });
+    }
+    Ok(())
+}
+
+/// A small blob read whole and verified.
+pub fn read_blob(registry: &Registry, descriptor: &Descriptor, limit: u64) -> Result<Vec<u8>, Error> {
+    let image = registry.image().to_string();
+    if descriptor.size > limit {
+        return Err(Error::BadDocument {
+            image,
+            what: format!("blob {}", descriptor.digest),
+            reason: format!("it is {} bytes, more than the {limit} gw reads", descriptor.size),
+        });
+    }
+    let response = registry.blob(&descriptor.digest)?;
+    let mut reader = HashingReader::new(response.take(limit + 1), None);
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Network { url: registry.url(&format!("blobs/{}", descriptor.digest)), reason: e.to_string() })?;
+    verify(&image, descriptor, reader.finish())?;
+    Ok(bytes)
+}
+
+fn verify(image: &str, descriptor: &Descriptor, (actual, size): (Sha256, u64)) -> Result<(), Error> {
+    let actual = Digest(actual);
+    if actual != descriptor.digest || size != descriptor.size {
+        return Err(Error::Digest {
+            image: image.to_string(),
+            what: format!("blob {} ({} bytes, {size} received)", descriptor.digest, descriptor.size),
+            expected: descriptor.digest.clone(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// What one layer said about the wanted path.
+enum Found {
+    File,
+    Deleted,
+    Absent,
+}
+
+/// Writes the file at `path` (absolute, as in the image) to `dest`, reading
+/// layers from the top. The caller puts `dest` in a staging area: on error it
+/// may hold bytes that failed verification.
+pub fn extract_file(
+    registry: &Registry,
+    manifest: &Manifest,
+    path: &str,
+    dest: &Path,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let image = registry.image().to_string();
+    let wanted = path.trim_start_matches('/');
+    let total = manifest.layers.len();
+    for (index, layer) in manifest.layers.iter().enumerate().rev() {
+        let gzip = manifest::LAYER_TAR_GZIP.contains(&layer.media_type.as_str());
+        if !gzip && !manifest::LAYER_TAR.contains(&layer.media_type.as_str()) {
+            return Err(Error::MediaType {
+                image,
+                what: format!("layer {} of {total} ({})", index + 1, layer.digest),
+                media_type: layer.media_type.clone(),
+            });
+        }
+        let response = registry.blob(&layer.digest)?;
+        let url = registry.url(&format!("blobs/{}", layer.digest));
+        let mut hashing = HashingReader::new(response, Some(progress));
+        let found = {
+            let tar: Box<dyn Read> = if gzip { Box::new(GzDecoder::new(&mut hashing)) } else { Box::new(&mut hashing) };
+            scan_layer(tar, wanted, dest)
+        };
+        // The digest covers the whole blob, including what the scan left unread.
+        let drained = hashing.drain();
+        if hashing.source_failed() || drained.is_err() {
+            let reason = drained.err().map(|e| e.to_string()).unwrap_or_else(|| "the connection failed".into());
+            return Err(Error::Network { url, reason });
+        }
+        verify(&image, layer, hashing.finish())?;
+        let layer_name = format!("layer {} of {total} ({})", index + 1, layer.digest);
+        match found.map_err(|source| Error::Layer { image: image.clone(), layer: layer_name.clone(), source })? {
+            Found::File => return Ok(()),
+            Found::Deleted => {
+                return Err(Error::PathMissing { image, path: path.into(), reason: format!("{layer_name} deletes it") });
+            }
+            Found::Absent => {}
+        }
+    }
+    Err(Error::PathMissing { image, path: path.into(), reason: format!("none of its {total} layers holds it") })
+}
+
+/// Looks through one layer's tar stream for `wanted` or a whiteout of it.
+fn scan_layer(tar: Box<dyn Read + '_>, wanted: &str, dest: &Path) -> io::Result<Found> {
+    let mut archive = tar::Archive::new(tar);
+    let mut deleted = false;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let raw = entry.path()?.to_string_lossy().into_owned();
+        let name = raw.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+        let (dir, file) = name.rsplit_once('/').unwrap_or(("", name));
+        if let Some(hidden) = file.strip_prefix(".wh.") {
+            let within = |base: &str| base.is_empty() || wanted.starts_with(&format!("{base}/"));
+            deleted |= if hidden == ".wh..opq" {
+                within(dir)
+            } else {
+                let target = if dir.is_empty() { hidden.to_string() } else { format!("{dir}/{hidden}") };
+                wanted == target || wanted.starts_with(&format!("{target}/"))
+            };
+            continue;
+        }
+        if name != wanted {
+            continue;
+        }
+        let kind = entry.header().entry_type();
+        if !kind.is_file() {
+            let link = entry.link_name().ok().flatten().map(|l| format!(" to {}", l.display())).unwrap_or_default();
+            return Err(io::Error::other(format!("/{wanted} is a {kind:?} entry{link}, not a regular file")));
+        }
+        let mut out = File::create(dest)?;
+        io::copy(&mut entry, &mut out)?;
+        out.sync_all()?;
+        return Ok(Found::File);
+    }
+    if deleted {
+        let _ = fs::remove_file(dest);
+        return Ok(Found::Deleted);
+    }
+    Ok(Found::Absent)
+}
