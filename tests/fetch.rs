@@ -132,9 +132,10 @@ fn an_unknown_version_names_nearby_ones() {
     gw.publish_envoy("1.36.2", b"b");
     let run = gw.run(&["fetch", "1.36.9"]);
     run.fails_with(2, "nearby: 1.36.2, 1.36.1");
-    // Image-only releases say where they can come from.
-    gw.run(&["fetch", "standard:1.15.0"]).fails_with(2, "docker.io/envoyproxy/envoy:v");
-    gw.run(&["fetch", "cilium:1.31.5"]).fails_with(2, "container images");
+    // A release the index lacks is looked for as an image; the error names both places.
+    gw.run(&["fetch", "standard:1.15.0"])
+        .fails_with(2, "docker.io/envoyproxy/envoy:v1.15.0 does not exist and is not in the index at");
+    gw.run(&["fetch", "cilium:1.99.0"]).fails_with(2, "is not in gw's catalogue of images");
 }
 
 #[test]

@@ -38,7 +38,7 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
     };
     let selected = oci::select(&registry, &image.reference(), &platform).map_err(|e| match e {
         oci::Error::NotFound { what, .. } if what.starts_with("manifest") => {
-            Error::NoImage { reference: build.to_string(), image: image.to_string(), also: String::new() }
+            Error::NoImage { reference: build.to_string(), image: image.to_string(), also: source.not_found.clone() }
         }
         other => other.into(),
     })?;

@@ -82,6 +82,8 @@ pub(super) struct ImageSource {
     pub path: &'static str,
     /// The digest the tag must resolve to, and who says so.
     pub expected: Option<(Digest, String)>,
+    /// Added to the message when the image does not exist (where else gw looked).
+    pub not_found: String,
 }
 
 pub(super) enum Resolved {
@@ -146,12 +148,13 @@ fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Re
     }
     let Some(release) = index.releases.get(&build.version) else {
         // Releases without a tarball (1.15.0 and older among them) are published as images.
-        return resolve_image(ctx, reference, platform).map_err(|e| match e {
-            Error::NoImage { reference, image, .. } => Error::NoImage {
-                reference,
-                image,
-                also: format!(" and is not in the index at {}", index.url),
-            },
+        return Ok(match resolve_image(ctx, reference, platform)? {
+            Resolved::Image(source) => {
+                let nearby = index.nearby(&build.version);
+                let nearby = if nearby.is_empty() { String::new() } else { format!("; nearby: {}", nearby.join(", ")) };
+                let not_found = format!(" and is not in the index at {}{nearby}", index.url);
+                Resolved::Image(ImageSource { not_found, ..source })
+            }
             other => other,
         });
     };
@@ -210,7 +213,7 @@ fn resolve_image(ctx: &Context, reference: &Reference, platform: Platform) -> Re
         reason: e.to_string(),
     })?;
     let image = ImageRef { digest: pin.digest, ..image };
-    Ok(Resolved::Image(ImageSource { build, image, path, expected }))
+    Ok(Resolved::Image(ImageSource { build, image, path, expected, not_found: String::new() }))
 }
 
 fn resolve_github(ctx: &Context, build: Build) -> Result<Resolved> {

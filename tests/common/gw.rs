@@ -95,6 +95,8 @@ impl Gw {
             .env("GW_HOME", self.home())
             .env("GW_ENVOY_VERSIONS_URL", self.index_url())
             .env("GW_GITHUB_URL", self.server.base_url())
+            // Image sources go to the loopback server too: no test reaches the internet.
+            .env("GW_REGISTRY_MIRROR", self.server.base_url())
             .env("GW_PLATFORM", PLATFORM)
             .env("NO_COLOR", "1");
         // The fixture's HOME hides the caller's Rust toolchain; point at it.

@@ -4,6 +4,8 @@
 pub mod archive;
 pub mod docker;
 pub mod gw;
+pub mod oci_layout;
+pub mod registry;
 pub mod running;
 pub mod server;
 

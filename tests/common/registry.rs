@@ -1,0 +1,140 @@
+//! A real OCI registry on loopback: Debian's docker-registry (distribution
+//! 2.8), started per test with its own storage, optionally behind htpasswd
+//! (Basic) auth. Images are put into it with skopeo from OCI layouts the
+//! tests write (tests/common/oci_layout.rs), or with `docker push`.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const USER: &str = "gw-test";
+pub const PASSWORD: &str = "s3cret-pass";
+/// bcrypt of PASSWORD (what `htpasswd -B` writes), the format docker-registry requires.
+const PASSWORD_BCRYPT: &str = "$2b$05$abcdefghijklmnopqrstuuV7fpPozvyqJfnY19y0802WTlXUm6Rjy";
+
+pub struct Registry {
+    pub dir: tempfile::TempDir,
+    child: Child,
+    pub port: u16,
+    pub auth: bool,
+}
+
+/// Whether the registry and skopeo are installed; None (after saying why)
+/// when not and GW_REQUIRE_DOCKER is unset. CI installs both.
+pub fn available() -> bool {
+    let missing: Vec<&str> =
+        ["docker-registry", "skopeo"].into_iter().filter(|tool| which(tool).is_none()).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("GW_REQUIRE_DOCKER").as_deref() == Ok("1") {
+        panic!("GW_REQUIRE_DOCKER=1 but {} not installed (apt-get install docker-registry skopeo)", missing.join(" and "));
+    }
+    eprintln!("skipping: {} not installed (apt-get install docker-registry skopeo)", missing.join(" and "));
+    false
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join(tool))
+        .find(|path| path.is_file())
+}
+
+impl Registry {
+    pub fn start(auth: bool) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if auth {
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{USER}:{PASSWORD_BCRYPT}\n")).unwrap();
+            config.push_str(&format!("auth:\n  htpasswd:\n    realm: gw-test\n    path: {}\n", htpasswd.display()));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry { dir, child, port, auth };
+        let up = super::wait_until(Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "docker-registry did not listen: {}", registry.log());
+        registry
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.host())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// Where the registry keeps a blob's bytes (to tamper with them).
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir.path().join("data/docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
+    }
+
+    /// A Docker config dir holding this registry's login, for DOCKER_CONFIG.
+    pub fn docker_config(&self, at: &Path) -> PathBuf {
+        use base64::Engine;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+        std::fs::create_dir_all(at).unwrap();
+        let config = serde_json::json!({ "auths": { self.host(): { "auth": auth } } });
+        std::fs::write(at.join("config.json"), config.to_string()).unwrap();
+        at.to_path_buf()
+    }
+
+    /// `skopeo copy --all` from an OCI layout into `repo:tag` here.
+    pub fn copy_in(&self, layout: &Path, tag: &str, repo_tag: &str) {
+        let mut command = Command::new("skopeo");
+        command.args(["--insecure-policy", "copy", "--all", "--quiet", "--dest-tls-verify=false"]);
+        if self.auth {
+            command.arg(format!("--dest-creds={USER}:{PASSWORD}"));
+        }
+        let output = command
+            .arg(format!("oci:{}:{tag}", layout.display()))
+            .arg(format!("docker://{}/{repo_tag}", self.host()))
+            .output()
+            .expect("run skopeo");
+        assert!(output.status.success(), "skopeo copy failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
+    /// `skopeo inspect --raw`: the manifest as the registry serves it.
+    pub fn raw_manifest(&self, repo_tag: &str) -> Vec<u8> {
+        let mut command = Command::new("skopeo");
+        command.args(["inspect", "--raw", "--tls-verify=false"]);
+        if self.auth {
+            command.arg(format!("--creds={USER}:{PASSWORD}"));
+        }
+        let output = command.arg(format!("docker://{}/{repo_tag}", self.host())).output().expect("run skopeo");
+        assert!(output.status.success(), "skopeo inspect failed: {}", String::from_utf8_lossy(&output.stderr));
+        output.stdout
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,296 @@
+//! Builds read out of container images, and Wasm artifacts pushed and
+//! pulled, against a real registry on loopback (Debian's docker-registry).
+//! Images are made by the tests as OCI layouts and copied in with skopeo,
+//! or with `docker import` + `docker push`. No test reaches the internet.
+
+mod common;
+
+use std::process::Command;
+
+use common::gw::{Gw, Run};
+use common::oci_layout::Layout;
+use common::registry::{self, Registry};
+use common::sha256_hex;
+
+const ENVOY: &str = "usr/local/bin/envoy";
+
+/// gw reading images from `registry` (as the mirror of docker.io and quay.io).
+fn fetch(gw: &Gw, registry: &Registry, args: &[&str]) -> Run {
+    gw.command(args).env("GW_REGISTRY_MIRROR", registry.url()).output().unwrap().into()
+}
+
+/// Publishes a one-platform image holding `files` as `repo:tag`; returns its manifest digest.
+fn publish(registry: &Registry, repo: &str, tag: &str, os: &str, arch: &str, layers: &[&[(&str, &[u8])]]) -> String {
+    let layout = Layout::new();
+    let image = layout.image(os, arch, layers);
+    let digest = image["digest"].as_str().unwrap().to_string();
+    layout.tag(tag, image);
+    registry.copy_in(layout.path(), tag, &format!("{repo}:{tag}"));
+    digest
+}
+
+#[test]
+fn fetch_takes_the_platform_binary_out_of_a_two_platform_index_and_pins_the_digest() {
+    if !registry::available() {
+        return;
+    }
+    let registry = Registry::start(false);
+    let layout = Layout::new();
+    let amd64_envoy = b"#!/bin/sh\necho envoy-amd64 \"$@\"\n";
+    let amd64 = layout.image(
+        "linux",
+        "amd64",
+        &[&[(ENVOY, b"#!/bin/sh\necho stale base layer\n"), ("etc/envoy/envoy.yaml", b"{}")], &[(ENVOY, amd64_envoy)]],
+    );
+    let arm64 = layout.image("linux", "arm64", &[&[(ENVOY, b"arm64 envoy")]]);
+    let index = layout.index(vec![amd64, arm64]);
+    let index_digest = index["digest"].as_str().unwrap().to_string();
+    layout.tag("v1.14.9", index);
+    registry.copy_in(layout.path(), "v1.14.9", "envoyproxy/envoy:v1.14.9");
+
+    let gw = Gw::new();
+    std::fs::write(gw.work().join("gw.toml"), "# a gw project\n").unwrap();
+    // The index has no 1.14.9, so it comes from docker.io/envoyproxy/envoy:v1.14.9 (here, the mirror).
+    let run = fetch(&gw, &registry, &["fetch", "standard:1.14.9"]);
+    run.ok();
+    let binary = gw.installed("standard", "1.14.9", "envoy");
+    assert_eq!(std::fs::read(&binary).unwrap(), amd64_envoy, "the top layer's file, for amd64");
+    let out = Command::new(&binary).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "envoy-amd64 --version\n", "installed executable");
+    let hex = index_digest.trim_start_matches("sha256:");
+    let lock = std::fs::read_to_string(gw.work().join("gw.lock")).unwrap();
+    assert!(lock.contains(hex) && lock.contains("docker.io/envoyproxy/envoy:v1.14.9@sha256:"), "{lock}");
+
+    let run = fetch(&gw, &registry, &["fetch", "standard:1.14.9/linux/arm64"]);
+    run.ok();
+    let arm = gw.home().join("builds/standard/1.14.9/linux-arm64/bin/envoy");
+    assert_eq!(std::fs::read(arm).unwrap(), b"arm64 envoy");
+
+    // The tag now names other bytes: gw.lock refuses them, naming both digests.
+    let moved = publish(&registry, "envoyproxy/envoy", "v1.14.9", "linux", "amd64", &[&[(ENVOY, b"other")]]);
+    std::fs::remove_dir_all(gw.home()).unwrap();
+    let run = fetch(&gw, &registry, &["fetch", "standard:1.14.9"]);
+    run.fails_with(1, "is pinned in");
+    assert!(run.stderr.contains(hex) && run.stderr.contains(moved.trim_start_matches("sha256:")), "{}", run.stderr);
+    assert!(gw.installed_dirs().is_empty());
+}
+
+#[test]
+fn a_tampered_layer_is_refused_and_nothing_is_installed() {
+    if !registry::available() {
+        return;
+    }
+    let registry = Registry::start(false);
+    let layout = Layout::new();
+    let image = layout.image("linux", "amd64", &[&[(ENVOY, &[7u8; 4096])]]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.blob_path(image["digest"].as_str().unwrap())).unwrap()).unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_string();
+    layout.tag("v1.14.5", image);
+    registry.copy_in(layout.path(), "v1.14.5", "envoyproxy/envoy:v1.14.5");
+    // Flip bytes in the stored layer; the registry serves what it has on disk.
+    let stored = registry.blob_file(&layer);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&stored, bytes).unwrap();
+
+    let gw = Gw::new();
+    let run = fetch(&gw, &registry, &["fetch", "standard:1.14.5"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(&layer) && run.stderr.contains("refusing it"), "{}", run.stderr);
+    assert!(gw.installed_dirs().is_empty());
+    assert!(gw.staging_leftovers().is_empty(), "{:?}", gw.staging_leftovers());
+}
+
+#[test]
+fn a_missing_platform_a_missing_file_and_a_whiteout_are_named() {
+    if !registry::available() {
+        return;
+    }
+    let registry = Registry::start(false);
+    let layout = Layout::new();
+    let arm64 = layout.image("linux", "arm64", &[&[(ENVOY, b"arm")]]);
+    let index = layout.index(vec![arm64]);
+    layout.tag("v1.14.8", index);
+    registry.copy_in(layout.path(), "v1.14.8", "envoyproxy/envoy:v1.14.8");
+    publish(&registry, "envoyproxy/envoy", "v1.14.7", "linux", "amd64", &[&[("bin/sh", b"x")]]);
+    let deleted: &[&[(&str, &[u8])]] = &[&[(ENVOY, b"envoy")], &[("usr/local/bin/.wh.envoy", b"")]];
+    publish(&registry, "envoyproxy/envoy", "v1.14.6", "linux", "amd64", deleted);
+    publish(&registry, "envoyproxy/envoy", "v1.14.4", "linux", "arm64", &[&[(ENVOY, b"envoy")]]);
+
+    let gw = Gw::new();
+    fetch(&gw, &registry, &["fetch", "standard:1.14.8"])
+        .fails_with(2, "docker.io/envoyproxy/envoy:v1.14.8 has no image for linux/amd64; it has: linux/arm64");
+    fetch(&gw, &registry, &["fetch", "standard:1.14.7"])
+        .fails_with(1, "has no file /usr/local/bin/envoy: none of its 1 layers holds it");
+    fetch(&gw, &registry, &["fetch", "standard:1.14.6"]).fails_with(1, "layer 2 of 2");
+    // A single-platform image says its platform in its config.
+    fetch(&gw, &registry, &["fetch", "standard:1.14.4"]).fails_with(2, "it has: linux/arm64");
+    fetch(&gw, &registry, &["fetch", "standard:1.14.3"])
+        .fails_with(2, "docker.io/envoyproxy/envoy:v1.14.3 does not exist and is not in the index");
+    assert!(gw.installed_dirs().is_empty());
+    assert!(gw.staging_leftovers().is_empty(), "{:?}", gw.staging_leftovers());
+}
+
+#[test]
+fn cilium_envoy_comes_from_its_tag_and_the_catalogue_digest_is_enforced() {
+    if !registry::available() {
+        return;
+    }
+    let registry = Registry::start(false);
+    let cilium: &[&[(&str, &[u8])]] = &[&[("usr/bin/cilium-envoy", b"cilium envoy")]];
+    publish(&registry, "cilium/cilium-envoy", "v1.99.1-1700000000-0123abcd", "linux", "amd64", cilium);
+    let gw = Gw::new();
+    fetch(&gw, &registry, &["fetch", "cilium:1.99.1-1700000000-0123abcd"]).ok();
+    assert_eq!(std::fs::read(gw.installed("cilium", "1.99.1", "cilium-envoy")).unwrap(), b"cilium envoy");
+    let which = fetch(&gw, &registry, &["which", "cilium:1.99.1"]);
+    assert!(which.ok().stdout.trim_end().ends_with("cilium/1.99.1/linux-amd64/bin/cilium-envoy"), "{}", which.stdout);
+
+    // gw's catalogue pins cilium:1.31.5 to the digest upstream published; these bytes are refused.
+    let tag = "v1.31.5-1739264036-958bef243c6c66fcfd73ca319f2eb49fff1eb2ae";
+    let actual = publish(&registry, "cilium/cilium-envoy", tag, "linux", "amd64", cilium);
+    let run = fetch(&gw, &registry, &["fetch", "cilium:1.31"]);
+    run.fails_with(1, "gw's catalogue");
+    assert!(
+        run.stderr.contains("sha256:fc708bd36973d306412b2e50c924cd8333de67e0167802c9b48506f9d772f521")
+            && run.stderr.contains(&actual),
+        "{}",
+        run.stderr
+    );
+    assert!(!gw.home().join("builds/cilium/1.31.5").exists());
+}
+
+#[test]
+fn images_pushed_by_docker_are_read_too() {
+    let Some(_docker) = common::docker::require() else { return };
+    if !registry::available() {
+        return;
+    }
+    let registry = Registry::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = common::Archive::new()
+        .dir("usr")
+        .dir("usr/local")
+        .dir("usr/local/bin")
+        .file(ENVOY, b"#!/bin/sh\necho docker-made\n", 0o755)
+        .tar();
+    let tar = dir.path().join("rootfs.tar");
+    std::fs::write(&tar, rootfs).unwrap();
+    let image = format!("{}/envoyproxy/envoy:v1.13.9", registry.host());
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().unwrap();
+        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    docker(&["import", tar.to_str().unwrap(), &image]);
+    docker(&["push", "--quiet", &image]);
+    docker(&["rmi", &image]);
+
+    let gw = Gw::new();
+    fetch(&gw, &registry, &["fetch", "standard:1.13.9"]).ok();
+    assert_eq!(std::fs::read(gw.installed("standard", "1.13.9", "envoy")).unwrap(), b"#!/bin/sh\necho docker-made\n");
+}
+
+/// A minimal proxy-wasm module: one function exported as the ABI marker,
+/// padded with a custom section so that chunked uploads take several requests.
+fn module(padding: usize) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        leb(body.len(), out);
+        out.extend_from_slice(body);
+    }
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    section(1, &[1, 0x60, 0, 0], &mut wasm);
+    section(3, &[1, 0], &mut wasm);
+    let name = b"proxy_abi_version_0_2_1";
+    let mut export = vec![1, name.len() as u8];
+    export.extend_from_slice(name);
+    export.extend_from_slice(&[0, 0]);
+    section(7, &export, &mut wasm);
+    section(10, &[1, 2, 0, 0x0b], &mut wasm);
+    let mut custom = vec![7];
+    custom.extend_from_slice(b"padding");
+    custom.extend((0..padding).map(|i| (i % 251) as u8));
+    section(0, &custom, &mut wasm);
+    wasm
+}
+
+#[test]
+fn push_then_pull_returns_the_same_module_as_an_istio_compatible_artifact() {
+    if !registry::available() {
+        return;
+    }
+    let registry = Registry::start(false);
+    let gw = Gw::new();
+    let wasm = module(3000);
+    std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
+    let target = format!("oci://{}/acme/auth-filter:0.1.0", registry.host());
+    let run = gw.run(&["push", &target, "--wasm", "filter.wasm", "--insecure"]);
+    run.ok();
+    let pushed = run.stdout.trim();
+    let (name, digest) = pushed.split_once('@').expect("the digest is printed");
+    assert_eq!(name, format!("{}/acme/auth-filter:0.1.0", registry.host()));
+
+    let raw = registry.raw_manifest("acme/auth-filter:0.1.0");
+    assert_eq!(format!("sha256:{}", sha256_hex(&raw)), digest, "the printed digest is the manifest's");
+    let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(manifest["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(manifest["config"]["mediaType"], "application/vnd.module.wasm.config.v1+json");
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.module.wasm.content.layer.v1+wasm");
+    assert_eq!(manifest["layers"][0]["annotations"]["org.opencontainers.image.title"], "plugin.wasm");
+    assert_eq!(manifest["layers"][0]["digest"], format!("sha256:{}", sha256_hex(&wasm)));
+    let config_digest = manifest["config"]["digest"].as_str().unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(registry.blob_file(config_digest)).unwrap()).unwrap();
+    assert_eq!(config["type"], "envoy_proxy");
+    assert_eq!(config["abiVersions"][0], "proxy_abi_version_0_2_1");
+
+    gw.run(&["pull", &target, "-o", "back.wasm", "--insecure"]).ok();
+    assert_eq!(std::fs::read(gw.work().join("back.wasm")).unwrap(), wasm);
+    // By digest, to the default file name.
+    gw.run(&["pull", &format!("{name}@{digest}"), "--insecure"]).ok();
+    assert_eq!(std::fs::read(gw.work().join("auth-filter.wasm")).unwrap(), wasm);
+
+    // Clear errors for what cannot work.
+    std::fs::write(gw.work().join("not.wasm"), b"hello").unwrap();
+    gw.run(&["push", &target, "--wasm", "not.wasm", "--insecure"]).fails_with(2, "not a WebAssembly module");
+    gw.run(&["push", &target, "--wasm", "filter.wasm"]).fails_with(1, "--insecure");
+    gw.run(&["pull", &format!("{}/acme/auth-filter:9.9", registry.host()), "--insecure"])
+        .fails_with(2, "the registry has no manifest 9.9");
+    gw.run(&["push", "Acme/Filter", "--wasm", "filter.wasm"]).fails_with(2, "is not an image reference");
+}
+
+#[test]
+fn push_and_pull_use_the_docker_login_and_chunked_uploads() {
+    if !registry::available() {
+        return;
+    }
+    let registry = Registry::start(true);
+    let gw = Gw::new();
+    let wasm = module(10_000);
+    std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
+    let target = format!("{}/acme/filter:1", registry.host());
+    let push = ["push", target.as_str(), "--wasm", "filter.wasm", "--insecure", "--chunk-size", "4096"];
+
+    let run = gw.run(&push);
+    run.fails_with(1, "refused access");
+    assert!(run.stderr.contains("docker login"), "{}", run.stderr);
+
+    let config = registry.docker_config(&gw.root.path().join("docker"));
+    let with_login = |args: &[&str]| -> Run { gw.command(args).env("DOCKER_CONFIG", &config).output().unwrap().into() };
+    with_login(&push).ok();
+    with_login(&["pull", &target, "--insecure", "-o", "back.wasm"]).ok();
+    assert_eq!(std::fs::read(gw.work().join("back.wasm")).unwrap(), wasm);
+    assert!(registry.raw_manifest("acme/filter:1").starts_with(b"{"), "skopeo reads it with the same login");
+}
