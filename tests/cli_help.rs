@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "test",
     "validate",
     "render",
+    "push",
+    "pull",
     "doctor",
     "completions",
 ];

@@ -65,6 +65,10 @@ fn fetch_takes_the_platform_binary_out_of_a_two_platform_index_and_pins_the_dige
     run.ok();
     let arm = gw.home().join("builds/standard/1.14.9/linux-arm64/bin/envoy");
     assert_eq!(std::fs::read(arm).unwrap(), b"arm64 envoy");
+    // A digest in the reference must match what is installed.
+    fetch(&gw, &registry, &["fetch", &format!("standard:1.14.9@{index_digest}")]).ok();
+    let wrong = format!("standard:1.14.9@sha256:{}", "0".repeat(64));
+    fetch(&gw, &registry, &["fetch", &wrong]).fails_with(1, "the reference pins sha256:0000");
 
     // The tag now names other bytes: gw.lock refuses them, naming both digests.
     let moved = publish(&registry, "envoyproxy/envoy", "v1.14.9", "linux", "amd64", &[&[(ENVOY, b"other")]]);

@@ -179,8 +179,10 @@ impl FromStr for Reference {
         if s.is_empty() {
             return Err(ReferenceError::Empty);
         }
-        let (flavor, rest) = match s.split_once(':') {
-            Some((flavor, rest)) => (flavor.parse()?, rest),
+        // A digest's own ':' (`@sha256:…`) is not the flavor's.
+        let head = s.split_once('@').map_or(s, |(head, _)| head);
+        let (flavor, rest) = match head.split_once(':') {
+            Some((flavor, _)) => (flavor.parse()?, &s[flavor.len() + 1..]),
             None => (Flavor::Standard, s),
         };
         let (version, platform) = match rest.split_once('/') {

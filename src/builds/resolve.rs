@@ -95,7 +95,9 @@ pub(super) enum Resolved {
 pub(super) fn resolve(ctx: &Context, reference: &Reference) -> Result<Resolved> {
     let platform = ctx.platform_of(reference)?;
     let exact = |version: &Version| Build { flavor: reference.flavor, version: version.clone(), platform };
-    if !reference.version.is_minor() && is_installed(&ctx.layout, &exact(&reference.version)) {
+    // A pinned digest is compared with the installed build's by resolve_image.
+    let pinned = reference.image.as_ref().is_some_and(|pin| pin.digest.is_some());
+    if !reference.version.is_minor() && !pinned && is_installed(&ctx.layout, &exact(&reference.version)) {
         return Ok(Resolved::Installed(exact(&reference.version)));
     }
     match reference.flavor {

@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(r.to_string(), "127.0.0.1:5000/acme/filter:1.0");
         let hex = "a".repeat(64);
         let r: ImageRef = format!("localhost:5000/f@sha256:{hex}").parse().unwrap();
-        assert_eq!((r.tag, r.reference()), (None, format!("sha256:{hex}")));
+        assert_eq!((r.tag.clone(), r.reference()), (None, format!("sha256:{hex}")));
     }
 
     #[test]
