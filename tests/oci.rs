@@ -9,7 +9,8 @@ use std::process::Command;
 
 use common::gw::{Gw, Run};
 use common::oci_layout::Layout;
-use common::registry::{self, Registry};
+use common::registry::{self, Auth, Registry};
+use common::token_service::TokenService;
 use common::sha256_hex;
 
 const ENVOY: &str = "usr/local/bin/envoy";
@@ -297,4 +298,35 @@ fn push_and_pull_use_the_docker_login_and_chunked_uploads() {
     with_login(&["pull", &target, "--insecure", "-o", "back.wasm"]).ok();
     assert_eq!(std::fs::read(gw.work().join("back.wasm")).unwrap(), wasm);
     assert!(registry.raw_manifest("acme/filter:1").starts_with(b"{"), "skopeo reads it with the same login");
+}
+
+#[test]
+fn bearer_tokens_anonymous_for_pulls_and_with_the_login_for_pushes() {
+    if !registry::available() {
+        return;
+    }
+    let tokens = TokenService::start();
+    let registry = Registry::start_with(Auth::Token(&tokens));
+    let gw = Gw::new();
+    let wasm = module(100);
+    std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
+    let target = format!("{}/acme/token-filter:1", registry.host());
+    let push = ["push", target.as_str(), "--wasm", "filter.wasm", "--insecure"];
+
+    // Anonymous tokens carry pull rights only; the registry refuses the push.
+    gw.run(&push).fails_with(1, "refused access");
+    let config = registry.docker_config(&gw.root.path().join("docker"));
+    let run: Run = gw.command(&push).env("DOCKER_CONFIG", &config).output().unwrap().into();
+    run.ok();
+    // Pulls work anonymously, as on Docker Hub.
+    gw.run(&["pull", &target, "--insecure", "-o", "back.wasm"]).ok();
+    assert_eq!(std::fs::read(gw.work().join("back.wasm")).unwrap(), wasm);
+    let requests = tokens.requests.lock().unwrap().clone();
+    assert!(requests.contains(&("repository:acme/token-filter:pull,push".into(), true)), "{requests:?}");
+    assert!(requests.contains(&("repository:acme/token-filter:pull".into(), false)), "{requests:?}");
+
+    // Builds come through the same flow.
+    publish(&registry, "envoyproxy/envoy", "v1.14.2", "linux", "amd64", &[&[(ENVOY, b"tokened")]]);
+    fetch(&gw, &registry, &["fetch", "standard:1.14.2"]).ok();
+    assert_eq!(std::fs::read(gw.installed("standard", "1.14.2", "envoy")).unwrap(), b"tokened");
 }

@@ -8,6 +8,7 @@ pub mod oci_layout;
 pub mod registry;
 pub mod running;
 pub mod server;
+pub mod token_service;
 
 pub use archive::{Archive, envoy_index, sha256_hex};
 pub use server::{Reply, TestServer};

@@ -21,6 +21,15 @@ pub struct Registry {
     pub auth: bool,
 }
 
+/// How the registry asks for credentials.
+pub enum Auth<'a> {
+    None,
+    /// Basic, against an htpasswd file.
+    Htpasswd,
+    /// Bearer tokens from a token service.
+    Token(&'a super::token_service::TokenService),
+}
+
 /// Whether the registry and skopeo are installed; None (after saying why)
 /// when not and GW_REQUIRE_DOCKER is unset. CI installs both.
 pub fn available() -> bool {
@@ -46,17 +55,32 @@ fn which(tool: &str) -> Option<PathBuf> {
 
 impl Registry {
     pub fn start(auth: bool) -> Registry {
+        Registry::start_with(if auth { Auth::Htpasswd } else { Auth::None })
+    }
+
+    pub fn start_with(auth: Auth) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("data").display()
         );
-        if auth {
-            let htpasswd = dir.path().join("htpasswd");
-            std::fs::write(&htpasswd, format!("{USER}:{PASSWORD_BCRYPT}\n")).unwrap();
-            config.push_str(&format!("auth:\n  htpasswd:\n    realm: gw-test\n    path: {}\n", htpasswd.display()));
+        match auth {
+            Auth::None => {}
+            Auth::Htpasswd => {
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{USER}:{PASSWORD_BCRYPT}\n")).unwrap();
+                config.push_str(&format!("auth:\n  htpasswd:\n    realm: gw-test\n    path: {}\n", htpasswd.display()));
+            }
+            Auth::Token(service) => config.push_str(&format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                service.realm(),
+                super::token_service::SERVICE,
+                super::token_service::ISSUER,
+                service.cert().display()
+            )),
         }
+        let auth = !matches!(auth, Auth::None);
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
