@@ -298,6 +298,10 @@ fn versions_lists_installed_and_available_as_text_and_json() {
     let lines: Vec<&str> = text.ok().stdout.lines().collect();
     assert!(lines.iter().any(|l| l.contains("standard:1.36.1/linux/amd64") && l.contains("installed")), "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("standard:1.36.2/linux/amd64") && l.contains("available")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("cilium:1.31.5/linux/amd64") && l.contains("image")), "{lines:?}");
+    let all: serde_json::Value = serde_json::from_str(&gw.run(&["versions", "--all", "--json"]).ok().stdout).unwrap();
+    let cilium = all.as_array().unwrap().iter().find(|r| r["reference"] == "cilium:1.31.5/linux/amd64").unwrap();
+    assert!(cilium["image"].as_str().unwrap().starts_with("quay.io/cilium/cilium-envoy:v1.31.5-"), "{cilium}");
     let json: serde_json::Value = serde_json::from_str(&gw.run(&["versions", "--json"]).ok().stdout).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 1);
     assert_eq!(json[0]["version"], "1.36.1");

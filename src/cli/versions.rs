@@ -7,10 +7,12 @@ use crate::builds::{self, Build, Flavor, default};
 use crate::cli::{Terminal, context};
 use crate::settings::Settings;
 
-/// List installed builds; --all adds the Envoy versions the index offers for this platform.
+/// List installed builds; --all adds the Envoy versions the index offers for this platform,
+/// and the cilium-envoy builds gw's catalogue pins.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Also list Envoy versions available from the index (GW_ENVOY_VERSIONS_URL).
+    /// Also list Envoy versions available from the index (GW_ENVOY_VERSIONS_URL) and the
+    /// cilium-envoy images gw's catalogue pins by digest.
     #[arg(long, short)]
     all: bool,
 
@@ -33,6 +35,9 @@ struct Row {
     sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     release_date: Option<String>,
+    /// For catalogue builds: the image, pinned by digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
@@ -56,6 +61,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
             path: Some(b.binary.display().to_string()),
             sha256: Some(b.sha256.to_string()),
             release_date: None,
+            image: None,
         })
         .collect();
     if args.all {
@@ -80,6 +86,31 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
                     path: None,
                     sha256: None,
                     release_date: release.release_date.clone(),
+                    image: None,
+                });
+            }
+        }
+        // Catalogue images are Linux images.
+        if platform.os == builds::Os::Linux {
+            for entry in builds::catalogue::entries() {
+                let reference = entry.reference();
+                let build = Build { flavor: reference.flavor, version: reference.version, platform };
+                let image = entry.image().pinned(&entry.digest).to_string();
+                if let Some(row) = rows.iter_mut().find(|r| r.reference == build.to_string()) {
+                    row.image = Some(image);
+                    continue;
+                }
+                rows.push(Row {
+                    reference: build.to_string(),
+                    flavor: build.flavor.to_string(),
+                    version: build.version.to_string(),
+                    platform: platform.to_string(),
+                    installed: false,
+                    default: false,
+                    path: None,
+                    sha256: None,
+                    release_date: None,
+                    image: Some(image),
                 });
             }
         }
@@ -98,6 +129,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         let mark = if row.default { "*" } else { " " };
         let state = if row.installed { "installed" } else { "available" };
         let date = row.release_date.map(|d| format!("  {d}")).unwrap_or_default();
+        let date = if row.image.is_some() && !row.installed { format!("{date}  (image, pinned by gw's catalogue)") } else { date };
         println!("{mark} {:<36} {state}{date}", row.reference);
     }
     Ok(0)
