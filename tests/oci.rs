@@ -10,8 +10,8 @@ use std::process::Command;
 use common::gw::{Gw, Run};
 use common::oci_layout::Layout;
 use common::registry::{self, Auth, Registry};
-use common::token_service::TokenService;
 use common::sha256_hex;
+use common::token_service::TokenService;
 
 const ENVOY: &str = "usr/local/bin/envoy";
 
@@ -257,7 +257,8 @@ fn push_then_pull_returns_the_same_module_as_an_istio_compatible_artifact() {
     assert_eq!(manifest["layers"][0]["annotations"]["org.opencontainers.image.title"], "plugin.wasm");
     assert_eq!(manifest["layers"][0]["digest"], format!("sha256:{}", sha256_hex(&wasm)));
     let config_digest = manifest["config"]["digest"].as_str().unwrap();
-    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(registry.blob_file(config_digest)).unwrap()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(registry.blob_file(config_digest)).unwrap()).unwrap();
     assert_eq!(config["type"], "envoy_proxy");
     assert_eq!(config["abiVersions"][0], "proxy_abi_version_0_2_1");
 

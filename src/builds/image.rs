@@ -46,10 +46,8 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
     if let Some((digest, from)) = source.expected.as_ref().filter(|(digest, _)| digest != &selected.top) {
         return Err(Error::DigestMismatch {
             build: build.to_string(),
-            expected: digest.to_string(),
-            expected_from: from.clone(),
-            actual: selected.top.to_string(),
-            actual_from: format!("the registry's {image}"),
+            pinned: format!("{from} pins {digest}"),
+            found: format!("the registry's {image} has {}", selected.top),
         });
     }
     if let Some(lock) = lock {

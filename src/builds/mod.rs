@@ -1,7 +1,7 @@
 //! Builds: references, where they come from, where they are kept, gw.lock.
 
-pub mod default;
 pub mod catalogue;
+pub mod default;
 mod github;
 mod image;
 mod index;
@@ -77,8 +77,9 @@ pub enum Error {
     NotInCatalogue { reference: String, known: String },
     #[error("{reference}: {reason}")]
     BadImage { reference: String, reason: String },
-    #[error("{build}: {expected_from} pins {expected}, but {actual_from} has {actual}; refusing it")]
-    DigestMismatch { build: String, expected: String, expected_from: String, actual: String, actual_from: String },
+    /// `pinned` says who pins which digest, `found` where another one was found.
+    #[error("{build}: {pinned}, but {found}; refusing it")]
+    DigestMismatch { build: String, pinned: String, found: String },
     #[error(transparent)]
     Image(#[from] crate::oci::Error),
     #[error(transparent)]

@@ -133,11 +133,7 @@ fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Re
     let unknown = || {
         let nearby = index.nearby(&reference.version);
         let nearby = if nearby.is_empty() { String::new() } else { format!("; nearby: {}", nearby.join(", ")) };
-        Error::UnknownVersion {
-            reference: reference.to_string(),
-            index: index.url.clone(),
-            nearby,
-        }
+        Error::UnknownVersion { reference: reference.to_string(), index: index.url.clone(), nearby }
     };
     let version = if reference.version.is_minor() {
         index.newest_on_line(&reference.version).ok_or_else(unknown)?.clone()
@@ -181,11 +177,15 @@ fn resolve_image(ctx: &Context, reference: &Reference, platform: Platform) -> Re
             let same = entry.filter(|e| e.image().tag.as_ref() == Some(tag));
             (reference.version.clone(), tag.clone(), same.map(vouched))
         }
-        (None, Some(e)) => (e.reference().version, e.image().tag.expect("catalogue images are tagged"), Some(vouched(e))),
+        (None, Some(e)) => {
+            (e.reference().version, e.image().tag.expect("catalogue images are tagged"), Some(vouched(e)))
+        }
         (None, None) if reference.version.is_minor() => {
             return Err(Error::NeedsFullVersion { flavor, version: reference.version.clone() });
         }
-        (None, None) if flavor == Flavor::Standard => (reference.version.clone(), format!("v{}", reference.version), None),
+        (None, None) if flavor == Flavor::Standard => {
+            (reference.version.clone(), format!("v{}", reference.version), None)
+        }
         (None, None) => {
             return Err(Error::NotInCatalogue {
                 reference: reference.to_string(),
@@ -202,18 +202,15 @@ fn resolve_image(ctx: &Context, reference: &Reference, platform: Platform) -> Re
         if let Some((digest, from)) = expected.as_ref().filter(|(d, _)| d.0 != marker.sha256) {
             return Err(Error::DigestMismatch {
                 build: build.to_string(),
-                expected: digest.to_string(),
-                expected_from: from.clone(),
-                actual: format!("sha256:{}", marker.sha256),
-                actual_from: format!("the installed build ({})", marker.source),
+                pinned: format!("{from} pins {digest}"),
+                found: format!("the installed build ({}) has sha256:{}", marker.source, marker.sha256),
             });
         }
         return Ok(Resolved::Installed(build));
     }
-    let image: ImageRef = format!("{home}:{tag}").parse().map_err(|e: crate::oci::Error| Error::BadImage {
-        reference: reference.to_string(),
-        reason: e.to_string(),
-    })?;
+    let image: ImageRef = format!("{home}:{tag}")
+        .parse()
+        .map_err(|e: crate::oci::Error| Error::BadImage { reference: reference.to_string(), reason: e.to_string() })?;
     let image = ImageRef { digest: pin.digest, ..image };
     Ok(Resolved::Image(ImageSource { build, image, path, expected, not_found: String::new() }))
 }

@@ -33,7 +33,12 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let path = settings.cwd.join(args.output.unwrap_or_else(|| PathBuf::from(format!("{name}.wasm"))));
     crate::fsutil::write_atomically(&path, &pulled.wasm, 0o644)
         .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-    terminal.status(format!("pulled {} ({} bytes) to {}", image.pinned(&pulled.digest), pulled.wasm.len(), path.display()));
+    terminal.status(format!(
+        "pulled {} ({} bytes) to {}",
+        image.pinned(&pulled.digest),
+        pulled.wasm.len(),
+        path.display()
+    ));
     println!("{}", path.display());
     Ok(0)
 }

@@ -129,7 +129,11 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         let mark = if row.default { "*" } else { " " };
         let state = if row.installed { "installed" } else { "available" };
         let date = row.release_date.map(|d| format!("  {d}")).unwrap_or_default();
-        let date = if row.image.is_some() && !row.installed { format!("{date}  (image, pinned by gw's catalogue)") } else { date };
+        let date = if row.image.is_some() && !row.installed {
+            format!("{date}  (image, pinned by gw's catalogue)")
+        } else {
+            date
+        };
         println!("{mark} {:<36} {state}{date}", row.reference);
     }
     Ok(0)

@@ -64,9 +64,9 @@ impl Fetched {
             manifest::OCI_INDEX | manifest::DOCKER_LIST => {
                 serde_json::from_slice(&self.bytes).map(Document::Index).map_err(|e| bad(e.to_string()))
             }
-            manifest::OCI_MANIFEST | manifest::DOCKER_MANIFEST => {
-                serde_json::from_slice(&self.bytes).map(Document::Manifest).map_err(|e| bad(e.to_string()))
-            }
+            manifest::OCI_MANIFEST | manifest::DOCKER_MANIFEST => serde_json::from_slice(&self.bytes)
+                .map(|m| Document::Manifest(Box::new(m)))
+                .map_err(|e| bad(e.to_string())),
             other => Err(Error::MediaType {
                 image: image.to_string(),
                 what: "the manifest".into(),
@@ -117,7 +117,12 @@ impl<'c> Registry<'c> {
 
     /// Sends a request, answering one 401 challenge and sending it again.
     /// `make` builds the request afresh each time (bodies cannot be replayed).
-    pub fn send(&self, method: Method, url: &str, make: &dyn Fn(RequestBuilder) -> RequestBuilder) -> Result<Response, Error> {
+    pub fn send(
+        &self,
+        method: Method,
+        url: &str,
+        make: &dyn Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, Error> {
         let attempt = |authorization: &Option<String>| {
             let mut request = make(self.http.request(method.clone(), url));
             if let Some(value) = authorization {
@@ -129,7 +134,8 @@ impl<'c> Registry<'c> {
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        let challenge = response.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).and_then(Challenge::parse);
+        let challenge =
+            response.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).and_then(Challenge::parse);
         let Some(challenge) = challenge else { return Ok(response) };
         let authorization = self.authorize(&challenge)?;
         *self.authorization.borrow_mut() = Some(authorization);
@@ -149,7 +155,8 @@ impl<'c> Registry<'c> {
             },
             Challenge::Bearer { realm, service, scope } => {
                 let ours = format!("repository:{}:{}", self.image.repository, self.actions);
-                let mut query = vec![("scope", if self.actions == "pull" { scope.clone().unwrap_or(ours.clone()) } else { ours })];
+                let mut query =
+                    vec![("scope", if self.actions == "pull" { scope.clone().unwrap_or(ours.clone()) } else { ours })];
                 if let Some(service) = service {
                     query.push(("service", service.clone()));
                 }
@@ -159,7 +166,10 @@ impl<'c> Registry<'c> {
                 }
                 let response = request.send().map_err(|e| Error::Network { url: realm.clone(), reason: chain(&e) })?;
                 if !response.status().is_success() {
-                    return Err(unauthorized(format!("its token service {realm} answered {}", response.status().as_u16())));
+                    return Err(unauthorized(format!(
+                        "its token service {realm} answered {}",
+                        response.status().as_u16()
+                    )));
                 }
                 let token: TokenResponse = response
                     .json()
@@ -181,7 +191,9 @@ impl<'c> Registry<'c> {
         let url = response.url().to_string();
         let detail = registry_message(response);
         Err(match status.as_u16() {
-            401 | 403 => Error::Unauthorized { registry: self.image.registry.clone(), image: self.image.to_string(), detail },
+            401 | 403 => {
+                Error::Unauthorized { registry: self.image.registry.clone(), image: self.image.to_string(), detail }
+            }
             404 => Error::NotFound { image: self.image.to_string(), what: what.to_string(), detail },
             code => Error::Status { url, status: code, detail },
         })
@@ -221,11 +233,12 @@ impl<'c> Registry<'c> {
                 actual: digest,
             });
         }
-        let media_type = manifest::media_type_of(content_type.as_deref(), &bytes).ok_or_else(|| Error::BadDocument {
-            image: self.image.to_string(),
-            what: format!("manifest {reference}"),
-            reason: "it names no media type".into(),
-        })?;
+        let media_type =
+            manifest::media_type_of(content_type.as_deref(), &bytes).ok_or_else(|| Error::BadDocument {
+                image: self.image.to_string(),
+                what: format!("manifest {reference}"),
+                reason: "it names no media type".into(),
+            })?;
         Ok(Fetched { digest, media_type, bytes })
     }
 

@@ -15,7 +15,8 @@ pub const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/v
 
 pub const LAYER_TAR_GZIP: [&str; 2] =
     ["application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip"];
-pub const LAYER_TAR: [&str; 2] = ["application/vnd.oci.image.layer.v1.tar", "application/vnd.docker.image.rootfs.diff.tar"];
+pub const LAYER_TAR: [&str; 2] =
+    ["application/vnd.oci.image.layer.v1.tar", "application/vnd.docker.image.rootfs.diff.tar"];
 
 /// The Wasm artifact media types (the wasm image spec's "oci" variant, which
 /// Istio's WasmPlugin and wasme read).
@@ -84,13 +85,14 @@ pub struct ImageConfig {
 /// A fetched manifest document, classified by its media type.
 pub enum Document {
     Index(Index),
-    Manifest(Manifest),
+    Manifest(Box<Manifest>),
 }
 
 /// The media type of a manifest: the Content-Type header, else the body's own `mediaType`.
 pub fn media_type_of(content_type: Option<&str>, body: &[u8]) -> Option<String> {
     let header = content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_string());
-    if let Some(header) = header.filter(|h| [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST].contains(&h.as_str()))
+    if let Some(header) =
+        header.filter(|h| [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST].contains(&h.as_str()))
     {
         return Some(header);
     }

@@ -53,7 +53,10 @@ pub enum Error {
 impl Error {
     /// Whether the input was at fault (exit code 2).
     pub fn is_input(&self) -> bool {
-        matches!(self, Error::Reference { .. } | Error::NoPlatform { .. } | Error::NotFound { .. } | Error::NotWasm { .. })
+        matches!(
+            self,
+            Error::Reference { .. } | Error::NoPlatform { .. } | Error::NotFound { .. } | Error::NotWasm { .. }
+        )
     }
 
     pub fn hint(&self) -> Option<String> {

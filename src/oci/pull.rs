@@ -30,14 +30,11 @@ pub fn select(registry: &Registry, reference: &str, platform: &PlatformSpec) -> 
     match fetched.document(registry.image())? {
         Document::Manifest(manifest) => {
             check_single_platform(registry, &manifest, platform)?;
-            Ok(Selected { top, manifest })
+            Ok(Selected { top, manifest: *manifest })
         }
         Document::Index(index) => {
-            let listed: Vec<&Descriptor> = index
-                .manifests
-                .iter()
-                .filter(|d| d.platform.as_ref().is_some_and(|p| p.os != "unknown"))
-                .collect();
+            let listed: Vec<&Descriptor> =
+                index.manifests.iter().filter(|d| d.platform.as_ref().is_some_and(|p| p.os != "unknown")).collect();
             let chosen = listed
                 .iter()
                 .filter(|d| {
@@ -57,7 +54,7 @@ pub fn select(registry: &Registry, reference: &str, platform: &PlatformSpec) -> 
                 })?;
             let fetched = registry.manifest(&chosen.digest.to_string())?;
             match fetched.document(registry.image())? {
-                Document::Manifest(manifest) => Ok(Selected { top, manifest }),
+                Document::Manifest(manifest) => Ok(Selected { top, manifest: *manifest }),
                 Document::Index(_) => Err(Error::BadDocument {
                     image,
                     what: format!("manifest {}", chosen.digest),
@@ -97,9 +94,10 @@ pub fn read_blob(registry: &Registry, descriptor: &Descriptor, limit: u64) -> Re
     let response = registry.blob(&descriptor.digest)?;
     let mut reader = HashingReader::new(response.take(limit + 1), None);
     let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Network { url: registry.url(&format!("blobs/{}", descriptor.digest)), reason: e.to_string() })?;
+    reader.read_to_end(&mut bytes).map_err(|e| Error::Network {
+        url: registry.url(&format!("blobs/{}", descriptor.digest)),
+        reason: e.to_string(),
+    })?;
     verify(&image, descriptor, reader.finish())?;
     Ok(bytes)
 }
@@ -164,7 +162,11 @@ pub fn extract_file(
         match found.map_err(|source| Error::Layer { image: image.clone(), layer: layer_name.clone(), source })? {
             Found::File => return Ok(()),
             Found::Deleted => {
-                return Err(Error::PathMissing { image, path: path.into(), reason: format!("{layer_name} deletes it") });
+                return Err(Error::PathMissing {
+                    image,
+                    path: path.into(),
+                    reason: format!("{layer_name} deletes it"),
+                });
             }
             Found::Absent => {}
         }

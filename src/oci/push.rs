@@ -64,9 +64,8 @@ pub fn push_wasm(registry: &Registry, wasm: &[u8], abi_versions: Vec<String>, up
     let digest = Digest::of(&body);
     let reference = registry.image().reference();
     let url = registry.url(&format!("manifests/{reference}"));
-    let response = registry.send(Method::PUT, &url, &|r| {
-        r.header(CONTENT_TYPE, manifest::OCI_MANIFEST).body(body.clone())
-    })?;
+    let response =
+        registry.send(Method::PUT, &url, &|r| r.header(CONTENT_TYPE, manifest::OCI_MANIFEST).body(body.clone()))?;
     registry.check(response, &format!("manifest {reference}"))?;
     Ok(Pushed { digest, size: body.len() as u64, layer: layer_digest })
 }
@@ -104,20 +103,20 @@ fn upload_blob(registry: &Registry, bytes: &[u8], media_type: &str, upload: Uplo
     }
     let body = if matches!(upload, Upload::Monolithic) { bytes.to_vec() } else { Vec::new() };
     let finish = with_query(&location, &format!("digest={digest}"));
-    let response = registry.send(Method::PUT, &finish, &|r| {
-        r.header(CONTENT_TYPE, "application/octet-stream").body(body.clone())
-    })?;
+    let response = registry
+        .send(Method::PUT, &finish, &|r| r.header(CONTENT_TYPE, "application/octet-stream").body(body.clone()))?;
     registry.check(response, &format!("blob {digest}"))?;
     Ok(descriptor)
 }
 
 /// The upload URL a response points to (relative ones resolved against it).
 fn location_of(registry: &Registry, response: &reqwest::blocking::Response) -> Result<String, Error> {
-    let location = response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).ok_or_else(|| Error::BadDocument {
-        image: registry.image().to_string(),
-        what: "the blob upload".into(),
-        reason: "the registry gave no Location for it".into(),
-    })?;
+    let location =
+        response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).ok_or_else(|| Error::BadDocument {
+            image: registry.image().to_string(),
+            what: "the blob upload".into(),
+            reason: "the registry gave no Location for it".into(),
+        })?;
     Ok(response.url().join(location).map(|u| u.to_string()).unwrap_or_else(|_| location.to_string()))
 }
 
@@ -160,13 +159,12 @@ pub fn pull_wasm(registry: &Registry) -> Result<Pulled, Error> {
             reason: "it is an index of platform images, not a Wasm artifact".into(),
         });
     };
-    let layer = manifest.layers.iter().find(|l| l.media_type == manifest::WASM_LAYER).ok_or_else(|| {
-        Error::MediaType {
+    let layer =
+        manifest.layers.iter().find(|l| l.media_type == manifest::WASM_LAYER).ok_or_else(|| Error::MediaType {
             image: image.clone(),
             what: "every layer".into(),
             media_type: manifest.layers.iter().map(|l| l.media_type.as_str()).collect::<Vec<_>>().join(", "),
-        }
-    })?;
+        })?;
     let wasm = read_blob(registry, layer, WASM_LIMIT)?;
     Ok(Pulled { wasm, digest: fetched.digest })
 }

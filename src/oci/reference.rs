@@ -125,8 +125,11 @@ impl FromStr for ImageRef {
             Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first.to_string(), rest),
             _ => (DOCKER_HUB.to_string(), name),
         };
-        let repository =
-            if registry == DOCKER_HUB && !repository.contains('/') { format!("library/{repository}") } else { repository.into() };
+        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository.into()
+        };
         let component_ok = |c: &str| {
             !c.is_empty()
                 && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))

@@ -79,8 +79,7 @@ impl Layout {
             "config": config,
             "layers": descriptors,
         });
-        let mut descriptor =
-            self.blob("application/vnd.oci.image.manifest.v1+json", manifest.to_string().as_bytes());
+        let mut descriptor = self.blob("application/vnd.oci.image.manifest.v1+json", manifest.to_string().as_bytes());
         descriptor["platform"] = json!({ "os": os, "architecture": arch });
         descriptor
     }

@@ -33,13 +33,15 @@ pub enum Auth<'a> {
 /// Whether the registry and skopeo are installed; None (after saying why)
 /// when not and GW_REQUIRE_DOCKER is unset. CI installs both.
 pub fn available() -> bool {
-    let missing: Vec<&str> =
-        ["docker-registry", "skopeo"].into_iter().filter(|tool| which(tool).is_none()).collect();
+    let missing: Vec<&str> = ["docker-registry", "skopeo"].into_iter().filter(|tool| which(tool).is_none()).collect();
     if missing.is_empty() {
         return true;
     }
     if std::env::var("GW_REQUIRE_DOCKER").as_deref() == Ok("1") {
-        panic!("GW_REQUIRE_DOCKER=1 but {} not installed (apt-get install docker-registry skopeo)", missing.join(" and "));
+        panic!(
+            "GW_REQUIRE_DOCKER=1 but {} not installed (apt-get install docker-registry skopeo)",
+            missing.join(" and ")
+        );
     }
     eprintln!("skipping: {} not installed (apt-get install docker-registry skopeo)", missing.join(" and "));
     false
@@ -93,9 +95,8 @@ impl Registry {
             .spawn()
             .expect("start docker-registry");
         let registry = Registry { dir, child, port, auth };
-        let up = super::wait_until(Duration::from_secs(20), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
+        let up =
+            super::wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
         assert!(up, "docker-registry did not listen: {}", registry.log());
         registry
     }
