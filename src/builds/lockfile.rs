@@ -17,9 +17,10 @@ const HEADER: &str = "# gw.lock: written by gw. It pins the exact builds this pr
 pub struct LockEntry {
     /// The build, `flavor:version/os/arch`.
     pub name: String,
-    /// Where it was downloaded from.
+    /// Where it was downloaded from (an image pinned by digest for image builds).
     pub source: String,
-    /// The sha256 of the downloaded archive.
+    /// The sha256 of the downloaded archive, or for a build read out of an image
+    /// the digest its tag resolved to (hex).
     pub sha256: Sha256,
 }
 
