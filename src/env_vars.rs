@@ -34,6 +34,9 @@ pub const ALL: &[(&str, &str)] = &[
     (NO_COLOR, "disable colour"),
 ];
 
+/// Docker's own: the directory of the config.json whose `auths` hold registry logins.
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+
 /// Proxy and trust-store variables gw honours through its HTTP client.
 pub const NETWORK: &[&str] = &[
     "HTTPS_PROXY",

@@ -63,7 +63,7 @@ impl Credentials {
 }
 
 fn config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
+    if let Some(dir) = std::env::var_os(crate::env_vars::DOCKER_CONFIG).filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("config.json"));
     }
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
