@@ -32,10 +32,7 @@ fn publish(registry: &Registry, repo: &str, tag: &str, os: &str, arch: &str, lay
 
 #[test]
 fn fetch_takes_the_platform_binary_out_of_a_two_platform_index_and_pins_the_digest() {
-    if !registry::available() {
-        return;
-    }
-    let registry = Registry::start(false);
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
     let layout = Layout::new();
     let amd64_envoy = b"#!/bin/sh\necho envoy-amd64 \"$@\"\n";
     let amd64 = layout.image(
@@ -82,10 +79,7 @@ fn fetch_takes_the_platform_binary_out_of_a_two_platform_index_and_pins_the_dige
 
 #[test]
 fn a_tampered_layer_is_refused_and_nothing_is_installed() {
-    if !registry::available() {
-        return;
-    }
-    let registry = Registry::start(false);
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
     let layout = Layout::new();
     let image = layout.image("linux", "amd64", &[&[(ENVOY, &[7u8; 4096])]]);
     let manifest: serde_json::Value =
@@ -110,10 +104,7 @@ fn a_tampered_layer_is_refused_and_nothing_is_installed() {
 
 #[test]
 fn a_missing_platform_a_missing_file_and_a_whiteout_are_named() {
-    if !registry::available() {
-        return;
-    }
-    let registry = Registry::start(false);
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
     let layout = Layout::new();
     let arm64 = layout.image("linux", "arm64", &[&[(ENVOY, b"arm")]]);
     let index = layout.index(vec![arm64]);
@@ -122,6 +113,9 @@ fn a_missing_platform_a_missing_file_and_a_whiteout_are_named() {
     publish(&registry, "envoyproxy/envoy", "v1.14.7", "linux", "amd64", &[&[("bin/sh", b"x")]]);
     let deleted: &[&[(&str, &[u8])]] = &[&[(ENVOY, b"envoy")], &[("usr/local/bin/.wh.envoy", b"")]];
     publish(&registry, "envoyproxy/envoy", "v1.14.6", "linux", "amd64", deleted);
+    // An opaque whiteout hides everything below in its directory.
+    let opaque: &[&[(&str, &[u8])]] = &[&[(ENVOY, b"envoy")], &[("usr/local/.wh..wh..opq", b"")], &[("etc/x", b"")]];
+    publish(&registry, "envoyproxy/envoy", "v1.14.1", "linux", "amd64", opaque);
     publish(&registry, "envoyproxy/envoy", "v1.14.4", "linux", "arm64", &[&[(ENVOY, b"envoy")]]);
 
     let gw = Gw::new();
@@ -130,6 +124,7 @@ fn a_missing_platform_a_missing_file_and_a_whiteout_are_named() {
     fetch(&gw, &registry, &["fetch", "standard:1.14.7"])
         .fails_with(1, "has no file /usr/local/bin/envoy: none of its 1 layers holds it");
     fetch(&gw, &registry, &["fetch", "standard:1.14.6"]).fails_with(1, "layer 2 of 2");
+    fetch(&gw, &registry, &["fetch", "standard:1.14.1"]).fails_with(1, "layer 2 of 3");
     // A single-platform image says its platform in its config.
     fetch(&gw, &registry, &["fetch", "standard:1.14.4"]).fails_with(2, "it has: linux/arm64");
     fetch(&gw, &registry, &["fetch", "standard:1.14.3"])
@@ -140,10 +135,7 @@ fn a_missing_platform_a_missing_file_and_a_whiteout_are_named() {
 
 #[test]
 fn cilium_envoy_comes_from_its_tag_and_the_catalogue_digest_is_enforced() {
-    if !registry::available() {
-        return;
-    }
-    let registry = Registry::start(false);
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
     let cilium: &[&[(&str, &[u8])]] = &[&[("usr/bin/cilium-envoy", b"cilium envoy")]];
     publish(&registry, "cilium/cilium-envoy", "v1.99.1-1700000000-0123abcd", "linux", "amd64", cilium);
     let gw = Gw::new();
@@ -169,10 +161,7 @@ fn cilium_envoy_comes_from_its_tag_and_the_catalogue_digest_is_enforced() {
 #[test]
 fn images_pushed_by_docker_are_read_too() {
     let Some(_docker) = common::docker::require() else { return };
-    if !registry::available() {
-        return;
-    }
-    let registry = Registry::start(false);
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
     let dir = tempfile::tempdir().unwrap();
     let rootfs = common::Archive::new()
         .dir("usr")
@@ -233,10 +222,7 @@ fn module(padding: usize) -> Vec<u8> {
 
 #[test]
 fn push_then_pull_returns_the_same_module_as_an_istio_compatible_artifact() {
-    if !registry::available() {
-        return;
-    }
-    let registry = Registry::start(false);
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
     let gw = Gw::new();
     let wasm = module(3000);
     std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
@@ -268,6 +254,11 @@ fn push_then_pull_returns_the_same_module_as_an_istio_compatible_artifact() {
     gw.run(&["pull", &format!("{name}@{digest}"), "--insecure"]).ok();
     assert_eq!(std::fs::read(gw.work().join("auth-filter.wasm")).unwrap(), wasm);
 
+    // The wasm image spec's "compat" variant: an ordinary image with /plugin.wasm in a layer.
+    publish(&registry, "acme/compat", "1", "linux", "amd64", &[&[("plugin.wasm", &wasm)], &[("etc/x", b"")]]);
+    gw.run(&["pull", &format!("{}/acme/compat:1", registry.host()), "--insecure"]).ok();
+    assert_eq!(std::fs::read(gw.work().join("compat.wasm")).unwrap(), wasm);
+
     // Clear errors for what cannot work.
     std::fs::write(gw.work().join("not.wasm"), b"hello").unwrap();
     gw.run(&["push", &target, "--wasm", "not.wasm", "--insecure"]).fails_with(2, "not a WebAssembly module");
@@ -279,10 +270,7 @@ fn push_then_pull_returns_the_same_module_as_an_istio_compatible_artifact() {
 
 #[test]
 fn push_and_pull_use_the_docker_login_and_chunked_uploads() {
-    if !registry::available() {
-        return;
-    }
-    let registry = Registry::start(true);
+    let Some(registry) = Registry::start_if_available(Auth::Htpasswd) else { return };
     let gw = Gw::new();
     let wasm = module(10_000);
     std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
@@ -307,7 +295,7 @@ fn bearer_tokens_anonymous_for_pulls_and_with_the_login_for_pushes() {
         return;
     }
     let tokens = TokenService::start();
-    let registry = Registry::start_with(Auth::Token(&tokens));
+    let registry = Registry::start(Auth::Token(&tokens));
     let gw = Gw::new();
     let wasm = module(100);
     std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();

@@ -15,6 +15,7 @@ use super::client::Registry;
 use super::manifest::{self, Descriptor, Document, Manifest};
 use super::pull::read_blob;
 use super::{Digest, Error};
+use crate::report::Reporter;
 
 /// The largest module `gw pull` accepts.
 const WASM_LIMIT: u64 = 256 << 20;
@@ -159,12 +160,26 @@ pub fn pull_wasm(registry: &Registry) -> Result<Pulled, Error> {
             reason: "it is an index of platform images, not a Wasm artifact".into(),
         });
     };
-    let layer =
-        manifest.layers.iter().find(|l| l.media_type == manifest::WASM_LAYER).ok_or_else(|| Error::MediaType {
-            image: image.clone(),
+    if let Some(layer) = manifest.layers.iter().find(|l| l.media_type == manifest::WASM_LAYER) {
+        let wasm = read_blob(registry, layer, WASM_LIMIT)?;
+        return Ok(Pulled { wasm, digest: fetched.digest });
+    }
+    // The spec's "compat" variant: an ordinary image whose layer holds /plugin.wasm.
+    let is_tar = |l: &Descriptor| {
+        manifest::LAYER_TAR_GZIP.contains(&l.media_type.as_str())
+            || manifest::LAYER_TAR.contains(&l.media_type.as_str())
+    };
+    if manifest.layers.is_empty() || !manifest.layers.iter().all(is_tar) {
+        return Err(Error::MediaType {
+            image,
             what: "every layer".into(),
             media_type: manifest.layers.iter().map(|l| l.media_type.as_str()).collect::<Vec<_>>().join(", "),
-        })?;
-    let wasm = read_blob(registry, layer, WASM_LIMIT)?;
+        });
+    }
+    let dir = tempfile::tempdir().map_err(|source| Error::Io { path: std::env::temp_dir(), source })?;
+    let path = dir.path().join(manifest::WASM_TITLE);
+    let progress = crate::report::Silent.progress("", None);
+    super::pull::extract_file(registry, &manifest, "/plugin.wasm", &path, progress.as_ref())?;
+    let wasm = std::fs::read(&path).map_err(|source| Error::Io { path, source })?;
     Ok(Pulled { wasm, digest: fetched.digest })
 }

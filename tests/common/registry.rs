@@ -56,11 +56,12 @@ fn which(tool: &str) -> Option<PathBuf> {
 }
 
 impl Registry {
-    pub fn start(auth: bool) -> Registry {
-        Registry::start_with(if auth { Auth::Htpasswd } else { Auth::None })
+    /// A running registry, or None (after saying why) when the tools are missing.
+    pub fn start_if_available(auth: Auth) -> Option<Registry> {
+        available().then(|| Registry::start(auth))
     }
 
-    pub fn start_with(auth: Auth) -> Registry {
+    pub fn start(auth: Auth) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut config = format!(
