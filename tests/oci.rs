@@ -78,6 +78,27 @@ fn fetch_takes_the_platform_binary_out_of_a_two_platform_index_and_pins_the_dige
 }
 
 #[test]
+fn gw_run_standard_1_15_0_runs_the_envoy_read_out_of_its_image() {
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
+    // Envoy itself cannot be had here: the image holds the envoy double (tests/envoy-double).
+    let envoy = format!("#!/bin/sh\nexec '{}' \"$@\"\n", common::envoy_double_path().display());
+    let layers: &[&[(&str, &[u8])]] = &[&[("etc/envoy/envoy.yaml", b"{}")], &[(ENVOY, envoy.as_bytes())]];
+    publish(&registry, "envoyproxy/envoy", "v1.15.0", "linux", "amd64", layers);
+    let gw = Gw::new();
+    let admin = "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}\n";
+    std::fs::write(gw.work().join("envoy.yaml"), admin).unwrap();
+
+    let mut command = gw.command(&["run", "standard:1.15.0", "--", "-c", "envoy.yaml"]);
+    command.env("GW_REGISTRY_MIRROR", registry.url());
+    let mut run = common::running::Running::spawn(command);
+    run.expect("installed standard:1.15.0/linux/amd64");
+    run.expect("envoy is ready; admin at http://127.0.0.1:");
+    run.signal(libc::SIGINT);
+    let (code, output) = run.wait();
+    assert_eq!(code, 0, "{output}");
+}
+
+#[test]
 fn a_tampered_layer_is_refused_and_nothing_is_installed() {
     let Some(registry) = Registry::start_if_available(Auth::None) else { return };
     let layout = Layout::new();
