@@ -99,6 +99,23 @@ fn gw_run_standard_1_15_0_runs_the_envoy_read_out_of_its_image() {
 }
 
 #[test]
+fn a_dropped_connection_is_tried_again() {
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
+    publish(&registry, "envoyproxy/envoy", "v1.14.2", "linux", "amd64", &[&[(ENVOY, b"after a retry")]]);
+    let flaky = common::flaky::Flaky::start(registry.port, 1);
+    let gw = Gw::new();
+    let run: Run = gw
+        .command(&["fetch", "standard:1.14.2"])
+        .env("GW_REGISTRY_MIRROR", format!("http://127.0.0.1:{}", flaky.port))
+        .output()
+        .unwrap()
+        .into();
+    run.ok();
+    assert!(run.stderr.contains("retrying docker.io/envoyproxy/envoy:v1.14.2 (attempt 2)"), "{}", run.stderr);
+    assert_eq!(std::fs::read(gw.installed("standard", "1.14.2", "envoy")).unwrap(), b"after a retry");
+}
+
+#[test]
 fn a_tampered_layer_is_refused_and_nothing_is_installed() {
     let Some(registry) = Registry::start_if_available(Auth::None) else { return };
     let layout = Layout::new();

@@ -1,16 +1,22 @@
 //! Installing a build read out of a container image, straight from the
 //! registry: resolve the tag, refuse a digest other than the pinned one,
-//! stream the layers (each verified), keep only the binary.
+//! stream the layers (each verified), keep only the binary. Faults that may
+//! pass (the connection, a 5xx, 429) are tried again, as for tarballs.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
 
 use super::install::{Begun, Installed, Marker, Staged};
 use super::lockfile::Lockfile;
 use super::resolve::{Context, ImageSource};
 use super::{Error, Result};
-use crate::oci::{self, Credentials, Endpoint, PlatformSpec, Registry};
+use crate::oci::{self, Credentials, Digest, Endpoint, PlatformSpec, Registry};
 use crate::report::Event;
+
+const ATTEMPTS: u32 = 3;
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
 
 pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfile>) -> Result<Installed> {
     let build = &source.build;
@@ -31,18 +37,49 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
     ctx.reporter.event(Event::Downloading { build: build.to_string(), url: format!("{image} ({})", endpoint.base) });
     let credentials = Credentials::for_registry(&login_host)?;
     let registry = Registry::new(ctx.client()?.http(), endpoint, image, credentials, false);
+    let root = staged.tmp.path().join("build");
+    let bin = root.join("bin");
+    fs::create_dir_all(&bin).map_err(Error::io(&bin))?;
+
+    let mut pause = FIRST_PAUSE;
+    let mut attempt = 1;
+    let top = loop {
+        match fetch_binary(ctx, source, &registry, lock, &bin) {
+            Err(Error::Image(fault)) if fault.is_transient() && attempt < ATTEMPTS => {
+                attempt += 1;
+                let reason = fault.to_string();
+                ctx.reporter.event(Event::Retrying { url: image.to_string(), attempt, reason });
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+            other => break other?,
+        }
+    };
+    let marker = Marker { build: build.to_string(), source: image.pinned(&top).to_string(), sha256: top.0 };
+    staged.commit(&root, marker)
+}
+
+/// One attempt: resolve the tag, check its digest, write the binary into
+/// `bin`. Returns the digest the tag resolved to.
+fn fetch_binary(
+    ctx: &Context,
+    source: &ImageSource,
+    registry: &Registry,
+    lock: Option<&Lockfile>,
+    bin: &Path,
+) -> Result<Digest> {
+    let (build, image) = (&source.build, &source.image);
     let platform = PlatformSpec {
         os: build.platform.os.as_str().into(),
         architecture: build.platform.arch.as_str().into(),
         variant: None,
     };
-    let selected = oci::select(&registry, &image.reference(), &platform).map_err(|e| match e {
+    let selected = oci::select(registry, &image.reference(), &platform).map_err(|e| match e {
         oci::Error::NotFound { what, .. } if what.starts_with("manifest") => {
             Error::NoImage { reference: build.to_string(), image: image.to_string(), also: source.not_found.clone() }
         }
         other => other.into(),
     })?;
-    let pinned = image.pinned(&selected.top);
     if let Some((digest, from)) = source.expected.as_ref().filter(|(digest, _)| digest != &selected.top) {
         return Err(Error::DigestMismatch {
             build: build.to_string(),
@@ -53,17 +90,12 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
     if let Some(lock) = lock {
         lock.check(build, &selected.top.0, &format!("the registry's {image}"))?;
     }
-
-    let root = staged.tmp.path().join("build");
-    let bin = root.join("bin");
-    fs::create_dir_all(&bin).map_err(Error::io(&bin))?;
     let binary = bin.join(build.flavor.binary());
     let total = selected.manifest.layers.iter().map(|l| l.size).sum();
     let progress = ctx.reporter.progress(&build.to_string(), Some(total));
-    let extracted = oci::extract_file(&registry, &selected.manifest, source.path, &binary, progress.as_ref());
+    let extracted = oci::extract_file(registry, &selected.manifest, source.path, &binary, progress.as_ref());
     progress.finish();
     extracted?;
     fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).map_err(Error::io(&binary))?;
-    let marker = Marker { build: build.to_string(), source: pinned.to_string(), sha256: selected.top.0.clone() };
-    staged.commit(&root, marker)
+    Ok(selected.top)
 }

@@ -59,6 +59,16 @@ impl Error {
         )
     }
 
+    /// Whether another try could go better: the connection failed, or the
+    /// registry was overloaded (5xx, 429, 408).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Network { .. } => true,
+            Error::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            _ => false,
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Unauthorized { registry, .. } => Some(format!(

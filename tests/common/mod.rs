@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod docker;
+pub mod flaky;
 pub mod gw;
 pub mod oci_layout;
 pub mod registry;
