@@ -307,6 +307,31 @@ fn push_then_pull_returns_the_same_module_as_an_istio_compatible_artifact() {
 }
 
 #[test]
+fn push_without_wasm_takes_the_projects_build_and_refuses_a_stale_one() {
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
+    let (_dir, project) = common::docker::fixture("wasm-filter");
+    let gw = Gw::new();
+    let target = format!("{}/acme/wasm-filter:dev", registry.host());
+    let push = |gw: &Gw| -> Run { gw.command(&["push", &target, "--insecure"]).current_dir(&project).output().unwrap().into() };
+
+    push(&gw).fails_with(1, "target/gw/wasm_filter.wasm does not exist; run `gw build` first");
+    // A build newer than every source, as `gw build` leaves it.
+    std::fs::create_dir_all(project.join("target/gw")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let wasm = module(10);
+    std::fs::write(project.join("target/gw/wasm_filter.wasm"), &wasm).unwrap();
+    push(&gw).ok();
+    gw.run(&["pull", &target, "--insecure", "-o", "pulled.wasm"]).ok();
+    assert_eq!(std::fs::read(gw.work().join("pulled.wasm")).unwrap(), wasm);
+
+    // An edit after the build makes it stale.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let lib = project.join("src/lib.rs");
+    std::fs::write(&lib, std::fs::read_to_string(&lib).unwrap() + "\n// edited\n").unwrap();
+    push(&gw).fails_with(1, "is older than the sources");
+}
+
+#[test]
 fn push_and_pull_use_the_docker_login_and_chunked_uploads() {
     let Some(registry) = Registry::start_if_available(Auth::Htpasswd) else { return };
     let gw = Gw::new();
