@@ -312,7 +312,9 @@ fn push_without_wasm_takes_the_projects_build_and_refuses_a_stale_one() {
     let (_dir, project) = common::docker::fixture("wasm-filter");
     let gw = Gw::new();
     let target = format!("{}/acme/wasm-filter:dev", registry.host());
-    let push = |gw: &Gw| -> Run { gw.command(&["push", &target, "--insecure"]).current_dir(&project).output().unwrap().into() };
+    let push = |gw: &Gw| -> Run {
+        gw.command(&["push", &target, "--insecure"]).current_dir(&project).output().unwrap().into()
+    };
 
     push(&gw).fails_with(1, "target/gw/wasm_filter.wasm does not exist; run `gw build` first");
     // A build newer than every source, as `gw build` leaves it.
@@ -350,6 +352,36 @@ fn push_and_pull_use_the_docker_login_and_chunked_uploads() {
     with_login(&["pull", &target, "--insecure", "-o", "back.wasm"]).ok();
     assert_eq!(std::fs::read(gw.work().join("back.wasm")).unwrap(), wasm);
     assert!(registry.raw_manifest("acme/filter:1").starts_with(b"{"), "skopeo reads it with the same login");
+
+    // Logins kept by a credential helper (credsStore, or credHelpers per registry), as Docker Desktop does.
+    let helpers = gw.root.path().join("helpers");
+    std::fs::create_dir_all(&helpers).unwrap();
+    let helper = helpers.join("docker-credential-gwtest");
+    let answer = format!(
+        r#"{{"ServerURL":"{0}","Username":"{1}","Secret":"{2}"}}"#,
+        registry.host(),
+        registry::USER,
+        registry::PASSWORD
+    );
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\nread server\n[ \"$1\" = get ] && [ \"$server\" = {} ] && echo '{answer}' && exit 0\necho 'credentials not found in native keychain'\nexit 1\n", registry.host()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", helpers.display(), std::env::var("PATH").unwrap_or_default());
+    let store = gw.root.path().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    for config in
+        [r#"{"credsStore":"gwtest"}"#.to_string(), format!(r#"{{"credHelpers":{{"{}":"gwtest"}}}}"#, registry.host())]
+    {
+        std::fs::write(store.join("config.json"), &config).unwrap();
+        let run: Run = gw.command(&push).env("DOCKER_CONFIG", &store).env("PATH", &path).output().unwrap().into();
+        run.ok();
+    }
+    std::fs::write(store.join("config.json"), r#"{"credsStore":"missing"}"#).unwrap();
+    let run: Run = gw.command(&push).env("DOCKER_CONFIG", &store).env("PATH", &path).output().unwrap().into();
+    run.fails_with(1, "docker-credential-missing cannot be run");
 }
 
 #[test]

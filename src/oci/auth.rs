@@ -1,8 +1,9 @@
 //! Registry credentials and the challenges registries answer 401 with.
 //!
 //! Credentials come from Docker's config.json (`$DOCKER_CONFIG/config.json`,
-//! else `~/.docker/config.json`), the file `docker login` writes. Credential
-//! helpers (`credsStore`) are not run: gw reads only inline `auth` entries.
+//! else `~/.docker/config.json`), the file `docker login` writes, the way
+//! Docker reads it: a registry's `credHelpers` entry first, then the
+//! `credsStore` helper, then the inline `auths` entries.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -40,8 +41,17 @@ impl Credentials {
         };
         let bad = |reason: String| Error::Credentials { path: path.clone(), reason };
         let config: DockerConfig = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        let keys: Vec<String> = if registry == super::reference::DOCKER_HUB {
-            vec!["https://index.docker.io/v1/".into(), "index.docker.io".into(), "docker.io".into()]
+        let hub = registry == super::reference::DOCKER_HUB;
+        // Docker's name for Docker Hub in config files and helpers.
+        let server = if hub { "https://index.docker.io/v1/" } else { registry };
+        let helper = config.cred_helpers.get(registry).or(config.creds_store.as_ref()).filter(|h| !h.is_empty());
+        if let Some(helper) = helper
+            && let Some(found) = from_helper(helper, server).map_err(bad)?
+        {
+            return Ok(Some(found));
+        }
+        let keys: Vec<String> = if hub {
+            vec![server.into(), "index.docker.io".into(), "docker.io".into()]
         } else {
             vec![registry.into(), format!("https://{registry}"), format!("http://{registry}")]
         };
@@ -62,6 +72,36 @@ impl Credentials {
     }
 }
 
+/// Asks `docker-credential-<helper> get` for `server`'s login (Docker's
+/// credential helper protocol); None when the helper has none.
+fn from_helper(helper: &str, server: &str) -> Result<Option<Credentials>, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let program = format!("docker-credential-{helper}");
+    let mut child = Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("its credential helper {program} cannot be run: {e}"))?;
+    child.stdin.take().expect("stdin is piped").write_all(server.as_bytes()).map_err(|e| e.to_string())?;
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        // Helpers say "credentials not found" for registries they hold nothing for.
+        return Ok(None);
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Answer {
+        username: String,
+        secret: String,
+    }
+    let answer: Answer = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("{program} answered something other than its JSON: {e}"))?;
+    Ok(Some(Credentials { username: answer.username, password: answer.secret }))
+}
+
 fn config_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(crate::env_vars::DOCKER_CONFIG).filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("config.json"));
@@ -70,9 +110,13 @@ fn config_path() -> Option<PathBuf> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct DockerConfig {
     #[serde(default)]
     auths: HashMap<String, AuthEntry>,
+    #[serde(default)]
+    cred_helpers: HashMap<String, String>,
+    creds_store: Option<String>,
 }
 
 #[derive(Deserialize)]
