@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::builds;
 use crate::env_vars;
+use crate::oci;
 use crate::project::Kind;
 use crate::settings::Settings;
 use crate::toolchain;
@@ -92,9 +93,49 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
         ),
         None => found("CA bundle", Status::Ok, "system trust store", None),
     });
+    out.extend(registries(settings));
     out.push(docker());
     out.extend(local_toolchain());
     out
+}
+
+/// Where image builds come from, and which registry logins gw would use.
+fn registries(settings: &Settings) -> Vec<Finding> {
+    let images = match &settings.sources.registry_mirror {
+        Some(mirror) => format!("{mirror} (GW_REGISTRY_MIRROR) for envoyproxy/envoy and cilium/cilium-envoy"),
+        None => "docker.io/envoyproxy/envoy, quay.io/cilium/cilium-envoy".into(),
+    };
+    let logins = match oci::LoginSources::read() {
+        Ok(None) => found(
+            "logins",
+            Status::Note,
+            "no Docker config.json; anonymous pulls only",
+            Some("docker login <registry>".into()),
+        ),
+        Ok(Some(sources)) => {
+            let mut parts = Vec::new();
+            if !sources.inline.is_empty() {
+                parts.push(sources.inline.join(", "));
+            }
+            if !sources.helpers.is_empty() {
+                parts.push(format!("helpers for {}", sources.helpers.join(", ")));
+            }
+            if let Some(store) = &sources.store {
+                parts.push(format!("credsStore docker-credential-{store}"));
+            }
+            if parts.is_empty() {
+                parts.push("none".into());
+            }
+            found("logins", Status::Ok, format!("{} (from {})", parts.join("; "), sources.path.display()), None)
+        }
+        Err(e) => found(
+            "logins",
+            Status::Missing,
+            e.to_string(),
+            Some("fix or remove the file; `docker login` rewrites it".into()),
+        ),
+    };
+    vec![found("images", Status::Ok, images, None), logins]
 }
 
 /// What `--toolchain local` needs for each kind of project.

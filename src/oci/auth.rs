@@ -72,6 +72,41 @@ impl Credentials {
     }
 }
 
+/// Where logins are configured, without the secrets: for `gw doctor`.
+#[derive(Debug)]
+pub struct LoginSources {
+    pub path: PathBuf,
+    /// Registries with an inline login.
+    pub inline: Vec<String>,
+    /// The `credsStore` helper, and the registries with a helper of their own.
+    pub store: Option<String>,
+    pub helpers: Vec<String>,
+}
+
+impl LoginSources {
+    /// None when there is no config file.
+    pub fn read() -> Result<Option<LoginSources>, Error> {
+        let Some(path) = config_path() else { return Ok(None) };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        let config: DockerConfig = serde_json::from_str(&text)
+            .map_err(|e| Error::Credentials { path: path.clone(), reason: e.to_string() })?;
+        let mut inline: Vec<String> = config
+            .auths
+            .iter()
+            .filter(|(_, e)| e.auth.is_some() || e.password.is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        inline.sort();
+        let mut helpers: Vec<String> = config.cred_helpers.keys().cloned().collect();
+        helpers.sort();
+        Ok(Some(LoginSources { path, inline, store: config.creds_store.filter(|s| !s.is_empty()), helpers }))
+    }
+}
+
 /// Asks `docker-credential-<helper> get` for `server`'s login (Docker's
 /// credential helper protocol); None when the helper has none.
 fn from_helper(helper: &str, server: &str) -> Result<Option<Credentials>, String> {

@@ -11,7 +11,7 @@ mod reference;
 
 use std::path::PathBuf;
 
-pub use auth::Credentials;
+pub use auth::{Credentials, LoginSources};
 pub use client::{Endpoint, Registry};
 pub use manifest::PlatformSpec;
 pub use pull::{Selected, extract_file, select};
