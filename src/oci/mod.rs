@@ -75,9 +75,11 @@ impl Error {
                 "log in with `docker login {registry}` (gw reads ~/.docker/config.json, or $DOCKER_CONFIG/config.json)"
             )),
             Error::Network { url, .. } if url.starts_with("https://") => Some(
-                "a registry that speaks plain HTTP needs --insecure; for a mirror, set GW_REGISTRY_MIRROR to its http:// URL"
+                "check the network and proxy settings (`gw doctor`); a registry that speaks plain HTTP needs --insecure \
+                 (for build images, a GW_REGISTRY_MIRROR with an http:// URL)"
                     .into(),
             ),
+            Error::Network { .. } => Some("check the network and proxy settings (`gw doctor`)".into()),
             Error::Reference { .. } => {
                 Some("expected [registry/]repository[:tag][@sha256:digest], e.g. ghcr.io/acme/filter:1.0".into())
             }
