@@ -33,14 +33,8 @@ impl Credentials {
 
     /// The login Docker's config.json holds for `registry`, if any.
     pub fn for_registry(registry: &str) -> Result<Option<Credentials>, Error> {
-        let Some(path) = config_path() else { return Ok(None) };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(Error::Io { path, source }),
-        };
+        let Some((path, config)) = load_config()? else { return Ok(None) };
         let bad = |reason: String| Error::Credentials { path: path.clone(), reason };
-        let config: DockerConfig = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let hub = registry == super::reference::DOCKER_HUB;
         // Docker's name for Docker Hub in config files and helpers.
         let server = if hub { "https://index.docker.io/v1/" } else { registry };
@@ -86,14 +80,7 @@ pub struct LoginSources {
 impl LoginSources {
     /// None when there is no config file.
     pub fn read() -> Result<Option<LoginSources>, Error> {
-        let Some(path) = config_path() else { return Ok(None) };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(Error::Io { path, source }),
-        };
-        let config: DockerConfig = serde_json::from_str(&text)
-            .map_err(|e| Error::Credentials { path: path.clone(), reason: e.to_string() })?;
+        let Some((path, config)) = load_config()? else { return Ok(None) };
         let mut inline: Vec<String> = config
             .auths
             .iter()
@@ -135,6 +122,20 @@ fn from_helper(helper: &str, server: &str) -> Result<Option<Credentials>, String
     let answer: Answer = serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("{program} answered something other than its JSON: {e}"))?;
     Ok(Some(Credentials { username: answer.username, password: answer.secret }))
+}
+
+/// Docker's config.json and where it is; None when there is none.
+fn load_config() -> Result<Option<(PathBuf, DockerConfig)>, Error> {
+    let Some(path) = config_path() else { return Ok(None) };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Io { path, source }),
+    };
+    match serde_json::from_str(&text) {
+        Ok(config) => Ok(Some((path, config))),
+        Err(e) => Err(Error::Credentials { path, reason: e.to_string() }),
+    }
 }
 
 fn config_path() -> Option<PathBuf> {
