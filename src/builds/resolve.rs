@@ -130,10 +130,15 @@ fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Re
             };
         }
     };
-    let unknown = || {
-        let nearby = index.nearby(&reference.version);
-        let nearby = if nearby.is_empty() { String::new() } else { format!("; nearby: {}", nearby.join(", ")) };
-        Error::UnknownVersion { reference: reference.to_string(), index: index.url.clone(), nearby }
+    // `; nearby: 1.36.2, 1.36.1`, or nothing.
+    let nearby = |version: &Version| {
+        let nearby = index.nearby(version);
+        if nearby.is_empty() { String::new() } else { format!("; nearby: {}", nearby.join(", ")) }
+    };
+    let unknown = || Error::UnknownVersion {
+        reference: reference.to_string(),
+        index: index.url.clone(),
+        nearby: nearby(&reference.version),
     };
     let version = if reference.version.is_minor() {
         index.newest_on_line(&reference.version).ok_or_else(unknown)?.clone()
@@ -148,9 +153,7 @@ fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Re
         // Releases without a tarball (1.15.0 and older among them) are published as images.
         return Ok(match resolve_image(ctx, reference, platform)? {
             Resolved::Image(source) => {
-                let nearby = index.nearby(&build.version);
-                let nearby = if nearby.is_empty() { String::new() } else { format!("; nearby: {}", nearby.join(", ")) };
-                let not_found = format!(" and is not in the index at {}{nearby}", index.url);
+                let not_found = format!(" and is not in the index at {}{}", index.url, nearby(&build.version));
                 Resolved::Image(ImageSource { not_found, ..source })
             }
             other => other,
