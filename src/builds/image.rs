@@ -1,22 +1,19 @@
 //! Installing a build read out of a container image, straight from the
 //! registry: resolve the tag, refuse a digest other than the pinned one,
 //! stream the layers (each verified), keep only the binary. Faults that may
-//! pass (the connection, a 5xx, 429) are tried again, as for tarballs.
+//! pass (the connection, a 5xx, 429) are tried again by the same loop as tarballs.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::time::Duration;
 
 use super::install::{Begun, Installed, Marker, Staged};
 use super::lockfile::Lockfile;
 use super::resolve::{Context, ImageSource};
 use super::{Error, Result};
+use crate::download::{Fault, retrying};
 use crate::oci::{self, Credentials, Digest, Endpoint, PlatformSpec, Registry};
 use crate::report::Event;
-
-const ATTEMPTS: u32 = 3;
-const FIRST_PAUSE: Duration = Duration::from_millis(250);
 
 pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfile>) -> Result<Installed> {
     let build = &source.build;
@@ -41,20 +38,12 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
     let bin = root.join("bin");
     fs::create_dir_all(&bin).map_err(Error::io(&bin))?;
 
-    let mut pause = FIRST_PAUSE;
-    let mut attempt = 1;
-    let top = loop {
-        match fetch_binary(ctx, source, &registry, lock, &bin) {
-            Err(Error::Image(fault)) if fault.is_transient() && attempt < ATTEMPTS => {
-                attempt += 1;
-                let reason = fault.to_string();
-                ctx.reporter.event(Event::Retrying { url: image.to_string(), attempt, reason });
-                std::thread::sleep(pause);
-                pause *= 2;
-            }
-            other => break other?,
-        }
-    };
+    let top = retrying(&image.to_string(), ctx.reporter, || {
+        fetch_binary(ctx, source, &registry, lock, &bin).map_err(|e| match e {
+            Error::Image(fault) if fault.is_transient() => Fault::Transient(Error::Image(fault)),
+            other => Fault::Fatal(other),
+        })
+    })?;
     let marker = Marker { build: build.to_string(), source: image.pinned(&top).to_string(), sha256: top.0 };
     staged.commit(&root, marker)
 }

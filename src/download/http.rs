@@ -20,9 +20,9 @@ pub struct Body {
 }
 
 /// How one attempt went wrong: worth another try, or final.
-pub enum Fault {
-    Transient(Error),
-    Fatal(Error),
+pub enum Fault<E = Error> {
+    Transient(E),
+    Fatal(E),
 }
 
 fn network(url: &str, reason: String) -> Fault {
@@ -118,11 +118,11 @@ fn system_bundle() -> Vec<reqwest::Certificate> {
 
 /// Runs `attempt` until it succeeds, fails for good, or runs out of tries;
 /// pauses double each time.
-pub fn retrying<T>(
+pub fn retrying<T, E: std::fmt::Display>(
     url: &str,
     reporter: &dyn Reporter,
-    mut attempt: impl FnMut() -> Result<T, Fault>,
-) -> Result<T, Error> {
+    mut attempt: impl FnMut() -> Result<T, Fault<E>>,
+) -> Result<T, E> {
     let mut pause = FIRST_PAUSE;
     for number in 1..=ATTEMPTS {
         match attempt() {
