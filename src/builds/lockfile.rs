@@ -2,7 +2,6 @@
 //! download that does not match is refused.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -89,11 +88,9 @@ impl Lockfile {
     fn save(&self) -> Result<(), Error> {
         let body =
             toml::to_string(self).map_err(|e| Error::BadFile { path: self.path.clone(), reason: e.to_string() })?;
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
-        tmp.write_all(HEADER.as_bytes()).and_then(|_| tmp.write_all(body.as_bytes())).map_err(Error::io(tmp.path()))?;
-        tmp.persist(&self.path).map_err(|e| Error::Io { path: self.path.clone(), source: e.error })?;
-        Ok(())
+        // 0600: the mode gw.lock has always been written with.
+        crate::fsutil::write_atomically(&self.path, format!("{HEADER}{body}").as_bytes(), 0o600)
+            .map_err(Error::io(&self.path))
     }
 }
 

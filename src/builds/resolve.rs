@@ -3,7 +3,6 @@
 
 use std::cell::OnceCell;
 use std::fs;
-use std::io::Write;
 use std::path::PathBuf;
 
 use super::catalogue;
@@ -279,10 +278,7 @@ fn offline(error: &download::Error) -> bool {
 fn write_cache(path: &std::path::Path, text: &str) -> Result<()> {
     let dir = path.parent().expect("cache files live in a directory");
     fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
-    tmp.write_all(text.as_bytes()).map_err(Error::io(path))?;
-    tmp.persist(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e.error })?;
-    Ok(())
+    crate::fsutil::write_atomically(path, text.as_bytes(), 0o600).map_err(Error::io(path))
 }
 
 /// Where a flavor's releases are listed, for hints.
