@@ -68,26 +68,11 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         let platform = settings.platform.ok_or(builds::Error::NoHostPlatform)?;
         if let Some(index) = builds::available_versions(&context(settings, terminal))? {
             for (version, release) in index.releases.iter().rev() {
-                let build = Build { flavor: Flavor::Standard, version: version.clone(), platform };
                 if !release.tarballs.contains_key(&platform) {
                     continue;
                 }
-                if let Some(row) = rows.iter_mut().find(|r| r.reference == build.to_string()) {
-                    row.release_date = release.release_date.clone();
-                    continue;
-                }
-                rows.push(Row {
-                    reference: build.to_string(),
-                    flavor: build.flavor.to_string(),
-                    version: version.to_string(),
-                    platform: platform.to_string(),
-                    installed: false,
-                    default: false,
-                    path: None,
-                    sha256: None,
-                    release_date: release.release_date.clone(),
-                    image: None,
-                });
+                let build = Build { flavor: Flavor::Standard, version: version.clone(), platform };
+                merge_available(&mut rows, &build, |row| row.release_date = release.release_date.clone());
             }
         }
         // Catalogue images are Linux images.
@@ -96,22 +81,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
                 let reference = entry.reference();
                 let build = Build { flavor: reference.flavor, version: reference.version, platform };
                 let image = entry.image().pinned(&entry.digest).to_string();
-                if let Some(row) = rows.iter_mut().find(|r| r.reference == build.to_string()) {
-                    row.image = Some(image);
-                    continue;
-                }
-                rows.push(Row {
-                    reference: build.to_string(),
-                    flavor: build.flavor.to_string(),
-                    version: build.version.to_string(),
-                    platform: platform.to_string(),
-                    installed: false,
-                    default: false,
-                    path: None,
-                    sha256: None,
-                    release_date: None,
-                    image: Some(image),
-                });
+                merge_available(&mut rows, &build, |row| row.image = Some(image));
             }
         }
     }
@@ -137,4 +107,29 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         println!("{mark} {:<36} {state}{date}", row.reference);
     }
     Ok(0)
+}
+
+/// Adds `build` as an available row, unless a row for it exists; `fill` then
+/// adds what this source knows to whichever row it is.
+fn merge_available(rows: &mut Vec<Row>, build: &Build, fill: impl FnOnce(&mut Row)) {
+    let reference = build.to_string();
+    let index = match rows.iter().position(|r| r.reference == reference) {
+        Some(index) => index,
+        None => {
+            rows.push(Row {
+                reference,
+                flavor: build.flavor.to_string(),
+                version: build.version.to_string(),
+                platform: build.platform.to_string(),
+                installed: false,
+                default: false,
+                path: None,
+                sha256: None,
+                release_date: None,
+                image: None,
+            });
+            rows.len() - 1
+        }
+    };
+    fill(&mut rows[index]);
 }
