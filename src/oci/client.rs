@@ -191,9 +191,11 @@ impl<'c> Registry<'c> {
         let url = response.url().to_string();
         let detail = registry_message(response);
         Err(match status.as_u16() {
-            401 | 403 => {
-                Error::Unauthorized { registry: self.image.registry.clone(), image: self.image.to_string(), detail }
-            }
+            401 | 403 => Error::Unauthorized {
+                registry: self.image.registry.clone(),
+                image: self.image.to_string(),
+                detail: format!("it answered {}{detail}", status.as_u16()),
+            },
             404 => Error::NotFound { image: self.image.to_string(), what: what.to_string(), detail },
             code => Error::Status { url, status: code, detail },
         })
