@@ -258,12 +258,18 @@ fn module(padding: usize) -> Vec<u8> {
     wasm
 }
 
+/// A gw fixture with `module(padding)` written as filter.wasm in its working directory.
+fn gw_with_module(padding: usize) -> (Gw, Vec<u8>) {
+    let gw = Gw::new();
+    let wasm = module(padding);
+    std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
+    (gw, wasm)
+}
+
 #[test]
 fn push_then_pull_returns_the_same_module_as_an_istio_compatible_artifact() {
     let Some(registry) = Registry::start_if_available(Auth::None) else { return };
-    let gw = Gw::new();
-    let wasm = module(3000);
-    std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
+    let (gw, wasm) = gw_with_module(3000);
     let target = format!("oci://{}/acme/auth-filter:0.1.0", registry.host());
     let run = gw.run(&["push", &target, "--wasm", "filter.wasm", "--insecure"]);
     run.ok();
@@ -336,9 +342,7 @@ fn push_without_wasm_takes_the_projects_build_and_refuses_a_stale_one() {
 #[test]
 fn push_and_pull_use_the_docker_login_and_chunked_uploads() {
     let Some(registry) = Registry::start_if_available(Auth::Htpasswd) else { return };
-    let gw = Gw::new();
-    let wasm = module(10_000);
-    std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
+    let (gw, wasm) = gw_with_module(10_000);
     let target = format!("{}/acme/filter:1", registry.host());
     let push = ["push", target.as_str(), "--wasm", "filter.wasm", "--insecure", "--chunk-size", "4096"];
 
@@ -391,9 +395,7 @@ fn bearer_tokens_anonymous_for_pulls_and_with_the_login_for_pushes() {
     }
     let tokens = TokenService::start();
     let registry = Registry::start(Auth::Token(&tokens));
-    let gw = Gw::new();
-    let wasm = module(100);
-    std::fs::write(gw.work().join("filter.wasm"), &wasm).unwrap();
+    let (gw, wasm) = gw_with_module(100);
     let target = format!("{}/acme/token-filter:1", registry.host());
     let push = ["push", target.as_str(), "--wasm", "filter.wasm", "--insecure"];
 
