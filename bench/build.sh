@@ -7,12 +7,12 @@
 #   base  the same cargo command, same image, same volumes, after the same touch, run by
 #         `docker exec` in a container that is already running: cargo's own time, no gw.
 # and prints the medians and the warm/base ratio. Needs Docker and a built gw
-# (BENCH_GW, default target/release/gw, built if missing).
+# (BENCH_GW, else target/release/gw, built first when not current).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${BENCH_RUNS:-5}
-gw=${BENCH_GW:-$repo/target/release/gw}
-[[ -x $gw ]] || (cd "$repo" && cargo build --release --locked >&2)
+source "$repo/bench/lib.sh"
+gw=$(bench_gw)
 
 work=$(mktemp -d)
 container=
@@ -28,7 +28,6 @@ export GW_HOME=$work/home
 cd "$work"
 "$gw" init bench-filter --template http-filter --accept-defaults -q
 cd bench-filter
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f\n", b-a}'; }
 

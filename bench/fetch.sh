@@ -17,6 +17,7 @@ size_mb=${BENCH_SIZE_MB:-40}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+source "$repo/bench/lib.sh"
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -46,13 +47,7 @@ trap 'exit 143' TERM
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 # --- gw ---------------------------------------------------------------------
-if [[ -n ${BENCH_GW:-} ]]; then
-    gw=$BENCH_GW
-else
-    say "cargo build --release --locked"
-    cargo build --release --locked >&2
-    gw=$repo/target/release/gw
-fi
+gw=$(bench_gw)
 bench_c=1
 if ! "$gw" fetch --help >/dev/null 2>&1; then
     say "NOTE: $gw has no working 'fetch' subcommand yet; measuring A and B only"
@@ -106,11 +101,6 @@ if [[ -n $bench_c ]]; then
     prepares+=("rm -rf $(q "$c") && mkdir $(q "$c")")
     commands+=("GW_HOME=$(q "$c") GW_ENVOY_VERSIONS_URL=$(q "$base/envoy-versions.json") GW_PLATFORM=linux/amd64 $(q "$gw") fetch --quiet standard:9.9.9")
 fi
-
-# median of the numbers on stdin
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 declare -A med
 if command -v hyperfine >/dev/null; then

@@ -21,13 +21,13 @@ for value in "$runs" "$size_mb" "$base_mb"; do
 done
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$repo/bench/lib.sh"
 cd "$repo"
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench/image.sh: %s\n' "$*" >&2; exit 1; }
 for tool in docker-registry skopeo tar gzip sha256sum; do
     command -v "$tool" >/dev/null || die "$tool is required (apt-get install docker-registry skopeo)"
 done
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
 
@@ -41,13 +41,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
-if [[ -n ${BENCH_GW:-} ]]; then
-    gw=$BENCH_GW
-else
-    say "cargo build --release --locked"
-    cargo build --release --locked >&2
-    gw=$repo/target/release/gw
-fi
+gw=$(bench_gw)
 
 # --- the registry -------------------------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -15,8 +15,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${BENCH_RUNS:-5}
-gw=${BENCH_GW:-$repo/target/release/gw}
-[[ -x $gw ]] || (cd "$repo" && cargo build --release --locked >&2)
+source "$repo/bench/lib.sh"
+gw=$(bench_gw)
 double=${BENCH_DOUBLE:-$repo/target/release/examples/envoy-double}
 [[ -x $double ]] || (cd "$repo" && cargo build --release --locked --example envoy-double >&2)
 
@@ -62,7 +62,6 @@ printf '[project]\nname = "shop"\nkind = "proxy-wasm"\n\n[envoy]\nbuild = "9.9.9
 printf '\0asm\1\0\0\0' >"$project/target/gw/shop.wasm"
 touch -d '+1 hour' "$project/target/gw/shop.wasm"
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
 # wait_for FILE TEXT: until FILE has a line with TEXT (or 60 s).

@@ -9,14 +9,14 @@
 # Two filters in the same run: the http-filter template (built with `gw build`, or BENCH_WASM)
 # and a baseline that only answers "continue" (the host's own floor).
 # Load: the template's module compiled (cache cleared) against loaded from gw's cache.
-# Needs a built gw (BENCH_GW, default target/release/gw, built if missing); Docker unless
+# Needs a built gw (BENCH_GW, else target/release/gw, built first when not current); Docker unless
 # BENCH_WASM names a module built from templates/http-filter.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 requests=${BENCH_REQUESTS:-100000}
 runs=${BENCH_RUNS:-3}
-gw=${BENCH_GW:-$repo/target/release/gw}
-[[ -x $gw ]] || (cd "$repo" && cargo build --release --locked >&2)
+source "$repo/bench/lib.sh"
+gw=$(bench_gw)
 one_core=()
 command -v taskset >/dev/null && one_core=(taskset -c 0)
 
@@ -65,7 +65,6 @@ EOF
 scenario one.yaml 1
 scenario many.yaml "$requests"
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
 # timed MODULE SCENARIO: seconds for one `gw test` run.

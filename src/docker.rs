@@ -1,14 +1,14 @@
 //! The little gw needs from Docker, through bollard: ping, build an image
-//! from a tar context, make volumes, run a container to completion with its
+//! from a tar context, list and remove its volumes, run a container to completion with its
 //! output streamed, read files out of it. Blocking on the outside, so callers stay simple.
 
 use std::collections::HashMap;
 
 use bollard::container::LogOutput;
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountTypeEnum};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountTypeEnum, MountVolumeOptions};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, DownloadFromContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    BuildImageOptionsBuilder, DownloadFromContainerOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -25,6 +25,8 @@ pub enum Error {
     Api(String),
     #[error("interrupted; container {0} stopped and removed")]
     Interrupted(String),
+    #[error("volume {0} is in use by a container")]
+    VolumeInUse(String),
 }
 
 fn api(e: bollard::errors::Error) -> Error {
@@ -38,11 +40,30 @@ pub enum Stream {
     Stderr,
 }
 
+/// The label every container and volume gw makes carries (`dev.gw.tool=gw`).
+pub const TOOL_LABEL: (&str, &str) = ("dev.gw.tool", "gw");
+
 /// A bind mount of a host path, or a named volume.
 #[derive(Debug, Clone)]
 pub enum Volume {
-    Bind { host: String, container: String, read_only: bool },
-    Named { name: String, container: String },
+    Bind {
+        host: String,
+        container: String,
+        read_only: bool,
+    },
+    /// Created on first use with `labels` (and [`TOOL_LABEL`]), so gw can find it again.
+    Named {
+        name: String,
+        container: String,
+        labels: Vec<(String, String)>,
+    },
+}
+
+/// A volume gw made, as the daemon lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub labels: HashMap<String, String>,
 }
 
 /// One container run.
@@ -57,7 +78,7 @@ pub struct RunSpec {
     pub workdir: Option<String>,
     /// Extra capabilities (e.g. for loading BPF programs).
     pub cap_add: Vec<String>,
-    /// Labels besides `dev.gw.tool=gw`, which every container gw makes carries.
+    /// Labels besides [`TOOL_LABEL`], which every container gw makes carries.
     pub labels: Vec<(String, String)>,
 }
 
@@ -96,6 +117,42 @@ impl Docker {
         match self.runtime.block_on(self.client.inspect_image(tag)) {
             Ok(_) => Ok(true),
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+            Err(e) => Err(api(e)),
+        }
+    }
+
+    /// The volumes gw made that carry `label` (`key` or `key=value`).
+    pub fn volumes(&self, label: &str) -> Result<Vec<VolumeInfo>, Error> {
+        let filters = HashMap::from([("label", vec![tool_label(), label.to_string()])]);
+        let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
+        let listed = self.runtime.block_on(self.client.list_volumes(Some(options))).map_err(api)?;
+        let mut volumes: Vec<VolumeInfo> = listed
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| VolumeInfo { name: v.name, labels: v.labels })
+            .collect();
+        volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(volumes)
+    }
+
+    pub fn volume_exists(&self, name: &str) -> Result<bool, Error> {
+        match self.runtime.block_on(self.client.inspect_volume(name)) {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+            Err(e) => Err(api(e)),
+        }
+    }
+
+    /// Removes the volume `name`; false when there was none.
+    pub fn remove_volume(&self, name: &str) -> Result<bool, Error> {
+        let options = RemoveVolumeOptionsBuilder::default().build();
+        match self.runtime.block_on(self.client.remove_volume(name, Some(options))) {
+            Ok(()) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+                Err(Error::VolumeInUse(name.to_string()))
+            }
             Err(e) => Err(api(e)),
         }
     }
@@ -236,6 +293,15 @@ impl Exited<'_> {
     }
 }
 
+fn with_tool_label(labels: &[(String, String)]) -> HashMap<String, String> {
+    let (key, value) = TOOL_LABEL;
+    labels.iter().cloned().chain([(key.to_string(), value.to_string())]).collect()
+}
+
+fn tool_label() -> String {
+    format!("{}={}", TOOL_LABEL.0, TOOL_LABEL.1)
+}
+
 fn create_body(spec: &RunSpec) -> ContainerCreateBody {
     let mounts = spec
         .volumes
@@ -248,10 +314,14 @@ fn create_body(spec: &RunSpec) -> ContainerCreateBody {
                 read_only: Some(*read_only),
                 ..Default::default()
             },
-            Volume::Named { name, container } => Mount {
+            Volume::Named { name, container, labels } => Mount {
                 typ: Some(MountTypeEnum::VOLUME),
                 source: Some(name.clone()),
                 target: Some(container.clone()),
+                volume_options: Some(MountVolumeOptions {
+                    labels: Some(with_tool_label(labels)),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
         })
@@ -262,13 +332,7 @@ fn create_body(spec: &RunSpec) -> ContainerCreateBody {
         env: Some(spec.env.clone()),
         user: spec.user.clone(),
         working_dir: spec.workdir.clone(),
-        labels: Some(
-            spec.labels
-                .iter()
-                .cloned()
-                .chain([("dev.gw.tool".to_string(), "gw".to_string())])
-                .collect::<HashMap<_, _>>(),
-        ),
+        labels: Some(with_tool_label(&spec.labels)),
         host_config: Some(HostConfig {
             mounts: Some(mounts),
             cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),

@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "init",
     "templates",
     "build",
+    "clean",
     "test",
     "validate",
     "render",

@@ -212,6 +212,8 @@ fn gw_lock_pins_builds_and_refuses_other_bytes() {
     let lock = std::fs::read_to_string(gw.work().join("gw.lock")).unwrap();
     let original_sha = sha256_hex(envoy_archive("1.36.2", b"original").tar_xz());
     assert!(lock.contains(&original_sha) && lock.contains("standard:1.36.2/linux/amd64"), "{lock}");
+    let mode = std::fs::metadata(gw.work().join("gw.lock")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "gw.lock is committed and read by others, as Cargo.lock is");
 
     // The index now serves other bytes for the same version; a fresh GW_HOME must not accept them.
     gw.publish_envoy("1.36.2", b"tampered");

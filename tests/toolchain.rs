@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::docker::{fixture, gw_containers, require};
+use common::docker::{fixture, gw_containers, gw_volumes, require};
 use common::gw::{Gw, Run};
 use common::wait_until;
 
@@ -54,6 +54,79 @@ fn builds_a_proxy_wasm_filter_in_docker() {
     std::fs::write(&lib, format!("{text}\n// touched\n")).unwrap();
     gw_in(&gw, &project, &["build"]).ok();
     assert!(wasm_exports(&std::fs::read(&wasm).unwrap()).iter().any(|e| e == "proxy_abi_version_0_2_1"));
+
+    // The build cache is one labelled volume; `gw clean` removes it and the outputs.
+    let volumes = gw_volumes(&project);
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    assert!(volumes[0].starts_with("gw-target-wasm-filter-"), "{volumes:?}");
+    let dry = gw_in(&gw, &project, &["clean", "--dry-run"]);
+    dry.ok();
+    assert!(dry.stdout.contains(&format!("would remove volume {}", volumes[0])), "{}", dry.stdout);
+    assert!(dry.stdout.contains("would remove target/gw"), "{}", dry.stdout);
+    assert_eq!(gw_volumes(&project), volumes, "a dry run removes nothing");
+    assert!(wasm.is_file(), "a dry run removes nothing");
+    let clean = gw_in(&gw, &project.join("src"), &["clean"]);
+    clean.ok();
+    assert!(clean.stdout.contains(&format!("removed volume {}", volumes[0])), "{}", clean.stdout);
+    assert!(gw_volumes(&project).is_empty(), "{:?}", gw_volumes(&project));
+    assert!(!project.join("target/gw").exists(), "target/gw is gone");
+    let again = gw_in(&gw, &project, &["clean"]);
+    again.ok();
+    assert!(again.stdout.is_empty() && again.stderr.contains("nothing to clean"), "{}", again.stderr);
+}
+
+/// A target volume labelled as gw labels them, for the project at `root`.
+fn make_target_volume(name: &str, root: &Path) {
+    let status = std::process::Command::new("docker")
+        .args(["volume", "create", "--label", "dev.gw.tool=gw", "--label", "dev.gw.cache=target"])
+        .args(["--label", &format!("dev.gw.project={}", root.display()), name])
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success(), "docker volume create {name}");
+}
+
+fn volume_exists(name: &str) -> bool {
+    let output = std::process::Command::new("docker").args(["volume", "inspect", name]).output().unwrap();
+    output.status.success()
+}
+
+#[test]
+fn clean_stale_removes_the_volumes_of_projects_that_are_gone() {
+    let Some(_docker) = require() else { return };
+    let gw = Gw::new();
+    let (_tmp, kept_root) = fixture("wasm-filter");
+    let gone_root = gw.work().join("deleted-checkout");
+    let suffix = std::process::id();
+    let (kept, gone, busy) =
+        (format!("gw-target-kept-{suffix}"), format!("gw-target-gone-{suffix}"), format!("gw-target-busy-{suffix}"));
+    make_target_volume(&kept, &kept_root);
+    make_target_volume(&gone, &gone_root);
+
+    let dry = gw.run(&["clean", "--stale", "--dry-run"]);
+    dry.ok();
+    assert!(dry.stdout.contains(&format!("would remove volume {gone}  (builds of {})", gone_root.display())));
+    assert!(!dry.stdout.contains(&kept), "{}", dry.stdout);
+    assert!(volume_exists(&gone), "a dry run removes nothing");
+
+    gw.run(&["clean", "--stale"]).ok();
+    assert!(!volume_exists(&gone), "the volume of a deleted checkout is removed");
+    assert!(volume_exists(&kept), "the volume of a live project stays");
+    let _ = std::process::Command::new("docker").args(["volume", "rm", &kept]).output();
+
+    // A volume a container still uses is named, and stays.
+    make_target_volume(&busy, &gone_root);
+    let container = format!("gw-clean-test-{suffix}");
+    let created = std::process::Command::new("docker")
+        .args(["create", "--name", &container, "-v", &format!("{busy}:/target"), "debian:bookworm-slim", "true"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let refused = gw.run(&["clean", "--stale"]);
+    let _ = std::process::Command::new("docker").args(["rm", "-f", &container]).output();
+    refused.fails_with(1, &format!("volume {busy} is in use by a container"));
+    assert!(refused.stderr.contains("stop the `gw build`"), "{}", refused.stderr);
+    let _ = std::process::Command::new("docker").args(["volume", "rm", &busy]).output();
 }
 
 #[test]
@@ -181,6 +254,7 @@ fn the_local_toolchain_names_the_missing_wasm_target() {
 fn outside_a_project_build_says_how_to_make_one() {
     let gw = Gw::new();
     gw.run(&["build"]).fails_with(2, "not inside a gw project");
+    gw.run(&["clean"]).fails_with(2, "not inside a gw project");
     std::fs::write(gw.work().join("gw.toml"), "[project]\nname = \"x\"\nkind = \"lua\"\n").unwrap();
     gw.run(&["build", "--toolchain", "local"]).fails_with(2, "expected \"proxy-wasm\" or \"ebpf\"");
 }

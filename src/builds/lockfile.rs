@@ -88,8 +88,8 @@ impl Lockfile {
     fn save(&self) -> Result<(), Error> {
         let body =
             toml::to_string(self).map_err(|e| Error::BadFile { path: self.path.clone(), reason: e.to_string() })?;
-        // 0600: the mode gw.lock has always been written with.
-        crate::fsutil::write_atomically(&self.path, format!("{HEADER}{body}").as_bytes(), 0o600)
+        // 0644, as cargo leaves Cargo.lock: a committed file others read.
+        crate::fsutil::write_atomically(&self.path, format!("{HEADER}{body}").as_bytes(), 0o644)
             .map_err(Error::io(&self.path))
     }
 }

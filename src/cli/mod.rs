@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod build;
+mod clean;
 mod completions;
 mod doctor;
 mod fetch;
@@ -62,6 +63,7 @@ enum Command {
     Templates(templates::Args),
     Build(build::Args),
     Test(test::Args),
+    Clean(clean::Args),
     Render(render::Args),
     Validate(validate::Args),
     Push(push::Args),
@@ -101,6 +103,7 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Templates(args) => templates::run(args),
         Command::Build(args) => build::run(args, &settings, terminal),
         Command::Test(args) => test::run(args, &settings, terminal),
+        Command::Clean(args) => clean::run(args, &settings, terminal),
         Command::Render(args) => render::run(args, &settings, terminal),
         Command::Validate(args) => validate::run(args, terminal),
         Command::Push(args) => push::run(args, &settings, terminal),

@@ -37,9 +37,24 @@ pub struct ToolchainArgs {
     #[arg(long)]
     no_host_trust: bool,
 
+    #[command(flatten)]
+    docker: DockerHostArg,
+}
+
+/// `--docker-host`, for every command that talks to Docker.
+#[derive(Debug, clap::Args)]
+pub struct DockerHostArg {
     /// The Docker daemon, e.g. unix:///var/run/docker.sock (default: DOCKER_HOST, else the local socket).
     #[arg(long, env = env_vars::GW_DOCKER_HOST, value_name = "URL")]
     docker_host: Option<String>,
+}
+
+impl DockerHostArg {
+    /// Connects to the daemon and pings it.
+    pub fn connect(&self) -> std::result::Result<Docker, crate::toolchain::Error> {
+        let host = self.docker_host.clone().or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()));
+        Ok(Docker::connect(host.as_deref())?)
+    }
 }
 
 const PROXY_VARS: [&str; 6] = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"];
@@ -56,8 +71,7 @@ impl ToolchainArgs {
         if choice == Choice::Local {
             return Ok(Box::new(LocalToolchain));
         }
-        let host = self.docker_host.clone().or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()));
-        let docker = Docker::connect(host.as_deref()).map_err(crate::toolchain::Error::from)?;
+        let docker = self.docker.connect()?;
         let trust = !self.no_host_trust;
         let ca_bundle = trust.then(host_ca_bundle).flatten();
         let proxies = if trust {

@@ -20,6 +20,10 @@ const CONTAINER_CA: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// Cargo's home (the crates registry) is shared by every project of one
 /// user: crates are downloaded once. Per uid, since its files belong to it.
 const REGISTRY_VOLUME: &str = "gw-cargo-home";
+/// Names the project a container or target volume belongs to (its root path).
+pub const PROJECT_LABEL: &str = "dev.gw.project";
+/// What a volume caches: `target` (one project's builds) or `cargo-home`.
+pub const CACHE_LABEL: &str = "dev.gw.cache";
 
 pub struct DockerToolchain {
     pub docker: Docker,
@@ -72,10 +76,20 @@ impl DockerToolchain {
             format!("CARGO_TERM_COLOR={}", if job.color { "always" } else { "never" }),
         ];
         env.extend(self.proxies.iter().map(|(k, v)| format!("{k}={v}")));
+        let project = (PROJECT_LABEL.to_string(), job.root.display().to_string());
+        let cache = |what: &str| (CACHE_LABEL.to_string(), what.to_string());
         let mut volumes = vec![
             Volume::Bind { host: job.root.display().to_string(), container: SRC.into(), read_only: false },
-            Volume::Named { name: format!("{REGISTRY_VOLUME}-{uid}"), container: CARGO_HOME.into() },
-            Volume::Named { name: target_volume(&job.name, &job.root), container: TARGET.into() },
+            Volume::Named {
+                name: format!("{REGISTRY_VOLUME}-{uid}"),
+                container: CARGO_HOME.into(),
+                labels: vec![cache("cargo-home")],
+            },
+            Volume::Named {
+                name: target_volume(&job.name, &job.root),
+                container: TARGET.into(),
+                labels: vec![cache("target"), project.clone()],
+            },
         ];
         if let Some(ca) = &self.ca_bundle {
             volumes.push(Volume::Bind {
@@ -92,7 +106,7 @@ impl DockerToolchain {
             user: Some(format!("{uid}:{gid}")),
             workdir: Some(SRC.into()),
             cap_add: Vec::new(),
-            labels: vec![("dev.gw.project".to_string(), job.root.display().to_string())],
+            labels: vec![project],
         }
     }
 }
@@ -163,7 +177,7 @@ pub(super) fn require_artifacts(job: &Job, produced: &[Produced]) -> Result<(), 
 }
 
 /// `gw-target-<name>-<hash of the project's path>`: one per project checkout.
-fn target_volume(name: &str, root: &Path) -> String {
+pub(super) fn target_volume(name: &str, root: &Path) -> String {
     let safe: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     let digest = Sha256::of_bytes(root.display().to_string().as_bytes());

@@ -2,6 +2,7 @@
 //! toolchains, Docker (the builder image, through bollard) and the local one.
 
 mod cargo;
+pub mod clean;
 mod docker;
 mod image;
 mod local;
@@ -111,6 +112,9 @@ impl Error {
                  set GW_DOCKER_HOST, or build with the host's tools: --toolchain local"
                     .into(),
             ),
+            Error::Docker(crate::docker::Error::VolumeInUse(_)) => {
+                Some("stop the `gw build`, `gw test` or `gw run` of that project, then clean again".into())
+            }
             Error::Missing { fix, .. } => Some(format!("fix: {fix}; or use --toolchain docker")),
             Error::Project(e) => e.hint(),
             _ => None,

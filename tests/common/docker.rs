@@ -10,12 +10,53 @@ use std::sync::{Mutex, MutexGuard};
 /// Docker tests run one at a time: each is a full cargo build on a small machine.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// A Docker test's turn. When it ends, after the test's temp dirs are gone
+/// (it is taken first, so dropped last), the target volumes of projects that
+/// no longer exist are removed: test runs do not fill the disk.
+pub struct Turn {
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        for volume in stale_target_volumes() {
+            // A volume another test binary's container still uses stays.
+            let _ = Command::new("docker").args(["volume", "rm", &volume]).output();
+        }
+    }
+}
+
+/// gw's target volumes whose project directory has no gw.toml any more.
+pub fn stale_target_volumes() -> Vec<String> {
+    let output = Command::new("docker")
+        .args(["volume", "ls", "--filter", "label=dev.gw.cache=target"])
+        .args(["--format", "{{.Name}}\t{{.Label \"dev.gw.project\"}}"])
+        .output()
+        .expect("docker volume ls");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(_, project)| !Path::new(project).join("gw.toml").is_file())
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+/// The named volumes gw made for the project at `root`.
+pub fn gw_volumes(root: &Path) -> Vec<String> {
+    let label = format!("label=dev.gw.project={}", root.display());
+    let output = Command::new("docker")
+        .args(["volume", "ls", "--quiet", "--filter", "label=dev.gw.tool=gw", "--filter", &label])
+        .output()
+        .expect("docker volume ls");
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+}
+
 /// None (after saying why) when there is no daemon and it is not required.
-pub fn require() -> Option<MutexGuard<'static, ()>> {
+pub fn require() -> Option<Turn> {
     let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let answers = Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false);
     if answers {
-        return Some(guard);
+        return Some(Turn { _serial: guard });
     }
     if std::env::var("GW_REQUIRE_DOCKER").as_deref() == Ok("1") {
         panic!("GW_REQUIRE_DOCKER=1 but no Docker daemon answers `docker info`");
