@@ -7,11 +7,13 @@ mod common;
 
 use std::process::Command;
 
+use base64::Engine;
+
 use common::gw::{Gw, Run};
-use common::oci_layout::Layout;
+use common::oci_layout::{Layout, Zip};
 use common::registry::{self, Auth, Registry};
 use common::sha256_hex;
-use common::token_service::TokenService;
+use common::token_service::{Grant, IDENTITY_TOKEN, TokenService};
 
 const ENVOY: &str = "usr/local/bin/envoy";
 
@@ -138,6 +140,27 @@ fn a_tampered_layer_is_refused_and_nothing_is_installed() {
     assert!(run.stderr.contains(&layer) && run.stderr.contains("refusing it"), "{}", run.stderr);
     assert!(gw.installed_dirs().is_empty());
     assert!(gw.staging_leftovers().is_empty(), "{:?}", gw.staging_leftovers());
+}
+
+#[test]
+fn fetch_reads_zstd_layers_of_several_frames() {
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
+    let layout = Layout::new();
+    // The filler puts the binary in the layer's second zstd frame.
+    let filler = vec![7u8; 64 * 1024];
+    let image = layout.image_zipped(
+        "linux",
+        "amd64",
+        &[(&[(ENVOY, b"gzip base")], Zip::Gzip), (&[("etc/filler", &filler), (ENVOY, b"zstd top")], Zip::Zstd)],
+    );
+    layout.tag("v1.14.5", image);
+    registry.copy_in(layout.path(), "v1.14.5", "envoyproxy/envoy:v1.14.5");
+    let raw = String::from_utf8(registry.raw_manifest("envoyproxy/envoy:v1.14.5")).unwrap();
+    assert!(raw.contains(Zip::Zstd.media_type()), "the registry keeps the zstd layer: {raw}");
+
+    let gw = Gw::new();
+    fetch(&gw, &registry, &["fetch", "standard:1.14.5"]).ok();
+    assert_eq!(std::fs::read(gw.installed("standard", "1.14.5", "envoy")).unwrap(), b"zstd top");
 }
 
 #[test]
@@ -339,6 +362,85 @@ fn push_without_wasm_takes_the_projects_build_and_refuses_a_stale_one() {
     push(&gw).fails_with(1, "is older than the sources");
 }
 
+/// `docker-credential-<name>` in a directory of its own, speaking the helper
+/// protocol: `get` with `server` on stdin answers the login. Returns a PATH with it first.
+fn credential_helper(gw: &Gw, name: &str, server: &str, username: &str, secret: &str) -> String {
+    let helpers = gw.root.path().join("helpers");
+    std::fs::create_dir_all(&helpers).unwrap();
+    let helper = helpers.join(format!("docker-credential-{name}"));
+    let answer = serde_json::json!({ "ServerURL": server, "Username": username, "Secret": secret });
+    let script = format!(
+        "#!/bin/sh\nread server\n[ \"$1\" = get ] && [ \"$server\" = {server} ] && echo '{answer}' && exit 0\n\
+         echo 'credentials not found in native keychain'\nexit 1\n"
+    );
+    std::fs::write(&helper, script).unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    format!("{}:{}", helpers.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+/// A DOCKER_CONFIG directory under the fixture holding `config`.
+fn docker_config(gw: &Gw, name: &str, config: serde_json::Value) -> std::path::PathBuf {
+    let dir = gw.root.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    dir
+}
+
+#[test]
+fn identity_tokens_are_exchanged_at_the_token_service() {
+    if !registry::available() {
+        return;
+    }
+    let tokens = TokenService::start();
+    let registry = Registry::start(Auth::Token(&tokens));
+    let (gw, _) = gw_with_module(100);
+    let target = format!("{}/acme/identity:1", registry.host());
+    let push = ["push", target.as_str(), "--wasm", "filter.wasm", "--insecure"];
+    let refresh_grants = || {
+        let requests = tokens.requests.lock().unwrap();
+        requests
+            .iter()
+            .filter(|r| **r == ("repository:acme/identity:pull,push".to_string(), Grant::RefreshToken))
+            .count()
+    };
+
+    // As `az acr login` writes it: an all-zero user with no password, and the identity token.
+    let empty_user = base64::engine::general_purpose::STANDARD.encode("00000000-0000-0000-0000-000000000000:");
+    let entry = |token: &str| serde_json::json!({ "auths": { registry.host(): { "auth": empty_user, "identitytoken": token } } });
+    let inline = docker_config(&gw, "inline", entry(IDENTITY_TOKEN));
+    let run: Run = gw.command(&push).env("DOCKER_CONFIG", &inline).output().unwrap().into();
+    run.ok();
+    assert_eq!(refresh_grants(), 1, "{:?}", tokens.requests.lock().unwrap());
+
+    // A credential helper says `<token>` as the user name for one.
+    let path = credential_helper(&gw, "gwtoken", &registry.host(), "<token>", IDENTITY_TOKEN);
+    let helped = docker_config(&gw, "helped", serde_json::json!({ "credHelpers": { registry.host(): "gwtoken" } }));
+    let run: Run = gw.command(&push).env("DOCKER_CONFIG", &helped).env("PATH", &path).output().unwrap().into();
+    run.ok();
+    assert_eq!(refresh_grants(), 2, "{:?}", tokens.requests.lock().unwrap());
+
+    // A token the service does not take is refused, and gw names the service.
+    let stale = docker_config(&gw, "stale", entry("expired-token"));
+    let run: Run = gw.command(&push).env("DOCKER_CONFIG", &stale).output().unwrap().into();
+    run.fails_with(1, &format!("its token service {} answered 401", tokens.realm()));
+
+    // A registry that only takes Basic credentials cannot use one.
+    let basic = Registry::start(Auth::Htpasswd);
+    let target = format!("{}/acme/identity:1", basic.host());
+    let config = docker_config(
+        &gw,
+        "basic",
+        serde_json::json!({ "auths": { basic.host(): { "identitytoken": IDENTITY_TOKEN } } }),
+    );
+    let run: Run = gw
+        .command(&["push", &target, "--wasm", "filter.wasm", "--insecure"])
+        .env("DOCKER_CONFIG", &config)
+        .output()
+        .unwrap()
+        .into();
+    run.fails_with(1, "its login is an identity token, which only a token service takes");
+}
+
 #[test]
 fn push_and_pull_use_the_docker_login_and_chunked_uploads() {
     let Some(registry) = Registry::start_if_available(Auth::Htpasswd) else { return };
@@ -358,22 +460,7 @@ fn push_and_pull_use_the_docker_login_and_chunked_uploads() {
     assert!(registry.raw_manifest("acme/filter:1").starts_with(b"{"), "skopeo reads it with the same login");
 
     // Logins kept by a credential helper (credsStore, or credHelpers per registry), as Docker Desktop does.
-    let helpers = gw.root.path().join("helpers");
-    std::fs::create_dir_all(&helpers).unwrap();
-    let helper = helpers.join("docker-credential-gwtest");
-    let answer = format!(
-        r#"{{"ServerURL":"{0}","Username":"{1}","Secret":"{2}"}}"#,
-        registry.host(),
-        registry::USER,
-        registry::PASSWORD
-    );
-    std::fs::write(
-        &helper,
-        format!("#!/bin/sh\nread server\n[ \"$1\" = get ] && [ \"$server\" = {} ] && echo '{answer}' && exit 0\necho 'credentials not found in native keychain'\nexit 1\n", registry.host()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", helpers.display(), std::env::var("PATH").unwrap_or_default());
+    let path = credential_helper(&gw, "gwtest", &registry.host(), registry::USER, registry::PASSWORD);
     let store = gw.root.path().join("store");
     std::fs::create_dir_all(&store).unwrap();
     for config in
@@ -408,8 +495,8 @@ fn bearer_tokens_anonymous_for_pulls_and_with_the_login_for_pushes() {
     gw.run(&["pull", &target, "--insecure", "-o", "back.wasm"]).ok();
     assert_eq!(std::fs::read(gw.work().join("back.wasm")).unwrap(), wasm);
     let requests = tokens.requests.lock().unwrap().clone();
-    assert!(requests.contains(&("repository:acme/token-filter:pull,push".into(), true)), "{requests:?}");
-    assert!(requests.contains(&("repository:acme/token-filter:pull".into(), false)), "{requests:?}");
+    assert!(requests.contains(&("repository:acme/token-filter:pull,push".into(), Grant::Login)), "{requests:?}");
+    assert!(requests.contains(&("repository:acme/token-filter:pull".into(), Grant::Anonymous)), "{requests:?}");
 
     // Builds come through the same flow.
     publish(&registry, "envoyproxy/envoy", "v1.14.2", "linux", "amd64", &[&[(ENVOY, b"tokened")]]);

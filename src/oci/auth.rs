@@ -3,7 +3,9 @@
 //! Credentials come from Docker's config.json (`$DOCKER_CONFIG/config.json`,
 //! else `~/.docker/config.json`), the file `docker login` writes, the way
 //! Docker reads it: a registry's `credHelpers` entry first, then the
-//! `credsStore` helper, then the inline `auths` entries.
+//! `credsStore` helper, then the inline `auths` entries. A login is a user
+//! name and password, or an identity token (an OAuth2 refresh token, which
+//! `az acr login` and some helpers keep), which only a token service takes.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,21 +16,41 @@ use serde::Deserialize;
 
 use super::Error;
 
+/// The user name credential helpers answer with for an identity token.
+const IDENTITY_USER: &str = "<token>";
+
 #[derive(Clone)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
+pub enum Credentials {
+    Login {
+        username: String,
+        password: String,
+    },
+    /// An OAuth2 refresh token, exchanged at the token service.
+    Identity(String),
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credentials({}, <hidden>)", self.username)
+        match self {
+            Credentials::Login { username, .. } => write!(f, "Login({username}, <hidden>)"),
+            Credentials::Identity(_) => write!(f, "Identity(<hidden>)"),
+        }
     }
 }
 
 impl Credentials {
-    pub fn basic_header(&self) -> String {
-        format!("Basic {}", STANDARD.encode(format!("{}:{}", self.username, self.password)))
+    fn login(username: &str, password: &str) -> Credentials {
+        Credentials::Login { username: username.to_string(), password: password.to_string() }
+    }
+
+    /// `Basic …` for a user name and password; None for an identity token.
+    pub fn basic_header(&self) -> Option<String> {
+        match self {
+            Credentials::Login { username, password } => {
+                Some(format!("Basic {}", STANDARD.encode(format!("{username}:{password}"))))
+            }
+            Credentials::Identity(_) => None,
+        }
     }
 
     /// The login Docker's config.json holds for `registry`, if any.
@@ -50,8 +72,11 @@ impl Credentials {
             vec![registry.into(), format!("https://{registry}"), format!("http://{registry}")]
         };
         let Some(entry) = keys.iter().find_map(|k| config.auths.get(k)) else { return Ok(None) };
+        if let Some(token) = entry.identitytoken.as_ref().filter(|t| !t.is_empty()) {
+            return Ok(Some(Credentials::Identity(token.clone())));
+        }
         if let (Some(username), Some(password)) = (&entry.username, &entry.password) {
-            return Ok(Some(Credentials { username: username.clone(), password: password.clone() }));
+            return Ok(Some(Credentials::login(username, password)));
         }
         let Some(auth) = &entry.auth else { return Ok(None) };
         let decoded = STANDARD
@@ -62,7 +87,7 @@ impl Credentials {
         let (username, password) = decoded
             .split_once(':')
             .ok_or_else(|| bad(format!("the auth entry for {registry} is not base64 of user:password")))?;
-        Ok(Some(Credentials { username: username.into(), password: password.into() }))
+        Ok(Some(Credentials::login(username, password)))
     }
 }
 
@@ -84,7 +109,7 @@ impl LoginSources {
         let mut inline: Vec<String> = config
             .auths
             .iter()
-            .filter(|(_, e)| e.auth.is_some() || e.password.is_some())
+            .filter(|(_, e)| e.auth.is_some() || e.password.is_some() || e.identitytoken.is_some())
             .map(|(k, _)| k.clone())
             .collect();
         inline.sort();
@@ -121,7 +146,11 @@ fn from_helper(helper: &str, server: &str) -> Result<Option<Credentials>, String
     }
     let answer: Answer = serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("{program} answered something other than its JSON: {e}"))?;
-    Ok(Some(Credentials { username: answer.username, password: answer.secret }))
+    Ok(Some(if answer.username == IDENTITY_USER {
+        Credentials::Identity(answer.secret)
+    } else {
+        Credentials::Login { username: answer.username, password: answer.secret }
+    }))
 }
 
 /// Docker's config.json and where it is; None when there is none.
@@ -160,6 +189,7 @@ struct AuthEntry {
     auth: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    identitytoken: Option<String>,
 }
 
 /// What a 401's `WWW-Authenticate` header asks for.

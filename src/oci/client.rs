@@ -149,8 +149,13 @@ impl<'c> Registry<'c> {
             detail,
         };
         match challenge {
-            Challenge::Basic => match &self.credentials {
-                Some(credentials) => Ok(credentials.basic_header()),
+            Challenge::Basic => match self.credentials.as_ref().map(Credentials::basic_header) {
+                Some(Some(header)) => Ok(header),
+                Some(None) => Err(unauthorized(
+                    "it asks for a user name and password, and its login is an identity token, \
+                     which only a token service takes"
+                        .into(),
+                )),
                 None => Err(unauthorized("it asks for a user name and password, and none is configured".into())),
             },
             Challenge::Bearer { realm, service, scope } => {
@@ -160,10 +165,24 @@ impl<'c> Registry<'c> {
                 if let Some(service) = service {
                     query.push(("service", service.clone()));
                 }
-                let mut request = self.http.get(realm).query(&query);
-                if let Some(credentials) = &self.credentials {
-                    request = request.header(AUTHORIZATION, credentials.basic_header());
-                }
+                let request = match &self.credentials {
+                    // OAuth2's refresh-token grant, as Docker sends it.
+                    Some(Credentials::Identity(token)) => {
+                        query.extend([
+                            ("grant_type", "refresh_token".to_string()),
+                            ("refresh_token", token.clone()),
+                            ("client_id", "gw".to_string()),
+                        ]);
+                        self.http.post(realm).form(&query)
+                    }
+                    login => {
+                        let request = self.http.get(realm).query(&query);
+                        match login.as_ref().and_then(Credentials::basic_header) {
+                            Some(header) => request.header(AUTHORIZATION, header),
+                            None => request,
+                        }
+                    }
+                };
                 let response = request.send().map_err(|e| Error::Network { url: realm.clone(), reason: chain(&e) })?;
                 if !response.status().is_success() {
                     return Err(unauthorized(format!(

@@ -13,10 +13,28 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 /// What gw asks registries for, in its order of preference.
 pub const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
-pub const LAYER_TAR_GZIP: [&str; 2] =
-    ["application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip"];
-pub const LAYER_TAR: [&str; 2] =
-    ["application/vnd.oci.image.layer.v1.tar", "application/vnd.docker.image.rootfs.diff.tar"];
+/// How a layer's tar stream is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    /// Also zstd:chunked, which is zstd frames with skippable ones between.
+    Zstd,
+}
+
+/// The compression of a filesystem layer, by its media type; None when it is not one.
+pub fn layer_compression(media_type: &str) -> Option<Compression> {
+    match media_type {
+        "application/vnd.oci.image.layer.v1.tar" | "application/vnd.docker.image.rootfs.diff.tar" => {
+            Some(Compression::None)
+        }
+        "application/vnd.oci.image.layer.v1.tar+gzip" | "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
+            Some(Compression::Gzip)
+        }
+        "application/vnd.oci.image.layer.v1.tar+zstd" => Some(Compression::Zstd),
+        _ => None,
+    }
+}
 
 /// The Wasm artifact media types (the wasm image spec's "oci" variant, which
 /// Istio's WasmPlugin and wasme read).

@@ -10,7 +10,7 @@ use std::path::Path;
 use flate2::read::GzDecoder;
 
 use super::client::Registry;
-use super::manifest::{self, Descriptor, Document, ImageConfig, Manifest, PlatformSpec};
+use super::manifest::{self, Compression, Descriptor, Document, ImageConfig, Manifest, PlatformSpec};
 use super::{Digest, Error};
 use crate::download::{HashingReader, Sha256};
 use crate::report::Progress;
@@ -136,21 +136,17 @@ pub fn extract_file(
     let wanted = path.trim_start_matches('/');
     let total = manifest.layers.len();
     for (index, layer) in manifest.layers.iter().enumerate().rev() {
-        let gzip = manifest::LAYER_TAR_GZIP.contains(&layer.media_type.as_str());
-        if !gzip && !manifest::LAYER_TAR.contains(&layer.media_type.as_str()) {
+        let Some(compression) = manifest::layer_compression(&layer.media_type) else {
             return Err(Error::MediaType {
                 image,
                 what: format!("layer {} of {total} ({})", index + 1, layer.digest),
                 media_type: layer.media_type.clone(),
             });
-        }
+        };
         let response = registry.blob(&layer.digest)?;
         let url = registry.url(&format!("blobs/{}", layer.digest));
         let mut hashing = HashingReader::new(response, Some(progress));
-        let found = {
-            let tar: Box<dyn Read> = if gzip { Box::new(GzDecoder::new(&mut hashing)) } else { Box::new(&mut hashing) };
-            scan_layer(tar, wanted, dest)
-        };
+        let found = decompress(compression, &mut hashing).and_then(|tar| scan_layer(tar, wanted, dest));
         // The digest covers the whole blob, including what the scan left unread.
         let drained = hashing.drain();
         if hashing.source_failed() || drained.is_err() {
@@ -172,6 +168,15 @@ pub fn extract_file(
         }
     }
     Err(Error::PathMissing { image, path: path.into(), reason: format!("none of its {total} layers holds it") })
+}
+
+/// The layer's tar stream out of its blob.
+fn decompress<'a>(compression: Compression, blob: &'a mut dyn Read) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match compression {
+        Compression::None => Box::new(blob),
+        Compression::Gzip => Box::new(GzDecoder::new(blob)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(blob)?),
+    })
 }
 
 /// Looks through one layer's tar stream for `wanted` or a whiteout of it.

@@ -165,10 +165,7 @@ pub fn pull_wasm(registry: &Registry) -> Result<Pulled, Error> {
         return Ok(Pulled { wasm, digest: fetched.digest });
     }
     // The spec's "compat" variant: an ordinary image whose layer holds /plugin.wasm.
-    let is_tar = |l: &Descriptor| {
-        manifest::LAYER_TAR_GZIP.contains(&l.media_type.as_str())
-            || manifest::LAYER_TAR.contains(&l.media_type.as_str())
-    };
+    let is_tar = |l: &Descriptor| manifest::layer_compression(&l.media_type).is_some();
     if manifest.layers.is_empty() || !manifest.layers.iter().all(is_tar) {
         return Err(Error::MediaType {
             image,

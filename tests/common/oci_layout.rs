@@ -1,5 +1,5 @@
 //! OCI image layouts written by the tests (what `skopeo copy oci:…` reads):
-//! gzip tar layers, configs naming a platform, manifests and indexes.
+//! gzip or zstd tar layers, configs naming a platform, manifests and indexes.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -18,9 +18,28 @@ pub struct Layout {
 /// A content descriptor as JSON.
 pub type Descriptor = Value;
 
-/// A gzip tar layer holding `files` (path, bytes); an empty file named
-/// `.wh.<name>` is a whiteout, as in any image.
-pub fn layer(files: &[(&str, &[u8])]) -> (Vec<u8>, String) {
+/// A layer's files: (path, bytes).
+pub type Files<'a> = &'a [(&'a str, &'a [u8])];
+
+/// How a layer is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zip {
+    Gzip,
+    Zstd,
+}
+
+impl Zip {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Zip::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Zip::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        }
+    }
+}
+
+/// A compressed tar layer holding `files` (path, bytes), and its diff id; an
+/// empty file named `.wh.<name>` is a whiteout, as in any image.
+pub fn layer(files: &[(&str, &[u8])], zip: Zip) -> (Vec<u8>, String) {
     let mut builder = tar::Builder::new(Vec::new());
     for (path, bytes) in files {
         let mut header = tar::Header::new_gnu();
@@ -31,9 +50,19 @@ pub fn layer(files: &[(&str, &[u8])]) -> (Vec<u8>, String) {
     }
     let tar = builder.into_inner().unwrap();
     let diff_id = format!("sha256:{}", sha256_hex(&tar));
-    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-    gz.write_all(&tar).unwrap();
-    (gz.finish().unwrap(), diff_id)
+    let compressed = match zip {
+        Zip::Gzip => {
+            let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+            gz.write_all(&tar).unwrap();
+            gz.finish().unwrap()
+        }
+        // Two frames, as zstd:chunked writes them: a reader must go on past the first.
+        Zip::Zstd => {
+            let (first, rest) = tar.split_at(tar.len() / 2);
+            [first, rest].iter().flat_map(|part| zstd::encode_all(*part, 3).unwrap()).collect()
+        }
+    };
+    (compressed, diff_id)
 }
 
 impl Layout {
@@ -58,13 +87,19 @@ impl Layout {
         self.dir.path().join("blobs/sha256").join(hex.trim_start_matches("sha256:"))
     }
 
-    /// An image of `layers` (bottom first) for os/arch; returns its manifest's descriptor.
-    pub fn image(&self, os: &str, arch: &str, layers: &[&[(&str, &[u8])]]) -> Descriptor {
+    /// An image of gzip `layers` (bottom first) for os/arch; returns its manifest's descriptor.
+    pub fn image(&self, os: &str, arch: &str, layers: &[Files]) -> Descriptor {
+        let zipped: Vec<_> = layers.iter().map(|files| (*files, Zip::Gzip)).collect();
+        self.image_zipped(os, arch, &zipped)
+    }
+
+    /// The same, each layer compressed its own way.
+    pub fn image_zipped(&self, os: &str, arch: &str, layers: &[(Files, Zip)]) -> Descriptor {
         let mut descriptors = Vec::new();
         let mut diff_ids = Vec::new();
-        for files in layers {
-            let (bytes, diff_id) = layer(files);
-            descriptors.push(self.blob("application/vnd.oci.image.layer.v1.tar+gzip", &bytes));
+        for (files, zip) in layers {
+            let (bytes, diff_id) = layer(files, *zip);
+            descriptors.push(self.blob(zip.media_type(), &bytes));
             diff_ids.push(diff_id);
         }
         let config = json!({

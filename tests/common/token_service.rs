@@ -4,7 +4,8 @@
 //! credentials) and the registry verifies its RS256 signature against the
 //! certificate it trusts. Keys and signatures are made with the openssl CLI.
 //!
-//! Like Docker Hub, anyone may pull; pushing needs the test login.
+//! Like Docker Hub, anyone may pull; pushing needs the test login, or the
+//! identity token: OAuth2's refresh-token grant, POSTed as a form.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -20,13 +21,25 @@ use super::registry::{PASSWORD, USER};
 
 pub const SERVICE: &str = "gw-test-registry";
 pub const ISSUER: &str = "gw-test-issuer";
+/// The refresh token this service takes in place of the login.
+pub const IDENTITY_TOKEN: &str = "gw-test-identity-token";
+
+/// How a token was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    Anonymous,
+    /// GET with Basic credentials.
+    Login,
+    /// POST with `grant_type=refresh_token`.
+    RefreshToken,
+}
 
 pub struct TokenService {
     pub dir: tempfile::TempDir,
     pub port: u16,
     server: Arc<tiny_http::Server>,
-    /// Each request: (scope asked for, whether credentials came with it).
-    pub requests: Arc<Mutex<Vec<(String, bool)>>>,
+    /// Each token handed out: the scope asked for, and how.
+    pub requests: Arc<Mutex<Vec<(String, Grant)>>>,
 }
 
 impl TokenService {
@@ -58,8 +71,8 @@ impl TokenService {
         let (key, cert) = (dir.path().join("key.pem"), std::fs::read(dir.path().join("cert.der")).unwrap());
         let (serving, log) = (server.clone(), requests.clone());
         std::thread::spawn(move || {
-            for request in serving.incoming_requests() {
-                let answer = answer(&request, &key, &cert, &log);
+            for mut request in serving.incoming_requests() {
+                let answer = answer(&mut request, &key, &cert, &log);
                 let _ = request.respond(answer);
             }
         });
@@ -82,31 +95,52 @@ impl Drop for TokenService {
 }
 
 fn answer(
-    request: &tiny_http::Request,
+    request: &mut tiny_http::Request,
     key: &Path,
     cert: &[u8],
-    log: &Mutex<Vec<(String, bool)>>,
+    log: &Mutex<Vec<(String, Grant)>>,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let refused = || tiny_http::Response::from_data(b"bad credentials".to_vec()).with_status_code(401);
+    // GET: the parameters are the query; POST (a refresh token): the form body.
     let url = reqwest::Url::parse(&format!("http://x{}", request.url())).unwrap();
-    let scope = url.query_pairs().find(|(k, _)| k == "scope").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    let login = request.headers().iter().find(|h| h.field.equiv("Authorization")).map(|h| h.value.to_string());
-    let expected = format!("Basic {}", STANDARD.encode(format!("{USER}:{PASSWORD}")));
-    if login.as_ref().is_some_and(|l| l != &expected) {
-        return tiny_http::Response::from_data(b"bad credentials".to_vec()).with_status_code(401);
+    let mut params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let post = *request.method() == tiny_http::Method::Post;
+    if post {
+        let mut body = String::new();
+        std::io::Read::read_to_string(request.as_reader(), &mut body).unwrap();
+        params = reqwest::Url::parse(&format!("http://x/?{body}")).unwrap().query_pairs().into_owned().collect();
     }
-    log.lock().unwrap().push((scope.clone(), login.is_some()));
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let scope = param("scope").unwrap_or_default();
+    let grant = if post {
+        if param("grant_type").as_deref() != Some("refresh_token")
+            || param("refresh_token").as_deref() != Some(IDENTITY_TOKEN)
+        {
+            return refused();
+        }
+        Grant::RefreshToken
+    } else {
+        let login = request.headers().iter().find(|h| h.field.equiv("Authorization")).map(|h| h.value.to_string());
+        match login {
+            None => Grant::Anonymous,
+            Some(l) if l == format!("Basic {}", STANDARD.encode(format!("{USER}:{PASSWORD}"))) => Grant::Login,
+            Some(_) => return refused(),
+        }
+    };
+    let signed_in = grant != Grant::Anonymous;
+    log.lock().unwrap().push((scope.clone(), grant));
     // repository:<name>:<actions>; anonymous callers get pull only, as on Docker Hub.
     let mut access = Vec::new();
     if let Some(rest) = scope.strip_prefix("repository:")
         && let Some((name, actions)) = rest.rsplit_once(':')
     {
-        let granted: Vec<&str> = actions.split(',').filter(|a| *a == "pull" || login.is_some()).collect();
+        let granted: Vec<&str> = actions.split(',').filter(|a| *a == "pull" || signed_in).collect();
         access.push(json!({ "type": "repository", "name": name, "actions": granted }));
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let header = json!({ "alg": "RS256", "typ": "JWT", "x5c": [STANDARD.encode(cert)] });
     let claims = json!({
-        "iss": ISSUER, "sub": if login.is_some() { USER } else { "" }, "aud": SERVICE,
+        "iss": ISSUER, "sub": if signed_in { USER } else { "" }, "aud": SERVICE,
         "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{}", access.len()),
         "access": access,
     });
@@ -122,5 +156,7 @@ fn answer(
     child.stdin.take().unwrap().write_all(signing_input.as_bytes()).unwrap();
     let signature = child.wait_with_output().unwrap().stdout;
     let token = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature));
-    tiny_http::Response::from_data(json!({ "token": token }).to_string().into_bytes())
+    // Docker Hub's answer names it `token`; OAuth2's, `access_token`.
+    let body = if post { json!({ "access_token": token, "expires_in": 300 }) } else { json!({ "token": token }) };
+    tiny_http::Response::from_data(body.to_string().into_bytes())
 }
