@@ -313,7 +313,8 @@ fn push_then_pull_returns_the_same_module_as_an_istio_compatible_artifact() {
     let config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(registry.blob_file(config_digest)).unwrap()).unwrap();
     assert_eq!(config["type"], "envoy_proxy");
-    assert_eq!(config["abiVersions"][0], "proxy_abi_version_0_2_1");
+    assert_eq!(config["abiVersions"], serde_json::json!(["v0.2.1"]));
+    assert_eq!(config["config"]["rootIds"], serde_json::json!([]));
 
     gw.run(&["pull", &target, "-o", "back.wasm", "--insecure"]).ok();
     assert_eq!(std::fs::read(gw.work().join("back.wasm")).unwrap(), wasm);

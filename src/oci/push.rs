@@ -20,13 +20,22 @@ use crate::report::Reporter;
 /// The largest module `gw pull` accepts.
 const WASM_LIMIT: u64 = 256 << 20;
 
-/// The artifact's config: what kind of module it is, for runtimes that check.
+/// The artifact's config, the wasm image spec's `module.wasm.config.Runtime`:
+/// what kind of module it is, for runtimes that check.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct WasmConfig<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     abi_versions: Vec<String>,
+    config: EnvoyConfig,
+}
+
+/// `module.wasm.config.EnvoyConfig`. Root ids are chosen by the config that
+/// loads the module, so a module cannot name them; the list stays empty.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvoyConfig {
     root_ids: Vec<String>,
 }
 
@@ -48,7 +57,11 @@ pub struct Pushed {
 
 /// Uploads the module and its config, then the manifest under the image's tag.
 pub fn push_wasm(registry: &Registry, wasm: &[u8], abi_versions: Vec<String>, upload: Upload) -> Result<Pushed, Error> {
-    let config = serde_json::to_vec(&WasmConfig { kind: "envoy_proxy", abi_versions, root_ids: Vec::new() })
+    let config = serde_json::to_vec(&WasmConfig {
+        kind: "envoy_proxy",
+        abi_versions,
+        config: EnvoyConfig { root_ids: Vec::new() },
+    })
         .expect("the config serialises");
     let config = upload_blob(registry, &config, manifest::WASM_CONFIG, upload)?;
     let mut layer = upload_blob(registry, wasm, manifest::WASM_LAYER, upload)?;
@@ -125,8 +138,8 @@ fn with_query(url: &str, query: &str) -> String {
     if url.contains('?') { format!("{url}&{query}") } else { format!("{url}?{query}") }
 }
 
-/// The proxy-wasm ABI versions a module exports (`proxy_abi_version_0_2_1`);
-/// fails on bytes that are not a module.
+/// The proxy-wasm ABI versions a module exports, as the spec writes them
+/// (`proxy_abi_version_0_2_1` is `v0.2.1`); fails on bytes that are not a module.
 pub fn abi_versions(path: &std::path::Path, wasm: &[u8]) -> Result<Vec<String>, Error> {
     let not_wasm = |reason: String| Error::NotWasm { path: path.to_path_buf(), reason };
     let mut versions = Vec::new();
@@ -134,8 +147,8 @@ pub fn abi_versions(path: &std::path::Path, wasm: &[u8]) -> Result<Vec<String>, 
         if let wasmparser::Payload::ExportSection(exports) = payload.map_err(|e| not_wasm(e.to_string()))? {
             for export in exports {
                 let export = export.map_err(|e| not_wasm(e.to_string()))?;
-                if export.name.starts_with("proxy_abi_version_") {
-                    versions.push(export.name.to_string());
+                if let Some(version) = export.name.strip_prefix("proxy_abi_version_") {
+                    versions.push(format!("v{}", version.replace('_', ".")));
                 }
             }
         }
