@@ -96,6 +96,15 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
     out.extend(registries(settings));
     out.push(docker());
     out.extend(local_toolchain());
+    out.push(match crate::k8s::kubectl::client_version() {
+        Some(version) => found("kubectl", Status::Ok, format!("{version}, for `gw deploy cilium --apply`"), None),
+        None => found(
+            "kubectl",
+            Status::Note,
+            "not found (only `gw deploy cilium --apply` needs it)",
+            Some("install kubectl: https://kubernetes.io/docs/tasks/tools/".into()),
+        ),
+    });
     out
 }
 

@@ -1,7 +1,7 @@
 //! The one error type commands return, and how it maps to exit codes:
 //! 0 success, 1 the operation failed, 2 usage or input error.
 
-use crate::{builds, download, envoy, oci, project, scaffold, settings, toolchain, topology, wasmhost};
+use crate::{builds, download, envoy, k8s, oci, project, scaffold, settings, toolchain, topology, wasmhost};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,6 +27,8 @@ pub enum Error {
     Topology(#[from] topology::Error),
     #[error(transparent)]
     Oci(#[from] oci::Error),
+    #[error(transparent)]
+    K8s(#[from] k8s::Error),
     #[error("no default build is set")]
     NoDefault,
     #[error("{reference} is a {flavor} build; {command} works with Envoy builds (flavors standard and cilium)")]
@@ -54,6 +56,7 @@ impl Error {
             Error::WasmHost(e) => e.is_input(),
             Error::Topology(e) => e.is_input(),
             Error::Oci(e) => e.is_input(),
+            Error::K8s(e) => e.is_input(),
             Error::Default(_)
             | Error::Project(_)
             | Error::Settings(_)
@@ -75,6 +78,7 @@ impl Error {
             Error::Project(e) => e.hint(),
             Error::Topology(e) => e.hint(),
             Error::Oci(e) => e.hint(),
+            Error::K8s(e) => e.hint(),
             Error::NoDefault => Some(
                 "pick one with `gw use <ref>` (e.g. `gw use 1.36`), or name it: `gw run 1.36 -- <envoy args>`".into(),
             ),

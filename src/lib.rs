@@ -14,6 +14,7 @@ pub mod env_vars;
 pub mod envoy;
 pub mod error;
 pub mod fsutil;
+pub mod k8s;
 pub mod oci;
 pub mod project;
 pub mod report;

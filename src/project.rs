@@ -39,6 +39,11 @@ upstream = "echo"   # or host:port
 [[topology.services]]
 name = "service-2"
 upstream = "echo"
+
+# Where `gw deploy cilium` puts the front's filters in a cluster (docs/deploy.md).
+# [deploy.cilium]
+# namespace = "default"
+# services = ["checkout:8080"]   # Kubernetes Services whose traffic passes the filters
 "#;
 
 /// gw.toml for a new project.

@@ -18,6 +18,8 @@ const COMMANDS: &[&str] = &[
     "render",
     "push",
     "pull",
+    "deploy",
+    "deploy cilium",
     "doctor",
     "completions",
 ];
@@ -43,7 +45,9 @@ fn top_level_help() {
 #[test]
 fn every_command_has_help() {
     for command in COMMANDS {
-        insta::assert_snapshot!(format!("gw-{command}"), help(&[command, "--help"]));
+        let mut args: Vec<&str> = command.split(' ').collect();
+        args.push("--help");
+        insta::assert_snapshot!(format!("gw-{}", command.replace(' ', "-")), help(&args));
     }
 }
 

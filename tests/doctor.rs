@@ -30,6 +30,7 @@ fn reports_home_builds_network_docker_and_local_toolchains() {
         "ok default      standard:1.36.2",
         "local wasm",
         "local eBPF",
+        "kubectl",
         "(GW_REGISTRY_MIRROR) for envoyproxy/envoy and cilium/cilium-envoy",
         "ok logins       ghcr.io; credsStore docker-credential-desktop (from",
     ] {

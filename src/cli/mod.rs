@@ -8,6 +8,7 @@
 mod build;
 mod clean;
 mod completions;
+mod deploy;
 mod doctor;
 mod fetch;
 mod init;
@@ -68,6 +69,7 @@ enum Command {
     Validate(validate::Args),
     Push(push::Args),
     Pull(pull::Args),
+    Deploy(deploy::Args),
     Doctor(doctor::Args),
     Completions(completions::Args),
 }
@@ -108,6 +110,7 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Validate(args) => validate::run(args, terminal),
         Command::Push(args) => push::run(args, &settings, terminal),
         Command::Pull(args) => pull::run(args, &settings, terminal),
+        Command::Deploy(args) => deploy::run(args, &settings, terminal),
         Command::Doctor(args) => doctor::run(args, &settings, terminal),
         Command::Completions(_) => unreachable!("handled above"),
     }

@@ -54,8 +54,13 @@ impl Terminal {
     pub fn error(&self, error: &Error) {
         eprintln!("{} {error}", self.style(Style::new().red().bold()).apply_to("error:"));
         if let Some(hint) = error.hint() {
-            eprintln!("  {} {hint}", self.style(Style::new().cyan()).apply_to("hint:"));
+            self.hint(hint);
         }
+    }
+
+    /// Advice after a failure that was reported by someone else (a child process).
+    pub fn hint(&self, text: impl std::fmt::Display) {
+        eprintln!("  {} {text}", self.style(Style::new().cyan()).apply_to("hint:"));
     }
 
     /// `text` in `style`, when colours are on.

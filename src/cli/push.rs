@@ -7,7 +7,7 @@ use crate::download::Client;
 use crate::oci::{self, ImageRef, Registry, Upload};
 use crate::project::Project;
 use crate::settings::Settings;
-use crate::topology::{self, sources};
+use crate::topology;
 use crate::{Error, Result};
 
 /// Publish the built filter to a registry as an OCI artifact.
@@ -53,14 +53,9 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
 /// The project's built module, refused when missing or older than its sources.
 fn project_build(settings: &Settings) -> Result<PathBuf> {
     let project = Project::require(&settings.cwd)?;
-    let module = topology::project_module(&project)?;
-    let stale = sources::is_stale(&module.wasm, sources::newest(&project.root));
-    if !module.wasm.is_file() || stale {
-        let state = if module.wasm.is_file() { "is older than the sources" } else { "does not exist" };
-        return Err(Error::Io(format!(
-            "{} {state}; run `gw build` first, or name a module with --wasm FILE",
-            module.wasm.display()
-        )));
+    match topology::built_module(&project) {
+        Ok(module) => Ok(module.wasm),
+        Err(e @ topology::Error::NotBuilt { .. }) => Err(Error::Io(format!("{e}, or name a module with --wasm FILE"))),
+        Err(e) => Err(e.into()),
     }
-    Ok(module.wasm)
 }

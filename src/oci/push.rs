@@ -62,7 +62,7 @@ pub fn push_wasm(registry: &Registry, wasm: &[u8], abi_versions: Vec<String>, up
         abi_versions,
         config: EnvoyConfig { root_ids: Vec::new() },
     })
-        .expect("the config serialises");
+    .expect("the config serialises");
     let config = upload_blob(registry, &config, manifest::WASM_CONFIG, upload)?;
     let mut layer = upload_blob(registry, wasm, manifest::WASM_LAYER, upload)?;
     layer.annotations.insert(manifest::TITLE_ANNOTATION.into(), manifest::WASM_TITLE.into());

@@ -6,7 +6,7 @@ pub mod render;
 pub mod sources;
 pub mod spec;
 pub mod up;
-mod v3;
+pub(crate) mod v3;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -28,6 +28,8 @@ pub enum Error {
     Rendered { file: String, problems: String },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("{} {}; run `gw build` first", wasm.display(), if *stale { "is older than the sources" } else { "does not exist" })]
+    NotBuilt { wasm: PathBuf, stale: bool },
     #[error(transparent)]
     Envoy(#[from] crate::envoy::Error),
 }
@@ -44,7 +46,7 @@ impl Error {
                 Some("see docs/topology.md for the keys of [topology]; without the section gw runs the default".into())
             }
             Error::Rendered { .. } => Some("a value from gw.toml may be out of range for Envoy".into()),
-            Error::Io { .. } | Error::Envoy(_) => None,
+            Error::Io { .. } | Error::NotBuilt { .. } | Error::Envoy(_) => None,
         }
     }
 }
@@ -76,6 +78,17 @@ pub fn project_module(project: &Project) -> Result<ProjectModule, Error> {
         kind: FilterKind::of_template(template.as_deref()),
         default_config: scenario_config(&project.root)?,
     })
+}
+
+/// The project's module as `gw build` last wrote it; refused when missing or
+/// older than a source, so what ships is the current code.
+pub fn built_module(project: &Project) -> Result<ProjectModule, Error> {
+    let module = project_module(project)?;
+    let exists = module.wasm.is_file();
+    if !exists || sources::is_stale(&module.wasm, sources::newest(&project.root)) {
+        return Err(Error::NotBuilt { wasm: module.wasm, stale: exists });
+    }
+    Ok(module)
 }
 
 /// Cargo.toml's `[lib] name`, else the package name with `-` as `_`.

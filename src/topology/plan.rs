@@ -48,7 +48,8 @@ pub fn plan(
     Ok(Plan { front, services, routes, listeners_dir })
 }
 
-fn filters(specs: &[FilterSpec], project: &ProjectModule, at: &str) -> Result<Vec<Filter>, Error> {
+/// The filters at `at` (`front`, `services[1]`) with their modules and configurations settled.
+pub(crate) fn filters(specs: &[FilterSpec], project: &ProjectModule, at: &str) -> Result<Vec<Filter>, Error> {
     specs
         .iter()
         .enumerate()

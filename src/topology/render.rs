@@ -129,33 +129,65 @@ fn bootstrap(name: &str, listeners: Vec<v3::Listener>, clusters: Vec<Cluster>, l
     }
 }
 
-fn route(prefix: &str, cluster: &str) -> v3::Route {
+pub(crate) fn route(prefix: &str, cluster: &str) -> v3::Route {
     v3::Route {
         match_: v3::RouteMatch { prefix: prefix.to_string() },
         route: v3::RouteAction { cluster: cluster.to_string() },
     }
 }
 
+/// A local Envoy's listener: its filters read their modules from files.
 fn listener(name: &str, node: &Node, routes: Vec<v3::Route>) -> v3::Listener {
-    let of = |kind: FilterKind| node.filters.iter().filter(move |f| f.kind == kind);
-    let mut http_filters: Vec<v3::HttpFilter> = of(FilterKind::Http)
-        .map(|f| v3::HttpFilter {
-            name: "envoy.filters.http.wasm".into(),
-            typed_config: v3::HttpFilterConfig::Wasm(wasm(f)),
+    let filters = node
+        .filters
+        .iter()
+        .map(|f| {
+            let code = v3::AsyncDataSource::file(f.wasm.display().to_string());
+            (f.kind, wasm(f, code))
         })
         .collect();
+    listener_with(name, Some(Address::tcp(LOOPBACK, node.port)), filters, routes, true)
+}
+
+/// The listener every Envoy gw configures: network wasm filters, then an HTTP
+/// connection manager with the http wasm filters before the router and the
+/// access-log ones (after a stdout log when `stdout_log`).
+pub(crate) fn listener_with(
+    name: &str,
+    address: Option<Address>,
+    filters: Vec<(FilterKind, v3::WasmFilter)>,
+    routes: Vec<v3::Route>,
+    stdout_log: bool,
+) -> v3::Listener {
+    let mut network = Vec::new();
+    let mut http_filters = Vec::new();
+    let mut access_log = Vec::new();
+    if stdout_log {
+        access_log.push(v3::AccessLog {
+            name: "envoy.access_loggers.stdout".into(),
+            typed_config: v3::AccessLogConfig::Stdout {},
+        });
+    }
+    for (kind, filter) in filters {
+        match kind {
+            FilterKind::Network => network.push(v3::NetworkFilter {
+                name: "envoy.filters.network.wasm".into(),
+                typed_config: v3::NetworkFilterConfig::Wasm(filter),
+            }),
+            FilterKind::Http => http_filters.push(v3::HttpFilter {
+                name: "envoy.filters.http.wasm".into(),
+                typed_config: v3::HttpFilterConfig::Wasm(filter),
+            }),
+            FilterKind::AccessLog => access_log.push(v3::AccessLog {
+                name: "envoy.access_loggers.wasm".into(),
+                typed_config: v3::AccessLogConfig::Wasm(filter),
+            }),
+        }
+    }
     http_filters.push(v3::HttpFilter {
         name: "envoy.filters.http.router".into(),
         typed_config: v3::HttpFilterConfig::Router {},
     });
-    let mut access_log = vec![v3::AccessLog {
-        name: "envoy.access_loggers.stdout".into(),
-        typed_config: v3::AccessLogConfig::Stdout {},
-    }];
-    access_log.extend(of(FilterKind::AccessLog).map(|f| v3::AccessLog {
-        name: "envoy.access_loggers.wasm".into(),
-        typed_config: v3::AccessLogConfig::Wasm(wasm(f)),
-    }));
     let hcm = v3::HttpConnectionManager {
         stat_prefix: name.to_string(),
         codec_type: "AUTO",
@@ -166,33 +198,20 @@ fn listener(name: &str, node: &Node, routes: Vec<v3::Route>) -> v3::Listener {
         http_filters,
         access_log,
     };
-    let mut filters: Vec<v3::NetworkFilter> = of(FilterKind::Network)
-        .map(|f| v3::NetworkFilter {
-            name: "envoy.filters.network.wasm".into(),
-            typed_config: v3::NetworkFilterConfig::Wasm(wasm(f)),
-        })
-        .collect();
-    filters.push(v3::NetworkFilter {
+    network.push(v3::NetworkFilter {
         name: "envoy.filters.network.http_connection_manager".into(),
         typed_config: v3::NetworkFilterConfig::HttpConnectionManager(Box::new(hcm)),
     });
-    v3::Listener {
-        name: name.to_string(),
-        address: Address::tcp(LOOPBACK, node.port),
-        filter_chains: vec![v3::FilterChain { filters }],
-    }
+    v3::Listener { name: name.to_string(), address, filter_chains: vec![v3::FilterChain { filters: network }] }
 }
 
-fn wasm(filter: &Filter) -> v3::WasmFilter {
+/// A filter's plugin config, its module from `code`.
+pub(crate) fn wasm(filter: &Filter, code: v3::AsyncDataSource) -> v3::WasmFilter {
     v3::WasmFilter {
         config: v3::PluginConfig {
             name: filter.name.clone(),
             root_id: String::new(),
-            vm_config: v3::VmConfig {
-                vm_id: filter.name.clone(),
-                runtime: WASM_RUNTIME,
-                code: v3::AsyncDataSource { local: v3::DataSource { filename: filter.wasm.display().to_string() } },
-            },
+            vm_config: v3::VmConfig { vm_id: filter.name.clone(), runtime: WASM_RUNTIME, code },
             configuration: v3::StringValue::new(filter.config.clone()),
         },
     }

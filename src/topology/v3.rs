@@ -55,11 +55,14 @@ pub struct DiscoveryResponse {
     pub resources: Vec<Resource>,
 }
 
+/// An xDS resource packed in an Any (file-based LDS, a CiliumEnvoyConfig's `resources`).
 #[derive(Debug, Serialize)]
 #[serde(tag = "@type")]
 pub enum Resource {
     #[serde(rename = "type.googleapis.com/envoy.config.listener.v3.Listener")]
     Listener(Listener),
+    #[serde(rename = "type.googleapis.com/envoy.config.cluster.v3.Cluster")]
+    Cluster(Cluster),
 }
 
 #[derive(Debug, Serialize)]
@@ -82,7 +85,9 @@ pub struct SocketAddress {
 #[derive(Debug, Serialize)]
 pub struct Listener {
     pub name: String,
-    pub address: Address,
+    /// None where the control plane assigns one (Cilium does, and adds its own filters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
     pub filter_chains: Vec<FilterChain>,
 }
 
@@ -114,6 +119,7 @@ pub struct HttpConnectionManager {
     pub codec_type: &'static str,
     pub route_config: RouteConfiguration,
     pub http_filters: Vec<HttpFilter>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub access_log: Vec<AccessLog>,
 }
 
@@ -198,14 +204,52 @@ pub struct VmConfig {
     pub code: AsyncDataSource,
 }
 
-#[derive(Debug, Serialize)]
+/// Where the module's bytes come from: `local` or `remote`. (Structs with
+/// optional fields, as YAML serialisers write Rust enums as tags.)
+#[derive(Debug, Default, Serialize)]
 pub struct AsyncDataSource {
-    pub local: DataSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<DataSource>,
+    /// Fetched by Envoy over HTTP(S) and refused unless its sha256 matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Box<RemoteDataSource>>,
+}
+
+impl AsyncDataSource {
+    pub fn file(path: String) -> AsyncDataSource {
+        AsyncDataSource { local: Some(DataSource { filename: Some(path), inline_bytes: None }), remote: None }
+    }
+
+    /// The bytes themselves, base64 (protobuf's JSON form of `bytes`).
+    pub fn inline(base64: String) -> AsyncDataSource {
+        AsyncDataSource { local: Some(DataSource { filename: None, inline_bytes: Some(base64) }), remote: None }
+    }
+
+    pub fn remote(remote: RemoteDataSource) -> AsyncDataSource {
+        AsyncDataSource { local: None, remote: Some(Box::new(remote)) }
+    }
 }
 
 #[derive(Debug, Serialize)]
 pub struct DataSource {
-    pub filename: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_bytes: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RemoteDataSource {
+    pub http_uri: HttpUri,
+    pub sha256: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HttpUri {
+    pub uri: String,
+    /// The cluster the request goes through.
+    pub cluster: String,
+    pub timeout: &'static str,
 }
 
 /// `google.protobuf.StringValue` packed in an Any, as the wasm filter expects its configuration.
@@ -228,7 +272,27 @@ pub struct Cluster {
     #[serde(rename = "type")]
     pub discovery: &'static str,
     pub connect_timeout: &'static str,
-    pub load_assignment: ClusterLoadAssignment,
+    /// None for EDS: the control plane sends the endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_assignment: Option<ClusterLoadAssignment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_lookup_family: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_socket: Option<TransportSocket>,
+}
+
+/// TLS to the upstream, naming it by SNI.
+#[derive(Debug, Serialize)]
+pub struct TransportSocket {
+    pub name: &'static str,
+    pub typed_config: UpstreamTlsContext,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UpstreamTlsContext {
+    #[serde(rename = "@type")]
+    pub type_url: &'static str,
+    pub sni: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -260,12 +324,43 @@ impl Cluster {
             name: name.to_string(),
             discovery,
             connect_timeout: "1s",
-            load_assignment: ClusterLoadAssignment {
+            load_assignment: Some(ClusterLoadAssignment {
                 cluster_name: name.to_string(),
                 endpoints: vec![LocalityLbEndpoints {
                     lb_endpoints: vec![LbEndpoint { endpoint: Endpoint { address: Address::tcp(host, port) } }],
                 }],
-            },
+            }),
+            dns_lookup_family: None,
+            transport_socket: None,
         }
+    }
+
+    /// Endpoints from the control plane (EDS).
+    pub fn eds(name: &str) -> Cluster {
+        Cluster {
+            name: name.to_string(),
+            discovery: "EDS",
+            connect_timeout: "5s",
+            load_assignment: None,
+            dns_lookup_family: None,
+            transport_socket: None,
+        }
+    }
+
+    /// `single`, over TLS when `tls` (SNI `host`), IPv4 first for names that have both.
+    pub fn remote(name: &str, host: &str, port: u16, tls: bool) -> Cluster {
+        let mut cluster = Cluster::single(name, host, port);
+        cluster.connect_timeout = "5s";
+        if cluster.discovery != "STATIC" {
+            cluster.dns_lookup_family = Some("V4_PREFERRED");
+        }
+        cluster.transport_socket = tls.then(|| TransportSocket {
+            name: "envoy.transport_sockets.tls",
+            typed_config: UpstreamTlsContext {
+                type_url: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                sni: host.to_string(),
+            },
+        });
+        cluster
     }
 }

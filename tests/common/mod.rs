@@ -5,11 +5,13 @@ pub mod archive;
 pub mod docker;
 pub mod flaky;
 pub mod gw;
+pub mod kube_api;
 pub mod oci_layout;
 pub mod registry;
 pub mod running;
 pub mod server;
 pub mod token_service;
+pub mod wasm_module;
 
 pub use archive::{Archive, envoy_index, sha256_hex};
 pub use server::{Reply, TestServer};

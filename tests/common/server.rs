@@ -113,6 +113,15 @@ pub struct Request {
     pub target: String,
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
+    /// The body, as long as its Content-Length said.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
 }
 
 pub struct TestServer {
@@ -231,8 +240,13 @@ fn handle(stream: TcpStream, sh: &Shared) {
         target = rest.find('/').map_or("/".to_string(), |i| rest[i..].to_string());
     }
     let path = normalize(&target);
+    let length = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok());
+    let mut body = vec![0; length.unwrap_or(0)];
+    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+        body.clear();
+    }
     *sh.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
-    sh.requests.lock().unwrap().push(Request { method: method.clone(), path: path.clone(), target, headers });
+    sh.requests.lock().unwrap().push(Request { method: method.clone(), path: path.clone(), target, headers, body });
 
     let reply = sh.routes.lock().unwrap().get(&path).cloned().unwrap_or_else(|| Reply::status(404));
     let mut out = stream;

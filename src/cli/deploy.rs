@@ -1,0 +1,99 @@
+//! `gw deploy cilium`: the project's filters as a CiliumEnvoyConfig, written
+//! and optionally applied with kubectl.
+
+use std::path::PathBuf;
+
+use crate::cli::Terminal;
+use crate::k8s::{self, ModuleSource, Overrides, kubectl};
+use crate::project::Project;
+use crate::settings::Settings;
+use crate::{Error, Result};
+
+/// Ship the project's filters to a Kubernetes cluster.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    target: Target,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Target {
+    Cilium(CiliumArgs),
+}
+
+/// Write a CiliumEnvoyConfig that runs the filters in Cilium's Envoy, in front of Services.
+///
+/// Cilium redirects each named Service's traffic to an Envoy listener with the front's filters
+/// from [topology] (then those of a [[topology.services]] entry of the same name) and sends it on
+/// to the Service's backends. The module travels inside the object (base64), or is fetched by
+/// Envoy from --module-url and checked against the build's sha256. The Envoy resources are
+/// checked against Envoy's API schema before anything is written. Flags win over [deploy.cilium]
+/// in gw.toml. Prints the written file.
+#[derive(Debug, clap::Args)]
+struct CiliumArgs {
+    /// Where to write <name>.yaml (default: target/gw/cilium in the project).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Then apply it: kubectl apply --server-side --force-conflicts --field-manager=gw.
+    #[arg(long)]
+    apply: bool,
+    /// The kubectl context to apply in (default: kubectl's current context).
+    #[arg(long, value_name = "NAME", requires = "apply")]
+    context: Option<String>,
+    /// The namespace of the CiliumEnvoyConfig and of the Services (default: default).
+    #[arg(long, short, value_name = "NS")]
+    namespace: Option<String>,
+    /// A Service whose traffic passes the filters, optionally on one port only; repeatable.
+    #[arg(long = "service", value_name = "NAME[:PORT]")]
+    services: Vec<String>,
+    /// The CiliumEnvoyConfig's name (default: gw-<project name>).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Have Envoy fetch the project's module from this http(s) URL instead of carrying it inline.
+    #[arg(long, value_name = "URL")]
+    module_url: Option<String>,
+}
+
+pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let Target::Cilium(args) = args.target;
+    let project = Project::require(&settings.cwd)?;
+    let overrides =
+        Overrides { namespace: args.namespace, name: args.name, services: args.services, module_url: args.module_url };
+    let (resolved, manifest) = k8s::cilium_manifest(&project, overrides)?;
+    let out = match args.out {
+        Some(dir) => settings.cwd.join(dir),
+        None => project.root.join(crate::toolchain::OUTPUT_DIR).join("cilium"),
+    };
+    std::fs::create_dir_all(&out).map_err(|e| Error::Io(format!("{}: {e}", out.display())))?;
+    let path = out.join(&manifest.file_name);
+    crate::fsutil::write_atomically(&path, manifest.yaml.as_bytes(), 0o644)
+        .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    let shown = path.strip_prefix(&settings.cwd).unwrap_or(&path).to_path_buf();
+    let module = match &resolved.module {
+        ModuleSource::Inline => "inline".to_string(),
+        ModuleSource::Url(url) => format!("fetched from {url}"),
+    };
+    terminal.status(format!(
+        "CiliumEnvoyConfig {}/{} ({} bytes, module {module})",
+        resolved.namespace,
+        resolved.name,
+        manifest.yaml.len()
+    ));
+    for (target, (listener, filters)) in resolved.targets.iter().zip(&manifest.listeners) {
+        let port = target.port.map(|p| format!(" port {p}")).unwrap_or_default();
+        terminal.detail(format!("  Service {}{port} → listener {listener}: {}", target.service, filters.join(", ")));
+    }
+    println!("{}", shown.display());
+    if !args.apply {
+        return Ok(0);
+    }
+    let applied = kubectl::apply(&path, args.context.as_deref())?;
+    print!("{}", applied.stdout);
+    eprint!("{}", applied.stderr);
+    if applied.code != 0
+        && let Some(hint) = kubectl::hint(&applied.stderr)
+    {
+        terminal.hint(hint);
+    }
+    Ok(applied.code)
+}

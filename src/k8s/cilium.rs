@@ -1,0 +1,279 @@
+//! A project's filters as a CiliumEnvoyConfig (cilium.io/v2). Cilium sends the
+//! traffic of each Service named to a listener in its Envoy (cilium-envoy)
+//! that runs the filters and then the Service's own backends, which Cilium
+//! feeds to the cluster `<namespace>/<service>[:<port>]` by EDS.
+//!
+//! What Cilium does with the resources (pkg/ciliumenvoyconfig in cilium/cilium):
+//! a listener without an address gets a proxy port and Cilium's own filters
+//! (cilium.l7policy lands just before the router, so gw's filters run first);
+//! names without a '/' are prefixed with `<namespace>/<name>/`, names with one
+//! are kept, and nothing inside a filter's config is renamed, so the cluster a
+//! remote module is fetched through is named in full here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+
+use super::Error;
+use super::spec::{ModuleSource, Resolved, Target};
+use crate::download::Sha256;
+use crate::topology::render::{self, Filter};
+use crate::topology::v3;
+use crate::topology::validate;
+
+/// The largest object etcd stores by default (`--max-request-bytes`, 1.5 MiB).
+pub const OBJECT_LIMIT: usize = 1536 * 1024;
+
+/// One Service's part: its traffic and the filters it passes.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub target: Target,
+    pub filters: Vec<Filter>,
+}
+
+/// What `gw deploy cilium` writes.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// `<name>.yaml`.
+    pub file_name: String,
+    pub yaml: String,
+    /// Per Service: the listener's name and the filters' names, for the summary.
+    pub listeners: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    name: String,
+    namespace: String,
+    labels: BTreeMap<&'static str, &'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    /// Services whose traffic Cilium redirects to a listener.
+    services: Vec<ServiceListener>,
+    /// Services whose backends Cilium sends to Envoy (EDS), on the ports listed.
+    backend_services: Vec<BackendService>,
+    resources: Vec<v3::Resource>,
+}
+
+#[derive(Serialize)]
+struct ServiceListener {
+    name: String,
+    namespace: String,
+    listener: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<u16>,
+}
+
+#[derive(Serialize)]
+struct BackendService {
+    name: String,
+    namespace: String,
+    /// Cilium's CRD calls the list of ports `number`, as strings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    number: Vec<String>,
+}
+
+/// The CiliumEnvoyConfig for `placements`, its Envoy resources checked against
+/// Envoy's API schema and its size against what the API server stores.
+pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &Path) -> Result<Manifest, Error> {
+    let namespace = &deployment.namespace;
+    let mut modules = Modules::default();
+    let source_cluster = format!("{namespace}/{}/gw-module-source", deployment.name);
+    let mut resources = Vec::new();
+    let mut clusters = Vec::new();
+    let mut spec = Spec { services: Vec::new(), backend_services: Vec::new(), resources: Vec::new() };
+    let mut listeners = Vec::new();
+    let mut remote = None;
+    for placement in placements {
+        let Target { service, port } = &placement.target;
+        let listener = port.map_or_else(|| service.clone(), |p| format!("{service}-{p}"));
+        let cluster = port.map_or_else(|| format!("{namespace}/{service}"), |p| format!("{namespace}/{service}:{p}"));
+        let mut filters = Vec::new();
+        for filter in &placement.filters {
+            let code = match &deployment.module {
+                ModuleSource::Url(url) if filter.wasm == project_wasm => {
+                    remote = Some(url);
+                    v3::AsyncDataSource::remote(v3::RemoteDataSource {
+                        http_uri: v3::HttpUri { uri: url.to_string(), cluster: source_cluster.clone(), timeout: "30s" },
+                        sha256: modules.sha256(&filter.wasm)?,
+                    })
+                }
+                _ => v3::AsyncDataSource::inline(modules.base64(&filter.wasm)?),
+            };
+            filters.push((filter.kind, render::wasm(filter, code)));
+        }
+        let routes = vec![render::route("/", &cluster)];
+        resources.push(v3::Resource::Listener(render::listener_with(&listener, None, filters, routes, false)));
+        if !clusters.contains(&cluster) {
+            clusters.push(cluster);
+        }
+        let ports: Vec<u16> = port.iter().copied().collect();
+        spec.services.push(ServiceListener {
+            name: service.clone(),
+            namespace: namespace.clone(),
+            listener: listener.clone(),
+            ports: ports.clone(),
+        });
+        spec.backend_services.push(BackendService {
+            name: service.clone(),
+            namespace: namespace.clone(),
+            number: ports.iter().map(u16::to_string).collect(),
+        });
+        listeners.push((listener, placement.filters.iter().map(|f| f.name.clone()).collect()));
+    }
+    resources.extend(clusters.iter().map(|c| v3::Resource::Cluster(v3::Cluster::eds(c))));
+    if let Some(url) = remote {
+        let tls = url.scheme() == "https";
+        let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
+        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+        resources.push(v3::Resource::Cluster(v3::Cluster::remote(&source_cluster, host, port, tls)));
+    }
+    spec.resources = resources;
+    check_resources(&spec.resources)?;
+
+    let object = Object {
+        api_version: "cilium.io/v2",
+        kind: "CiliumEnvoyConfig",
+        metadata: Metadata {
+            name: deployment.name.clone(),
+            namespace: namespace.clone(),
+            labels: BTreeMap::from([("app.kubernetes.io/managed-by", "gw")]),
+        },
+        spec,
+    };
+    let body = serde_norway::to_string(&object).expect("the CiliumEnvoyConfig serialises");
+    let yaml = format!("# Written by gw deploy cilium from gw.toml; it writes the file again on every run.\n{body}");
+    if yaml.len() > OBJECT_LIMIT {
+        return Err(Error::TooLarge { size: yaml.len() });
+    }
+    Ok(Manifest { file_name: format!("{}.yaml", deployment.name), yaml, listeners })
+}
+
+/// The resources as Envoy would take them over xDS: a DiscoveryResponse's
+/// `resources` are Anys just like the CRD's.
+fn check_resources(resources: &[v3::Resource]) -> Result<(), Error> {
+    #[derive(Serialize)]
+    struct Resources<'a> {
+        resources: &'a [v3::Resource],
+    }
+    let yaml = serde_norway::to_string(&Resources { resources }).expect("the v3 types serialise");
+    validate::validate_yaml_as(&yaml, validate::DISCOVERY_RESPONSE).map_err(|problems| Error::Rendered {
+        problems: problems.iter().map(|p| format!("spec.{p}")).collect::<Vec<_>>().join("; "),
+    })
+}
+
+/// Each module read once, however many filters use it.
+#[derive(Default)]
+struct Modules {
+    bytes: HashMap<PathBuf, Vec<u8>>,
+}
+
+impl Modules {
+    fn get(&mut self, path: &Path) -> Result<&[u8], Error> {
+        if !self.bytes.contains_key(path) {
+            let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+            self.bytes.insert(path.into(), bytes);
+        }
+        Ok(&self.bytes[path])
+    }
+
+    fn base64(&mut self, path: &Path) -> Result<String, Error> {
+        Ok(STANDARD.encode(self.get(path)?))
+    }
+
+    fn sha256(&mut self, path: &Path) -> Result<String, Error> {
+        Ok(Sha256::of_bytes(self.get(path)?).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::FilterKind;
+
+    fn module(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = dir.join(format!("{name}.wasm"));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn filter(kind: FilterKind, name: &str, wasm: &Path) -> Filter {
+        Filter { kind, name: name.into(), wasm: wasm.into(), config: "{\"header\":\"x-gw\"}".into() }
+    }
+
+    fn resolved(targets: &[(&str, Option<u16>)], module: ModuleSource) -> Resolved {
+        Resolved {
+            namespace: "shop".into(),
+            name: "gw-auth".into(),
+            targets: targets.iter().map(|(s, p)| Target { service: s.to_string(), port: *p }).collect(),
+            module,
+        }
+    }
+
+    fn place(resolved: &Resolved, filters: &[Filter]) -> Vec<Placement> {
+        resolved.targets.iter().map(|t| Placement { target: t.clone(), filters: filters.to_vec() }).collect()
+    }
+
+    #[test]
+    fn services_with_their_filters_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = module(dir.path(), "auth", b"\0asm\x01\0\0\0");
+        let other = module(dir.path(), "audit", b"\0asm\x01\0\0\0audit");
+        let filters = [
+            filter(FilterKind::Network, "limits", &other),
+            filter(FilterKind::Http, "auth", &own),
+            filter(FilterKind::AccessLog, "audit", &other),
+        ];
+        let request = resolved(&[("checkout", Some(8080)), ("cart", None)], ModuleSource::Inline);
+        let manifest = manifest(&request, &place(&request, &filters), &own).unwrap();
+        assert_eq!(manifest.file_name, "gw-auth.yaml");
+        assert_eq!(
+            manifest.listeners[0],
+            ("checkout-8080".into(), vec!["limits".into(), "auth".into(), "audit".into()])
+        );
+        insta::assert_snapshot!(manifest.yaml);
+    }
+
+    #[test]
+    fn the_project_module_from_a_url_is_pinned_by_its_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = module(dir.path(), "auth", b"\0asm\x01\0\0\0");
+        let url = reqwest::Url::parse("https://cdn.example/filters/auth.wasm").unwrap();
+        let request = resolved(&[("checkout", None)], ModuleSource::Url(url));
+        let manifest = manifest(&request, &place(&request, &[filter(FilterKind::Http, "auth", &own)]), &own).unwrap();
+        insta::assert_snapshot!(manifest.yaml);
+    }
+
+    #[test]
+    fn a_module_too_large_to_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = module(dir.path(), "big", &vec![7u8; OBJECT_LIMIT]);
+        let request = resolved(&[("checkout", None)], ModuleSource::Inline);
+        let error = manifest(&request, &place(&request, &[filter(FilterKind::Http, "big", &own)]), &own).unwrap_err();
+        assert!(matches!(error, Error::TooLarge { size } if size > OBJECT_LIMIT), "{error}");
+    }
+
+    #[test]
+    fn a_missing_module_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone.wasm");
+        let request = resolved(&[("checkout", None)], ModuleSource::Inline);
+        let error = manifest(&request, &place(&request, &[filter(FilterKind::Http, "x", &gone)]), &gone).unwrap_err();
+        assert!(error.to_string().contains("gone.wasm"), "{error}");
+    }
+}

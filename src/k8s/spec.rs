@@ -1,0 +1,195 @@
+//! `[deploy.cilium]` in gw.toml, and the flags of `gw deploy cilium`, resolved
+//! into one request. Precedence: a flag, else gw.toml's key, else the default
+//! (namespace `default`, name `gw-<project>`, the module inline).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{Error, names};
+
+/// The keys of `[deploy.cilium]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiliumSpec {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+    pub module: Option<String>,
+}
+
+/// What the command line says; each field, when given, wins over gw.toml.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub services: Vec<String>,
+    pub module_url: Option<String>,
+}
+
+/// A Kubernetes Service whose traffic passes the filters, optionally on one
+/// of its ports only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub service: String,
+    pub port: Option<u16>,
+}
+
+/// How cilium-envoy gets the project's module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleSource {
+    /// Base64 inside the CiliumEnvoyConfig.
+    Inline,
+    /// Fetched by Envoy from this http(s) URL, checked against the build's sha256.
+    Url(reqwest::Url),
+}
+
+/// Everything settled but the filters.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub namespace: String,
+    pub name: String,
+    pub targets: Vec<Target>,
+    pub module: ModuleSource,
+}
+
+/// Reads `[deploy.cilium]` (absent: all defaults).
+pub fn load(manifest: &Path) -> Result<CiliumSpec, Error> {
+    #[derive(Deserialize)]
+    struct Manifest {
+        #[serde(default)]
+        deploy: Deploy,
+    }
+    #[derive(Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Deploy {
+        #[serde(default)]
+        cilium: CiliumSpec,
+    }
+    let text = std::fs::read_to_string(manifest).map_err(|source| Error::Io { path: manifest.into(), source })?;
+    let parsed: Manifest =
+        toml::from_str(&text).map_err(|e| Error::Manifest { path: manifest.into(), reason: e.to_string() })?;
+    Ok(parsed.deploy.cilium)
+}
+
+/// Flags over gw.toml over defaults; every value checked, the error naming where it came from.
+pub fn resolve(spec: CiliumSpec, overrides: Overrides, project: &str) -> Result<Resolved, Error> {
+    let bad = |place: String, value: &str, reason: String| Error::Input { place, value: value.into(), reason };
+    let (namespace, place) = match (overrides.namespace, spec.namespace) {
+        (Some(ns), _) => (ns, "--namespace".to_string()),
+        (None, Some(ns)) => (ns, "[deploy.cilium] namespace".into()),
+        (None, None) => ("default".into(), String::new()),
+    };
+    names::label(&namespace).map_err(|e| bad(place, &namespace, e))?;
+
+    let name = match (overrides.name, spec.name) {
+        (Some(name), _) => (name, "--name".to_string()),
+        (None, Some(name)) => (name, "[deploy.cilium] name".into()),
+        (None, None) => (format!("gw-{}", names::to_subdomain(project)), format!("the project name {project:?}")),
+    };
+    names::subdomain(&name.0).map_err(|e| {
+        let reason = format!("{e}; set name = \"...\" under [deploy.cilium], or pass --name");
+        bad(name.1.clone(), &name.0, reason)
+    })?;
+
+    let (services, place) = if overrides.services.is_empty() {
+        (spec.services, "[deploy.cilium] services")
+    } else {
+        (overrides.services, "--service")
+    };
+    if services.is_empty() {
+        return Err(Error::NoServices);
+    }
+    let mut targets: Vec<Target> = Vec::new();
+    for (i, text) in services.iter().enumerate() {
+        let at = if place == "--service" { place.to_string() } else { format!("{place}[{i}]") };
+        let target = target(text).map_err(|e| bad(at.clone(), text, e))?;
+        if targets.contains(&target) {
+            return Err(bad(at, text, "is named twice".into()));
+        }
+        targets.push(target);
+    }
+
+    let module = match (overrides.module_url, spec.module) {
+        (Some(url), _) => module(&url).map_err(|e| bad("--module-url".into(), &url, e))?,
+        (None, Some(text)) => module(&text).map_err(|e| bad("[deploy.cilium] module".into(), &text, e))?,
+        (None, None) => ModuleSource::Inline,
+    };
+    Ok(Resolved { namespace, name: name.0, targets, module })
+}
+
+/// `checkout` or `checkout:8080`.
+fn target(text: &str) -> Result<Target, String> {
+    let (service, port) = match text.split_once(':') {
+        Some((service, port)) => {
+            let port =
+                port.parse::<u16>().ok().filter(|p| *p != 0).ok_or("the port must be a number from 1 to 65535")?;
+            (service, Some(port))
+        }
+        None => (text, None),
+    };
+    names::service(service).map_err(|e| format!("is not a Service name: it {e}; expected NAME or NAME:PORT"))?;
+    Ok(Target { service: service.into(), port })
+}
+
+/// `inline` or an http(s) URL.
+fn module(text: &str) -> Result<ModuleSource, String> {
+    if text == "inline" {
+        return Ok(ModuleSource::Inline);
+    }
+    let url = reqwest::Url::parse(text).map_err(|e| format!("is neither \"inline\" nor a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be \"inline\" or an http:// or https:// URL with a host".into());
+    }
+    Ok(ModuleSource::Url(url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn services(list: &[&str]) -> CiliumSpec {
+        CiliumSpec { services: list.iter().map(|s| s.to_string()).collect(), ..CiliumSpec::default() }
+    }
+
+    #[test]
+    fn flags_win_over_gw_toml_over_defaults() {
+        let r = resolve(services(&["checkout:8080", "cart"]), Overrides::default(), "my_filter").unwrap();
+        assert_eq!((r.namespace.as_str(), r.name.as_str()), ("default", "gw-my-filter"));
+        assert_eq!(r.targets[0], Target { service: "checkout".into(), port: Some(8080) });
+        assert_eq!(r.targets[1].port, None);
+        assert_eq!(r.module, ModuleSource::Inline);
+
+        let spec = CiliumSpec { namespace: Some("shop".into()), module: Some("inline".into()), ..services(&["a"]) };
+        let overrides = Overrides {
+            namespace: Some("edge".into()),
+            services: vec!["b".into()],
+            module_url: Some("https://cdn.example/f.wasm".into()),
+            ..Overrides::default()
+        };
+        let r = resolve(spec, overrides, "f").unwrap();
+        assert_eq!(r.namespace, "edge");
+        assert_eq!(r.targets, vec![Target { service: "b".into(), port: None }]);
+        assert!(matches!(r.module, ModuleSource::Url(u) if u.host_str() == Some("cdn.example")));
+    }
+
+    #[test]
+    fn bad_values_name_their_place() {
+        let e = resolve(services(&["ok", "Bad"]), Overrides::default(), "f").unwrap_err().to_string();
+        assert!(e.starts_with("[deploy.cilium] services[1] \"Bad\""), "{e}");
+        let e = resolve(services(&["a:0"]), Overrides::default(), "f").unwrap_err().to_string();
+        assert!(e.contains("1 to 65535"), "{e}");
+        let e = resolve(services(&["a", "a"]), Overrides::default(), "f").unwrap_err().to_string();
+        assert!(e.contains("twice"), "{e}");
+        let overrides = Overrides { namespace: Some("Shop".into()), ..Overrides::default() };
+        let e = resolve(services(&["a"]), overrides, "f").unwrap_err().to_string();
+        assert!(e.starts_with("--namespace \"Shop\""), "{e}");
+        let spec = CiliumSpec { module: Some("ftp://x/f.wasm".into()), ..services(&["a"]) };
+        let e = resolve(spec, Overrides::default(), "f").unwrap_err().to_string();
+        assert!(e.starts_with("[deploy.cilium] module"), "{e}");
+        assert!(matches!(resolve(CiliumSpec::default(), Overrides::default(), "f"), Err(Error::NoServices)));
+        let e = resolve(services(&["a"]), Overrides::default(), "Ünïcode").unwrap_err().to_string();
+        assert!(e.contains("--name"), "{e}");
+    }
+}
