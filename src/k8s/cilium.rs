@@ -95,8 +95,10 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
     let mut modules = Modules::default();
     let source_cluster = format!("{namespace}/{}/gw-module-source", deployment.name);
     let mut resources = Vec::new();
+    // One per placement: targets differ in service or port, so their clusters do too.
     let mut clusters = Vec::new();
-    let mut spec = Spec { services: Vec::new(), backend_services: Vec::new(), resources: Vec::new() };
+    let mut services = Vec::new();
+    let mut backend_services = Vec::new();
     let mut listeners = Vec::new();
     let mut remote = None;
     for placement in placements {
@@ -119,17 +121,15 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
         }
         let routes = vec![render::route("/", &cluster)];
         resources.push(v3::Resource::Listener(render::listener_with(&listener, None, filters, routes, false)));
-        if !clusters.contains(&cluster) {
-            clusters.push(cluster);
-        }
+        clusters.push(cluster);
         let ports: Vec<u16> = port.iter().copied().collect();
-        spec.services.push(ServiceListener {
+        services.push(ServiceListener {
             name: service.clone(),
             namespace: namespace.clone(),
             listener: listener.clone(),
             ports: ports.clone(),
         });
-        spec.backend_services.push(BackendService {
+        backend_services.push(BackendService {
             name: service.clone(),
             namespace: namespace.clone(),
             number: ports.iter().map(u16::to_string).collect(),
@@ -143,8 +143,7 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
         resources.push(v3::Resource::Cluster(v3::Cluster::remote(&source_cluster, host, port, tls)));
     }
-    spec.resources = resources;
-    check_resources(&spec.resources)?;
+    check_resources(&resources)?;
 
     let object = Object {
         api_version: "cilium.io/v2",
@@ -154,7 +153,7 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
             namespace: namespace.clone(),
             labels: BTreeMap::from([("app.kubernetes.io/managed-by", "gw")]),
         },
-        spec,
+        spec: Spec { services, backend_services, resources },
     };
     let body = serde_norway::to_string(&object).expect("the CiliumEnvoyConfig serialises");
     let yaml = format!("# Written by gw deploy cilium from gw.toml; it writes the file again on every run.\n{body}");

@@ -206,7 +206,7 @@ pub struct VmConfig {
 
 /// Where the module's bytes come from: `local` or `remote`. (Structs with
 /// optional fields, as YAML serialisers write Rust enums as tags.)
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct AsyncDataSource {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local: Option<DataSource>,
