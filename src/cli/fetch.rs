@@ -2,6 +2,7 @@
 
 use crate::Result;
 use crate::builds::{self, Flavor, ImagePin, Reference};
+use crate::cli::source::SourceArgs;
 use crate::cli::{Terminal, context};
 use crate::settings::Settings;
 
@@ -21,10 +22,14 @@ pub struct Args {
     /// index has a tarball (versions the index lacks always come from the image).
     #[arg(long)]
     from_image: bool,
+
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
-    let ctx = context(settings, terminal);
+    let mut ctx = context(settings, terminal);
+    args.source.apply(&mut ctx);
     for reference in &args.references {
         let mut reference = reference.clone();
         if args.from_image && reference.flavor == Flavor::Standard {

@@ -19,6 +19,7 @@ mod push;
 mod render;
 mod run;
 mod run_project;
+mod source;
 mod templates;
 mod test;
 mod toolchain;

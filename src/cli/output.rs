@@ -77,7 +77,10 @@ impl Reporter for Terminal {
     fn event(&self, event: Event) {
         match event {
             Event::Warning(text) => self.warning(text),
-            Event::OfflineIndex { .. } | Event::OfflineInstalled { .. } | Event::Retrying { .. } => self.warning(event),
+            Event::OfflineIndex { .. }
+            | Event::OfflineInstalled { .. }
+            | Event::SourceUnreachable { next: None, .. }
+            | Event::Retrying { .. } => self.warning(event),
             Event::EnvoyExited { .. } | Event::RebuildFailed { .. } => self.warning(event),
             Event::Installed { .. }
             | Event::EnvoyReady { .. }

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 
 use crate::builds::{self, Reference, default};
 use crate::cli::run_project::{self, ProjectRun};
+use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::cli::{Terminal, context};
 use crate::envoy::{self, RunRequest};
@@ -45,6 +46,9 @@ pub struct Args {
 
     #[command(flatten)]
     toolchain: ToolchainArgs,
+
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
@@ -53,8 +57,13 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         && args.envoy_args.is_empty()
         && let Some(project) = in_project
     {
-        let request =
-            ProjectRun { project: project.clone(), envoy: args.envoy, watch: args.watch, toolchain: &args.toolchain };
+        let request = ProjectRun {
+            project: project.clone(),
+            envoy: args.envoy,
+            watch: args.watch,
+            toolchain: &args.toolchain,
+            source: &args.source,
+        };
         return run_project::run(request, settings, terminal);
     }
     if args.watch || args.envoy.is_some() {
@@ -72,7 +81,9 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
             command: "gw run",
         });
     }
-    let installed = builds::ensure(&context(settings, terminal), &reference)?;
+    let mut ctx = context(settings, terminal);
+    args.source.apply(&mut ctx);
+    let installed = builds::ensure(&ctx, &reference)?;
     let request = RunRequest {
         binary: installed.binary,
         args: args.envoy_args,

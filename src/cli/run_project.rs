@@ -8,6 +8,7 @@ use std::time::Duration;
 use console::Style;
 
 use crate::builds::{self, Reference};
+use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::cli::{Terminal, context};
 use crate::envoy::Stop;
@@ -27,10 +28,11 @@ pub struct ProjectRun<'a> {
     pub envoy: Option<Reference>,
     pub watch: bool,
     pub toolchain: &'a ToolchainArgs,
+    pub source: &'a SourceArgs,
 }
 
 pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) -> Result<i32> {
-    let ProjectRun { project, envoy, watch, toolchain } = request;
+    let ProjectRun { project, envoy, watch, toolchain, source } = request;
     let reference = match envoy {
         Some(reference) => reference,
         None => match project.envoy_build()? {
@@ -61,7 +63,9 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
             Err(code) => return Ok(code),
         }
     }
-    let installed = builds::ensure(&context(settings, terminal), &reference)?;
+    let mut ctx = context(settings, terminal);
+    source.apply(&mut ctx);
+    let installed = builds::ensure(&ctx, &reference)?;
 
     let output = |name: &str| -> up::Output {
         let index = name.bytes().map(usize::from).sum::<usize>() % COLORS.len();

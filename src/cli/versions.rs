@@ -4,21 +4,25 @@ use serde::Serialize;
 
 use crate::Result;
 use crate::builds::{self, Build, Flavor, default};
+use crate::cli::source::SourceArgs;
 use crate::cli::{Terminal, context};
 use crate::settings::Settings;
 
-/// List installed builds; --all adds the Envoy versions the index offers for this platform,
-/// and the cilium-envoy builds gw's catalogue pins.
+/// List installed builds; --all adds the Envoy versions each source offers for this platform
+/// (which sources, in brackets), and the cilium-envoy builds gw's catalogue pins.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Also list Envoy versions available from the index (GW_ENVOY_VERSIONS_URL) and the
-    /// cilium-envoy images gw's catalogue pins by digest.
+    /// Also list Envoy versions available from the sources (the versions index, the package
+    /// index; see --source) and the cilium-envoy images gw's catalogue pins by digest.
     #[arg(long, short)]
     all: bool,
 
     /// Print JSON (an array of objects) instead of text.
     #[arg(long)]
     json: bool,
+
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 #[derive(Serialize)]
@@ -38,6 +42,9 @@ struct Row {
     /// For catalogue builds: the image, pinned by digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<String>,
+    /// The sources that offer it (`index`, `pypi`, `image`), with --all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sources: Vec<String>,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
@@ -62,18 +69,27 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
             sha256: Some(b.sha256.to_string()),
             release_date: None,
             image: None,
+            sources: Vec::new(),
         })
         .collect();
     if args.all {
         let platform = settings.platform.ok_or(builds::Error::NoHostPlatform)?;
-        if let Some(index) = builds::available_versions(&context(settings, terminal))? {
-            for (version, release) in index.releases.iter().rev() {
-                if !release.tarballs.contains_key(&platform) {
-                    continue;
-                }
-                let build = Build { flavor: Flavor::Standard, version: version.clone(), platform };
-                merge_available(&mut rows, &build, |row| row.release_date = release.release_date.clone());
+        let mut ctx = context(settings, terminal);
+        args.source.apply(&mut ctx);
+        let mut offered = Vec::new();
+        for (source, versions) in builds::source::available(&ctx, platform)? {
+            for (version, date) in versions {
+                offered.push((version, source, date));
             }
+        }
+        // Newest first; a version keeps its place when a second source offers it.
+        offered.sort_by(|a, b| b.0.cmp(&a.0));
+        for (version, source, date) in offered {
+            let build = Build { flavor: Flavor::Standard, version, platform };
+            merge_available(&mut rows, &build, |row| {
+                row.release_date = row.release_date.take().or(date);
+                row.sources.push(source.to_string());
+            });
         }
         // Catalogue images are Linux images.
         if platform.os == builds::Os::Linux {
@@ -81,7 +97,10 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
                 let reference = entry.reference();
                 let build = Build { flavor: reference.flavor, version: reference.version, platform };
                 let image = entry.image().pinned(&entry.digest).to_string();
-                merge_available(&mut rows, &build, |row| row.image = Some(image));
+                merge_available(&mut rows, &build, |row| {
+                    row.image = Some(image);
+                    row.sources.push("image".into());
+                });
             }
         }
     }
@@ -101,6 +120,8 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         let date = row.release_date.map(|d| format!("  {d}")).unwrap_or_default();
         let date = if row.image.is_some() && !row.installed {
             format!("{date}  (image, pinned by gw's catalogue)")
+        } else if !row.sources.is_empty() {
+            format!("{date}  ({})", row.sources.join(", "))
         } else {
             date
         };
@@ -127,6 +148,7 @@ fn merge_available(rows: &mut Vec<Row>, build: &Build, fill: impl FnOnce(&mut Ro
                 sha256: None,
                 release_date: None,
                 image: None,
+                sources: Vec::new(),
             });
             rows.len() - 1
         }

