@@ -134,7 +134,7 @@ fn an_unknown_version_names_nearby_ones() {
     run.fails_with(2, "nearby: 1.36.2, 1.36.1");
     // A release the index lacks is looked for as an image; the error names both places.
     gw.run(&["fetch", "standard:1.15.0"])
-        .fails_with(2, "docker.io/envoyproxy/envoy:v1.15.0 does not exist and is not in the index at");
+        .fails_with(2, "docker.io/envoyproxy/envoy:v1.15.0 does not exist and is not in the Envoy index at");
     gw.run(&["fetch", "cilium:1.99.0"]).fails_with(2, "is not in gw's catalogue of images");
 }
 
@@ -215,13 +215,23 @@ fn gw_lock_pins_builds_and_refuses_other_bytes() {
     let mode = std::fs::metadata(gw.work().join("gw.lock")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644, "gw.lock is committed and read by others, as Cargo.lock is");
 
-    // The index now serves other bytes for the same version; a fresh GW_HOME must not accept them.
+    // The index now serves another binary for the same version; a fresh GW_HOME must not accept
+    // it. gw.lock pins the binary's own digest too, and names both.
     gw.publish_envoy("1.36.2", b"tampered");
-    let new_sha = sha256_hex(envoy_archive("1.36.2", b"tampered").tar_xz());
     std::fs::remove_dir_all(gw.home()).unwrap();
     let run = gw.run(&["fetch", "1.36.2"]);
     run.fails_with(1, "is pinned in");
+    let (original, tampered) = (sha256_hex(b"original"), sha256_hex(b"tampered"));
+    assert!(run.stderr.contains(&original) && run.stderr.contains(&tampered), "{}", run.stderr);
+
+    // A lock written before gw kept binary digests refuses other archive bytes outright.
+    let old = lock.lines().filter(|l| !l.starts_with("binary_sha256")).collect::<Vec<_>>().join("\n") + "\n";
+    std::fs::write(gw.work().join("gw.lock"), &old).unwrap();
+    let run = gw.run(&["fetch", "1.36.2"]);
+    run.fails_with(1, "is pinned in");
+    let new_sha = sha256_hex(envoy_archive("1.36.2", b"tampered").tar_xz());
     assert!(run.stderr.contains(&original_sha) && run.stderr.contains(&new_sha), "{}", run.stderr);
+    std::fs::write(gw.work().join("gw.lock"), &lock).unwrap();
     assert!(gw.installed_dirs().is_empty());
     assert_eq!(std::fs::read_to_string(gw.work().join("gw.lock")).unwrap(), lock, "the lock is unchanged");
 
@@ -247,7 +257,8 @@ fn offline_falls_back_to_the_cached_index() {
     let run = gw.run(&["fetch", "1.36"]);
     run.ok();
     assert!(run.stderr.contains("using installed builds only"), "{}", run.stderr);
-    gw.run(&["fetch", "1.35.0"]).fails_with(1, "could not be reached and no copy is cached");
+    let only_index = gw.command(&["fetch", "1.35.0"]).env("GW_ENVOY_SOURCE", "index").output().unwrap();
+    common::gw::Run::from(only_index).fails_with(1, "no source of Envoy builds could be reached, and none is cached");
 }
 
 #[test]

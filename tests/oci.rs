@@ -190,7 +190,7 @@ fn a_missing_platform_a_missing_file_and_a_whiteout_are_named() {
     // A single-platform image says its platform in its config.
     fetch(&gw, &registry, &["fetch", "standard:1.14.4"]).fails_with(2, "it has: linux/arm64");
     fetch(&gw, &registry, &["fetch", "standard:1.14.3"])
-        .fails_with(2, "docker.io/envoyproxy/envoy:v1.14.3 does not exist and is not in the index");
+        .fails_with(2, "docker.io/envoyproxy/envoy:v1.14.3 does not exist and is not in the Envoy index");
     assert!(gw.installed_dirs().is_empty());
     assert!(gw.staging_leftovers().is_empty(), "{:?}", gw.staging_leftovers());
 }

@@ -89,14 +89,14 @@ impl Lockfile {
     pub fn check_binary(&self, build: &Build, actual: &Sha256, source_name: &str) -> Result<(), Error> {
         match self.get(build) {
             Some(entry) if entry.binary_sha256.as_ref().is_some_and(|pinned| pinned != actual) => {
-                Err(Error::LockBinaryMismatch {
+                Err(Error::LockBinaryMismatch(Box::new(super::BinaryMismatch {
                     build: build.to_string(),
                     lock: self.path.clone(),
                     locked: entry.binary_sha256.clone().expect("checked above"),
                     locked_source: entry.source.clone(),
                     actual: actual.clone(),
                     source_name: source_name.to_string(),
-                })
+                })))
             }
             _ => Ok(()),
         }
@@ -104,7 +104,13 @@ impl Lockfile {
 
     /// Adds a pin, or the binary digest to a pin written without one, and saves;
     /// false if there was nothing to add.
-    pub fn pin(&mut self, build: &Build, source: &str, sha256: &Sha256, binary: Option<&Sha256>) -> Result<bool, Error> {
+    pub fn pin(
+        &mut self,
+        build: &Build,
+        source: &str,
+        sha256: &Sha256,
+        binary: Option<&Sha256>,
+    ) -> Result<bool, Error> {
         let name = build.to_string();
         if let Some(entry) = self.builds.iter_mut().find(|e| e.name == name) {
             if entry.binary_sha256.is_some() || binary.is_none() {

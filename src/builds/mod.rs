@@ -43,6 +43,21 @@ pub enum ReferenceError {
     Platform(String),
 }
 
+/// gw.lock pins one Envoy binary; another source delivered a different one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{build} is pinned in {} to an Envoy binary with sha256 {locked} (from {locked_source}), but the binary from {source_name} has {actual}; refusing it",
+    lock.display()
+)]
+pub struct BinaryMismatch {
+    pub build: String,
+    pub lock: PathBuf,
+    pub locked: Sha256,
+    pub locked_source: String,
+    pub actual: Sha256,
+    pub source_name: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -73,18 +88,8 @@ pub enum Error {
     BadChecksumFile { url: String, file: String },
     #[error("{build} is pinned in {} with sha256 {locked}, but {source_name} has {actual}; refusing it", lock.display())]
     LockMismatch { build: String, lock: PathBuf, locked: Sha256, actual: Sha256, source_name: String },
-    #[error(
-        "{build} is pinned in {} to an Envoy binary with sha256 {locked} (from {locked_source}), but the binary from {source_name} has {actual}; refusing it",
-        lock.display()
-    )]
-    LockBinaryMismatch {
-        build: String,
-        lock: PathBuf,
-        locked: Sha256,
-        locked_source: String,
-        actual: Sha256,
-        source_name: String,
-    },
+    #[error("{0}")]
+    LockBinaryMismatch(Box<BinaryMismatch>),
     #[error("{build} is not installed")]
     NotInstalled { build: String },
     #[error("the archive for {build} has no {path}")]
@@ -145,7 +150,7 @@ impl Error {
             ),
             Error::Image(e) => e.hint(),
             Error::NotInstalled { build } => Some(format!("run `gw fetch {build}`")),
-            Error::LockMismatch { .. } | Error::LockBinaryMismatch { .. } => {
+            Error::LockMismatch { .. } | Error::LockBinaryMismatch(_) => {
                 Some("if the new build is intended, remove its entry from gw.lock and fetch again".into())
             }
             Error::Unreachable { .. } => Some(

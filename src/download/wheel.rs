@@ -106,10 +106,7 @@ fn recorded_digest(
     const LIMIT: u64 = 1 << 20;
     let entry = archive.by_index(index).map_err(|e| WheelError::Corrupt(e.to_string()))?;
     let mut text = String::new();
-    entry
-        .take(LIMIT)
-        .read_to_string(&mut text)
-        .map_err(|e| WheelError::Corrupt(format!("RECORD: {e}")))?;
+    entry.take(LIMIT).read_to_string(&mut text).map_err(|e| WheelError::Corrupt(format!("RECORD: {e}")))?;
     Ok(text.lines().find_map(|line| {
         let mut fields = line.split(',');
         (fields.next()? == member).then_some(())?;

