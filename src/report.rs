@@ -40,6 +40,8 @@ pub enum Event {
     EnvoyExited { name: String, code: i32, log: PathBuf },
     /// The filter was rebuilt and is being swapped into the running front Envoy.
     Reloaded { module: PathBuf },
+    /// Envoy refused the listeners with the rebuilt filter; it keeps serving the previous ones.
+    SwapRefused { envoy: String, reason: String, log: Vec<String> },
     /// A rebuild failed; the running filter stays.
     RebuildFailed { reason: String },
     /// The run's debug bundle was written.
@@ -80,6 +82,13 @@ impl fmt::Display for Event {
                 write!(f, "{name} exited by itself (code {code}); its log: {}", log.display())
             }
             Event::Reloaded { module } => write!(f, "rebuilt; the front now runs {}", module.display()),
+            Event::SwapRefused { envoy, reason, log } => {
+                write!(f, "Envoy '{envoy}' refused the rebuilt filter and keeps serving the previous one: {reason}")?;
+                for line in log {
+                    write!(f, "\n  {envoy:>9} | {line}")?;
+                }
+                Ok(())
+            }
             Event::RebuildFailed { reason } => write!(f, "rebuild failed; still running the previous filter: {reason}"),
             Event::Bundle { path } => write!(f, "debug bundle written to {}", path.display()),
             Event::Warning(message) => write!(f, "warning: {message}"),

@@ -13,6 +13,62 @@ pub const SNAPSHOT_PATHS: &[(&str, &str)] = &[
     ("/listeners", "listeners.txt"),
 ];
 
+/// One dynamic listener as Envoy holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerState {
+    pub name: String,
+    /// The version (`version_info`) of the configuration serving now, if one is.
+    pub active: Option<String>,
+    /// The last update Envoy refused, if the newest one was refused.
+    pub rejected: Option<Rejected>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Envoy's reason, e.g. `Unable to create Wasm plugin jwt`.
+    pub details: String,
+    /// The refused update's `version_info`, when Envoy gives it.
+    pub version: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Dump {
+    #[serde(default)]
+    configs: Vec<DynamicListener>,
+}
+
+#[derive(serde::Deserialize)]
+struct DynamicListener {
+    #[serde(default)]
+    name: String,
+    active_state: Option<Versioned>,
+    error_state: Option<ErrorState>,
+}
+
+#[derive(serde::Deserialize)]
+struct Versioned {
+    #[serde(default)]
+    version_info: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorState {
+    #[serde(default)]
+    details: String,
+    #[serde(default)]
+    version_info: Option<String>,
+}
+
+impl From<DynamicListener> for ListenerState {
+    fn from(l: DynamicListener) -> Self {
+        ListenerState {
+            name: l.name,
+            active: l.active_state.map(|a| a.version_info),
+            rejected: l.error_state.map(|e| Rejected { details: e.details, version: e.version_info }),
+        }
+    }
+}
+
 /// A client for one admin address (`host:port`).
 pub struct Admin {
     address: String,
@@ -53,6 +109,14 @@ impl Admin {
             return None;
         }
         response.bytes().ok().map(|b| b.to_vec())
+    }
+
+    /// Each dynamic listener's state (`/config_dump?resource=dynamic_listeners`); None when
+    /// the admin does not answer.
+    pub fn dynamic_listeners(&self) -> Option<Vec<ListenerState>> {
+        let body = self.get("/config_dump?resource=dynamic_listeners")?;
+        let dump: Dump = serde_json::from_slice(&body).ok()?;
+        Some(dump.configs.into_iter().map(ListenerState::from).collect())
     }
 
     /// Saves every page of [`SNAPSHOT_PATHS`] into `dir`; returns how many answered.

@@ -66,6 +66,16 @@ impl Fleet {
         Ok(fleet)
     }
 
+    /// Each member's admin endpoint (once it wrote its address), by name.
+    pub fn admin(&self, name: &str) -> Option<super::Admin> {
+        self.members.iter().find(|(n, _)| n == name).and_then(|(_, p)| p.admin())
+    }
+
+    /// Where the member called `name` logs its stderr.
+    pub fn log(&self, name: &str) -> Option<PathBuf> {
+        self.members.iter().find(|(n, _)| n == name).map(|(_, p)| p.run_dir.join("stderr.log"))
+    }
+
     pub fn pids(&self) -> Vec<(String, u32)> {
         self.members.iter().map(|(name, p)| (name.clone(), p.pid())).collect()
     }
@@ -104,13 +114,36 @@ impl Fleet {
         }
     }
 
+    /// Polls `probe` until it answers (`Ok(Ok(answer))`) or a reason to stop comes first
+    /// (`Ok(Err(stop))`); after `timeout`, [`Error::NotServing`].
+    pub fn wait_for<T>(
+        &mut self,
+        timeout: Duration,
+        reporter: &dyn Reporter,
+        probe: &mut dyn FnMut(&Fleet) -> Option<T>,
+    ) -> Result<Result<T, Stop>, Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(stop) = self.stop_reason(reporter)? {
+                return Ok(Err(stop));
+            }
+            if let Some(answer) = probe(self) {
+                return Ok(Ok(answer));
+            }
+            if Instant::now() > deadline {
+                return Err(Error::NotServing { seconds: timeout.as_secs() });
+            }
+            thread::sleep(POLL * 2);
+        }
+    }
+
     /// Runs until a reason to stop, calling `tick` between checks (for `--watch`).
-    pub fn wait(&mut self, tick: &mut dyn FnMut(), reporter: &dyn Reporter) -> Result<Stop, Error> {
+    pub fn wait(&mut self, tick: &mut dyn FnMut(&Fleet), reporter: &dyn Reporter) -> Result<Stop, Error> {
         loop {
             if let Some(stop) = self.stop_reason(reporter)? {
                 return Ok(stop);
             }
-            tick();
+            tick(self);
             thread::sleep(POLL * 5);
         }
     }

@@ -4,12 +4,13 @@
 mod admin;
 mod bundle;
 mod fleet;
+pub mod logs;
 mod process;
 mod supervise;
 
 use std::path::PathBuf;
 
-pub use admin::{Admin, SNAPSHOT_PATHS};
+pub use admin::{Admin, ListenerState, Rejected, SNAPSHOT_PATHS};
 pub use fleet::{Fleet, Member, Stop};
 pub use process::{Ended, new_run_dir};
 pub use supervise::{RunOutcome, RunRequest, run};
@@ -24,6 +25,8 @@ pub enum Error {
     Signals(std::io::Error),
     #[error("{names} did not become ready within {seconds} s")]
     NotReady { names: String, seconds: u64 },
+    #[error("the Envoys were ready, but their listeners were not serving within {seconds} s")]
+    NotServing { seconds: u64 },
 }
 
 impl Error {

@@ -212,7 +212,13 @@ mod tests {
     }
 
     fn filter(kind: FilterKind, name: &str, wasm: &Path) -> Filter {
-        Filter { kind, name: name.into(), wasm: wasm.into(), config: "{\"header\":\"x-gw\"}".into() }
+        Filter {
+            kind,
+            name: name.into(),
+            wasm: wasm.into(),
+            config: "{\"header\":\"x-gw\"}".into(),
+            config_origin: "test".into(),
+        }
     }
 
     fn resolved(targets: &[(&str, Option<u16>)], module: ModuleSource) -> Resolved {

@@ -3,6 +3,7 @@
 
 pub mod plan;
 pub mod render;
+pub mod serving;
 pub mod sources;
 pub mod spec;
 pub mod up;
@@ -32,6 +33,27 @@ pub enum Error {
     NotBuilt { wasm: PathBuf, stale: bool },
     #[error(transparent)]
     Envoy(#[from] crate::envoy::Error),
+    #[error("{0}")]
+    Refused(Box<Refused>),
+}
+
+/// An Envoy of the topology refused the listener gw wrote for it.
+#[derive(Debug)]
+pub struct Refused {
+    pub refusal: serving::Refusal,
+    /// The filters in that listener: (name, where its configuration came from).
+    pub filters: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.refusal;
+        write!(f, "Envoy '{}' refused its listener: {}", r.envoy, r.reason)?;
+        for line in &r.log {
+            write!(f, "\n  {:>9} | {line}", r.envoy)?;
+        }
+        Ok(())
+    }
 }
 
 impl Error {
@@ -46,6 +68,15 @@ impl Error {
                 Some("see docs/topology.md for the keys of [topology]; without the section gw runs the default".into())
             }
             Error::Rendered { .. } => Some("a value from gw.toml may be out of range for Envoy".into()),
+            Error::Refused(refused) => Some(
+                refused
+                    .filters
+                    .iter()
+                    .map(|(name, origin)| format!("the filter '{name}' takes its configuration from {origin}"))
+                    .collect::<Vec<_>>()
+                    .join("\n  "),
+            )
+            .filter(|hint| !hint.is_empty()),
             Error::Io { .. } | Error::NotBuilt { .. } | Error::Envoy(_) => None,
         }
     }
@@ -104,16 +135,23 @@ fn library_name(project: &Project) -> Result<String, Error> {
     }
 }
 
-/// The first scenario file's `plugin_config`: what the filter is tested with.
-fn scenario_config(root: &std::path::Path) -> Result<Option<String>, Error> {
-    let files = crate::wasmhost::scenario::project_files(root);
-    let Some(first) = files.first() else { return Ok(None) };
-    let scenario = crate::wasmhost::Scenario::load(first)
-        .map_err(|e| Error::Topology(format!("reading the filter's configuration from {}: {e}", first.display())))?;
-    let config = String::from_utf8(scenario.plugin_config.0).map_err(|_| {
-        Error::Topology(format!("{}: plugin_config is not UTF-8; set config in [topology] instead", first.display()))
-    })?;
-    Ok(Some(config))
+/// The `plugin_config` of the first scenario file whose filter is meant to start (files that
+/// expect a start failure are there to prove the filter refuses a bad configuration), and
+/// which file it came from.
+fn scenario_config(root: &std::path::Path) -> Result<Option<(String, PathBuf)>, Error> {
+    for file in crate::wasmhost::scenario::project_files(root) {
+        let scenario = crate::wasmhost::Scenario::load(&file).map_err(|e| {
+            Error::Topology(format!("reading the filter's configuration from {}: {e}", file.display()))
+        })?;
+        if scenario.expect_start_failure {
+            continue;
+        }
+        let config = String::from_utf8(scenario.plugin_config.0).map_err(|_| {
+            Error::Topology(format!("{}: plugin_config is not UTF-8; set config in [topology] instead", file.display()))
+        })?;
+        return Ok(Some((config, file)));
+    }
+    Ok(None)
 }
 
 /// Renders and checks every file: a config Envoy would refuse never reaches a process.

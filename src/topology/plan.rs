@@ -17,8 +17,8 @@ pub struct ProjectModule {
     /// The built `.wasm` (it need not exist yet for `gw render`).
     pub wasm: PathBuf,
     pub kind: FilterKind,
-    /// Used where a filter gives no `config`: the first scenario's `plugin_config`.
-    pub default_config: Option<String>,
+    /// Used where a filter gives no `config`: a scenario's `plugin_config`, and which file.
+    pub default_config: Option<(String, PathBuf)>,
 }
 
 /// Settles a topology. `echo_port(service)` gives the port of the echo
@@ -45,7 +45,7 @@ pub fn plan(
         });
     }
     let routes = spec.routes.iter().map(|r| (r.prefix.clone(), r.service.clone())).collect();
-    Ok(Plan { front, services, routes, listeners_dir })
+    Ok(Plan { front, services, routes, listeners_dir, version: 1 })
 }
 
 /// The filters at `at` (`front`, `services[1]`) with their modules and configurations settled.
@@ -68,12 +68,20 @@ pub(crate) fn filters(specs: &[FilterSpec], project: &ProjectModule, at: &str) -
                 None if own => project.name.clone(),
                 None => wasm.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
             };
-            let config = f.config.clone().or_else(|| own.then(|| project.default_config.clone()).flatten());
+            let (config, config_origin) = match (&f.config, &project.default_config) {
+                (Some(config), _) => (config.clone(), format!("gw.toml [topology] {at}.filters[{i}].config")),
+                (None, Some((config, file))) if own => {
+                    let file = file.strip_prefix(&project.root).unwrap_or(file);
+                    (config.clone(), format!("{} (its plugin_config)", file.display()))
+                }
+                (None, _) => (String::new(), format!("nowhere: gw.toml [topology] {at}.filters[{i}] has no config")),
+            };
             Ok(Filter {
                 kind: f.kind.unwrap_or(if own { project.kind } else { FilterKind::Http }),
                 name,
                 wasm,
-                config: config.unwrap_or_default(),
+                config,
+                config_origin,
             })
         })
         .collect()

@@ -19,6 +19,9 @@ pub struct Plan {
     /// When set, each Envoy's listener goes into `<dir>/<name>-listeners.yaml`
     /// (file-based LDS, which Envoy watches), so it can be replaced while Envoy runs.
     pub listeners_dir: Option<PathBuf>,
+    /// The listener files' `version_info`: each swap writes a new one, so gw can tell
+    /// from Envoy's admin which configuration it serves.
+    pub version: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +45,8 @@ pub struct Filter {
     pub name: String,
     pub wasm: PathBuf,
     pub config: String,
+    /// Where `config` came from (a gw.toml key, a scenario file), for messages.
+    pub config_origin: String,
 }
 
 /// One rendered file: `front.yaml`, `front-listeners.yaml`, `service-<name>.yaml`.
@@ -105,7 +110,7 @@ fn envoy(
     let config = bootstrap(name, Vec::new(), clusters, Some(&dir.join(&lds_file)));
     files.push(File { name: file.to_string(), yaml: yaml(&config), schema: Schema::Bootstrap });
     let lds =
-        v3::DiscoveryResponse { version_info: String::from("1"), resources: vec![v3::Resource::Listener(listener)] };
+        v3::DiscoveryResponse { version_info: plan.version.to_string(), resources: vec![v3::Resource::Listener(listener)] };
     files.push(File { name: lds_file, yaml: yaml(&lds), schema: Schema::Discovery });
 }
 
@@ -222,7 +227,13 @@ mod tests {
     use super::*;
 
     fn filter(kind: FilterKind, name: &str) -> Filter {
-        Filter { kind, name: name.into(), wasm: format!("/p/target/gw/{name}.wasm").into(), config: "a: 1\n".into() }
+        Filter {
+            kind,
+            name: name.into(),
+            wasm: format!("/p/target/gw/{name}.wasm").into(),
+            config: "a: 1\n".into(),
+            config_origin: "test".into(),
+        }
     }
 
     fn service(name: &str, port: u16, filters: Vec<Filter>, upstream: (&str, u16)) -> ServiceNode {
@@ -250,6 +261,7 @@ mod tests {
             ],
             routes: vec![("/service/1".into(), "service-1".into()), ("/service/2".into(), "service-2".into())],
             listeners_dir: None,
+            version: 1,
         };
         insta::assert_snapshot!(snapshot(&plan));
     }
@@ -272,6 +284,7 @@ mod tests {
             ],
             routes: vec![("/users".into(), "users".into()), ("/".into(), "billing".into())],
             listeners_dir: Some("/run/gw".into()),
+            version: 1,
         };
         insta::assert_snapshot!(snapshot(&plan));
     }

@@ -7,9 +7,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use std::time::Instant;
+
 use super::render::{self, FRONT, Plan};
+use super::serving::{self, Expected};
 use super::spec::Spec;
-use super::{Error, ProjectModule, plan, render_checked, sources};
+use super::{Error, ProjectModule, Refused, plan, render_checked, sources};
 use crate::echo::Echo;
 use crate::envoy::{self, Ended, Fleet, Member, Stop};
 use crate::report::{Event, Reporter};
@@ -69,29 +72,71 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Erro
         })
         .collect();
     let mut fleet = Fleet::start(&run_dir, members, reporter)?;
+    let envoys: Vec<String> = plan.services.iter().map(|s| s.name.clone()).chain([FRONT.to_string()]).collect();
     let stop = match fleet.wait_ready(ready_timeout, reporter)? {
         Some(stop) => stop,
-        None => {
-            reporter.event(Event::TopologyReady { urls: urls(&plan) });
-            let mut watch = rebuild.as_mut().map(|rebuild| Watch {
-                root: project.root.clone(),
-                seen: built_from,
-                current: project.wasm.clone(),
-                rebuild: &mut **rebuild,
-            });
-            let mut tick = || {
-                if let Some(watch) = watch.as_mut()
-                    && let Some(event) = watch.check(&run_dir, &config_dir, &mut plan)
-                {
-                    reporter.event(event);
-                }
-            };
-            fleet.wait(&mut tick, reporter)?
-        }
+        None => match await_serving(&mut fleet, &envoys, &plan, ready_timeout, reporter) {
+            Ok(Some(stop)) => stop,
+            Ok(None) => {
+                reporter.event(Event::TopologyReady { urls: urls(&plan) });
+                let mut watch = rebuild.as_mut().map(|rebuild| Watch {
+                    root: project.root.clone(),
+                    seen: built_from,
+                    current: project.wasm.clone(),
+                    rebuild: &mut **rebuild,
+                    pending: None,
+                });
+                let mut tick = |fleet: &Fleet| {
+                    if let Some(watch) = watch.as_mut()
+                        && let Some(event) = watch.check(fleet, &run_dir, &config_dir, &mut plan)
+                    {
+                        reporter.event(event);
+                    }
+                };
+                fleet.wait(&mut tick, reporter)?
+            }
+            Err(error) => {
+                // Stopped in order, bundles written: the run directory shows what Envoy saw.
+                fleet.stop(reporter)?;
+                return Err(error);
+            }
+        },
     };
     let ended = fleet.stop(reporter)?;
     drop(echoes);
     Ok(Outcome { stop, run_dir, ended })
+}
+
+/// After /ready: every listener serving what gw wrote (`Ok(None)`), a reason to stop that
+/// came first, or Envoy's refusal with the plugins' log lines and where their configuration
+/// came from.
+fn await_serving(
+    fleet: &mut Fleet,
+    envoys: &[String],
+    plan: &Plan,
+    timeout: Duration,
+    reporter: &dyn Reporter,
+) -> Result<Option<Stop>, Error> {
+    // From the start of each log: a refusal may have come before /ready did.
+    let expected = serving::expect(fleet, envoys, &plan.version.to_string(), true);
+    match fleet.wait_for(timeout, reporter, &mut |fleet| serving::verdict(fleet, &expected))? {
+        Err(stop) => Ok(Some(stop)),
+        Ok(Ok(())) => Ok(None),
+        Ok(Err(refusal)) => {
+            let filters = filters_of(plan, &refusal.envoy);
+            Err(Error::Refused(Box::new(Refused { refusal, filters })))
+        }
+    }
+}
+
+/// The filters of the Envoy called `envoy`, with where their configuration came from.
+fn filters_of(plan: &Plan, envoy: &str) -> Vec<(String, String)> {
+    let node = if envoy == FRONT {
+        Some(&plan.front)
+    } else {
+        plan.services.iter().find(|s| s.name == envoy).map(|s| &s.node)
+    };
+    node.map(|n| n.filters.iter().map(|f| (f.name.clone(), f.config_origin.clone())).collect()).unwrap_or_default()
 }
 
 /// Where to send requests: the front listener, one URL per route.
@@ -106,12 +151,50 @@ struct Watch<'a> {
     /// The staged module the filters run now.
     current: PathBuf,
     rebuild: &'a mut dyn FnMut() -> Result<PathBuf, String>,
+    /// A swap written, not yet judged by Envoy.
+    pending: Option<Swap>,
 }
 
+/// Listener files rewritten for a new module, waiting for Envoy's verdict.
+struct Swap {
+    staged: PathBuf,
+    expected: Vec<Expected>,
+    /// The plan as it was, taken back if Envoy refuses: Envoy keeps serving it.
+    previous: Plan,
+    since: Instant,
+    warned: bool,
+}
+
+/// How long a swap may take before gw says Envoy has not taken it yet.
+const SWAP_PATIENCE: Duration = Duration::from_secs(30);
+
 impl Watch<'_> {
-    /// On a source change: rebuild, and on success point every filter that
-    /// runs the project's module at the new one and replace the listener files.
-    fn check(&mut self, run_dir: &Path, config_dir: &Path, plan: &mut Plan) -> Option<Event> {
+    /// On a source change: rebuild, and on success point every filter that runs the
+    /// project's module at the new one and replace those Envoys' listener files; on later
+    /// calls, report whether Envoy took the new listeners or refused them.
+    fn check(&mut self, fleet: &Fleet, run_dir: &Path, config_dir: &Path, plan: &mut Plan) -> Option<Event> {
+        if let Some(swap) = &mut self.pending {
+            return match serving::verdict(fleet, &swap.expected) {
+                None if swap.since.elapsed() > SWAP_PATIENCE && !swap.warned => {
+                    swap.warned = true;
+                    Some(Event::Warning(format!(
+                        "Envoy has not taken the rebuilt filter after {} s; still waiting",
+                        SWAP_PATIENCE.as_secs()
+                    )))
+                }
+                None => None,
+                Some(Ok(())) => {
+                    let swap = self.pending.take().expect("pending");
+                    self.current = swap.staged.clone();
+                    Some(Event::Reloaded { module: swap.staged })
+                }
+                Some(Err(refusal)) => {
+                    let swap = self.pending.take().expect("pending");
+                    *plan = swap.previous;
+                    Some(Event::SwapRefused { envoy: refusal.envoy, reason: refusal.reason, log: refusal.log })
+                }
+            };
+        }
         let newest = sources::newest(&self.root);
         if newest <= self.seen {
             return None;
@@ -123,26 +206,40 @@ impl Watch<'_> {
         };
         let result = stage_module(run_dir, &built).and_then(|staged| {
             let mut next = plan.clone();
-            let filters =
-                next.front.filters.iter_mut().chain(next.services.iter_mut().flat_map(|s| &mut s.node.filters));
-            for filter in filters.filter(|f| f.wasm == self.current) {
-                filter.wasm = staged.clone();
+            next.version += 1;
+            let mut changed = Vec::new();
+            let nodes = std::iter::once((FRONT.to_string(), &mut next.front))
+                .chain(next.services.iter_mut().map(|s| (s.name.clone(), &mut s.node)));
+            for (envoy, node) in nodes {
+                let mut touched = false;
+                for filter in node.filters.iter_mut().filter(|f| f.wasm == self.current) {
+                    filter.wasm = staged.clone();
+                    touched = true;
+                }
+                if touched {
+                    changed.push(envoy);
+                }
             }
             let files = render_checked(&next)?;
-            // Listener files only: Envoy watches them; the bootstraps are read once.
-            for file in files.iter().filter(|f| f.schema == render::Schema::Discovery) {
-                write_atomically(&config_dir.join(&file.name), &file.yaml)?;
+            // Listener files only (Envoy watches them; the bootstraps are read once), and
+            // only those that changed: an unchanged listener keeps its old version in Envoy.
+            let expected = serving::expect(fleet, &changed, &next.version.to_string(), false);
+            for envoy in &changed {
+                let name = render::listeners_file(envoy);
+                if let Some(file) = files.iter().find(|f| f.name == name) {
+                    write_atomically(&config_dir.join(&file.name), &file.yaml)?;
+                }
             }
-            *plan = next;
-            Ok(staged)
+            Ok((staged, next, expected))
         });
-        Some(match result {
-            Ok(staged) => {
-                self.current = staged.clone();
-                Event::Reloaded { module: staged }
+        match result {
+            Ok((staged, next, expected)) => {
+                let previous = std::mem::replace(plan, next);
+                self.pending = Some(Swap { staged, expected, previous, since: Instant::now(), warned: false });
+                None
             }
-            Err(e) => Event::RebuildFailed { reason: e.to_string() },
-        })
+            Err(e) => Some(Event::RebuildFailed { reason: e.to_string() }),
+        }
     }
 }
 
