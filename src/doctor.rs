@@ -51,6 +51,9 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
         ),
     });
     out.push(found("envoy index", Status::Ok, settings.sources.envoy_index.clone(), None));
+    let pypi = &settings.sources.pypi;
+    out.push(found("package index", Status::Ok, format!("{} (from {})", pypi.display(), pypi.origin), None));
+    out.push(found("envoy sources", Status::Ok, format!("{} (in this order)", settings.sources.order), None));
     match builds::installed_builds(&settings.layout) {
         Ok(list) if list.is_empty() => {
             out.push(found("builds", Status::Note, "none installed", Some("gw fetch 1.36".into())))

@@ -12,41 +12,8 @@ pub const LOCKFILE: &str = "gw.lock";
 /// The Envoy line new proxy-wasm projects run on; gw.lock pins its patch on first use.
 pub const DEFAULT_ENVOY_BUILD: &str = "standard:1.36";
 
-/// What `gw run` starts (docs/topology.md); the same as no [topology] at all.
-const DEFAULT_TOPOLOGY: &str = r#"
-# The local topology `gw run` starts (docs/topology.md): a front Envoy with this
-# project's filter, routing /service/1 and /service/2 to service Envoys in front
-# of gw's echo server. Ports left out are picked free.
-[topology.front]
-# port = 10000
-
-[[topology.front.filters]]
-wasm = "project"
-# config = "..."   # for proxy_on_configure; default: the first scenario's plugin_config
-
-[[topology.routes]]
-prefix = "/service/1"
-service = "service-1"
-
-[[topology.routes]]
-prefix = "/service/2"
-service = "service-2"
-
-[[topology.services]]
-name = "service-1"
-upstream = "echo"   # or host:port
-
-[[topology.services]]
-name = "service-2"
-upstream = "echo"
-
-# Where `gw deploy cilium` puts the front's filters in a cluster (docs/deploy.md).
-# [deploy.cilium]
-# namespace = "default"
-# services = ["checkout:8080"]   # Kubernetes Services whose traffic passes the filters
-"#;
-
-/// gw.toml for a new project.
+/// gw.toml for a new project: what it is, how it builds, the Envoy it runs on (the
+/// topology's text comes from the topology module, `topology::manifest`).
 pub fn manifest_text(name: &str, kind: Kind, template: &str) -> String {
     let mut text = format!(
         "# gw.toml: what this project is. Written by `gw init`; edit it freely.\n\n\
@@ -56,7 +23,6 @@ pub fn manifest_text(name: &str, kind: Kind, template: &str) -> String {
     );
     if kind == Kind::ProxyWasm {
         text.push_str(&format!("\n[envoy]\n# The Envoy build `gw run` uses; gw.lock pins its exact bytes.\nbuild = \"{DEFAULT_ENVOY_BUILD}\"\n"));
-        text.push_str(DEFAULT_TOPOLOGY);
     }
     text
 }

@@ -35,7 +35,7 @@ pub enum Event {
     /// A signal was forwarded to Envoy.
     Forwarded { name: String, signal: String },
     /// A topology is up: every Envoy ready; where to send requests.
-    TopologyReady { urls: Vec<String> },
+    TopologyReady { urls: Vec<String>, stats: Option<String> },
     /// An Envoy of a topology exited by itself; the others are stopped.
     EnvoyExited { name: String, code: i32, log: PathBuf },
     /// The filter was rebuilt and is being swapped into the running front Envoy.
@@ -77,7 +77,13 @@ impl fmt::Display for Event {
             }
             Event::EnvoyReady { name, admin } => write!(f, "{name} is ready; admin at http://{admin}"),
             Event::Forwarded { name, signal } => write!(f, "forwarded {signal} to {name}"),
-            Event::TopologyReady { urls } => write!(f, "ready; try:\n  {}", urls.join("\n  ")),
+            Event::TopologyReady { urls, stats } => {
+                write!(f, "ready; try:\n  {}", urls.join("\n  "))?;
+                match stats {
+                    Some(stats) => write!(f, "\nthe front's filter metrics: {stats}"),
+                    None => Ok(()),
+                }
+            }
             Event::EnvoyExited { name, code, log } => {
                 write!(f, "{name} exited by itself (code {code}); its log: {}", log.display())
             }

@@ -1,8 +1,10 @@
 //! Every template, generated and built in the builder image: proxy-wasm
-//! filters build to .wasm and pass `gw test` (cargo test and their scenarios
-//! in gw's wasm host); aya templates build their object and loader and pass
-//! their unit tests; the xdp loader really drops a blocked source's packets
-//! inside network namespaces made by the test.
+//! filters build to .wasm, pass `gw test` (cargo test and their scenarios
+//! in gw's wasm host), and, started with `gw run` as generated, show their
+//! filter working at the first URL gw prints, on real Envoys (1.36 and 1.40);
+//! aya templates build their object and loader and pass their unit tests;
+//! the xdp loader really drops a blocked source's packets inside network
+//! namespaces made by the test.
 //!
 //! Each kind renders its templates one after the other under the same
 //! project name and path, so they share one target volume: dependencies are
@@ -17,7 +19,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::docker::require;
+use common::envoy::RealEnvoy;
 use common::gw::{Gw, Run};
+use common::running::Running;
 
 fn ids_of_kind(gw: &Gw, kind: &str) -> Vec<String> {
     let json: serde_json::Value = serde_json::from_str(&gw.run(&["templates", "--json"]).ok().stdout).unwrap();
@@ -48,9 +52,13 @@ fn elf_machine(path: &Path) -> u16 {
 }
 
 #[test]
-fn proxy_wasm_templates_build_and_pass_gw_test() {
+fn proxy_wasm_templates_build_pass_gw_test_and_work_on_real_envoys() {
     let Some(_docker) = require() else { return };
+    let envoys = common::envoy::all();
     let gw = Gw::new();
+    for envoy in &envoys {
+        gw.publish_real_envoy(envoy);
+    }
     let ids = ids_of_kind(&gw, "proxy-wasm");
     assert!(ids.len() >= 6, "{ids:?}");
     for id in ids {
@@ -61,7 +69,116 @@ fn proxy_wasm_templates_build_and_pass_gw_test() {
         let wasm = root.join("target/gw/filter.wasm");
         let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{id}: {}: {e}", wasm.display()));
         assert!(bytes.windows(23).any(|w| w == b"proxy_abi_version_0_2_1"), "{id}: exports the proxy-wasm ABI");
+        for envoy in &envoys {
+            works_as_generated(&gw, &id, &root, envoy);
+        }
     }
+}
+
+/// `gw run` with the project as `gw init` wrote it: the filter at work at the first URL.
+fn works_as_generated(gw: &Gw, id: &str, root: &Path, envoy: &RealEnvoy) {
+    let mut command = gw.command(&["run", "--envoy", &envoy.version]);
+    command.current_dir(root);
+    let mut run = Running::spawn(command);
+    run.expect_after(0, "ready; try:", Duration::from_secs(120));
+    let url = run.expect("/service/1  → service-1").split_whitespace().next().unwrap().to_string();
+    let admin = run.expect("front is ready; admin at ").rsplit(' ').next().unwrap().to_string();
+    let at = format!("{id} on Envoy {}", envoy.version);
+    let client = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+    let get = |headers: &[(&str, &str)]| {
+        let mut request = client.get(&url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().unwrap_or_else(|e| panic!("{at}: {e}"))
+    };
+    let header = |answer: &reqwest::blocking::Response, name: &str| {
+        answer.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    };
+    let echoed = |answer: reqwest::blocking::Response| -> String {
+        let json: serde_json::Value = answer.json().unwrap();
+        assert_eq!(json["service"], "service-1", "{at}");
+        json["headers"].to_string()
+    };
+    match id {
+        "http-auth-basic" => {
+            let refused = get(&[]);
+            assert_eq!(refused.status(), 401, "{at}");
+            assert_eq!(header(&refused, "www-authenticate"), "Basic realm=\"gw\"", "{at}");
+            let passed = get(&[("authorization", "Basic YWRtaW46c2VjcmV0")]);
+            assert_eq!(passed.status(), 200, "{at}");
+            let headers = echoed(passed);
+            assert!(
+                headers.contains(r#"["x-auth-user","admin"]"#) && !headers.contains("authorization"),
+                "{at}: {headers}"
+            );
+        }
+        "http-auth-jwt" => {
+            let refused = get(&[]);
+            assert_eq!(refused.status(), 401, "{at}");
+            assert_eq!(header(&refused, "www-authenticate"), "Bearer realm=\"filter\"", "{at}");
+            let token = good_token(root);
+            let passed = get(&[("authorization", &format!("Bearer {token}"))]);
+            assert_eq!(passed.status(), 200, "{at}");
+            let headers = echoed(passed);
+            assert!(headers.contains(r#"["x-jwt-sub","alice"]"#), "{at}: {headers}");
+        }
+        "http-ratelimit" => {
+            let first = get(&[]);
+            assert_eq!((first.status().as_u16(), header(&first, "x-ratelimit-remaining")), (200, "1".into()), "{at}");
+            assert_eq!(header(&first, "x-ratelimit-limit"), "2, 2;w=60", "{at}");
+            assert_eq!(get(&[]).status(), 200, "{at}");
+            let limited = get(&[]);
+            assert_eq!(limited.status(), 429, "{at}");
+            assert_eq!(header(&limited, "x-ratelimit-remaining"), "0", "{at}");
+            assert!(!header(&limited, "x-ratelimit-reset").is_empty() && !header(&limited, "retry-after").is_empty());
+        }
+        "http-filter" => {
+            let answer = get(&[("x-internal", "secret")]);
+            assert_eq!(answer.status(), 200, "{at}");
+            assert_eq!(header(&answer, "x-gw-filter"), "seen", "{at}");
+            let headers = echoed(answer);
+            assert!(
+                headers.contains(r#"["x-request-tag","gw"]"#) && !headers.contains("x-internal"),
+                "{at}: {headers}"
+            );
+        }
+        "network-filter" => {
+            assert_eq!(get(&[]).status(), 200, "{at}");
+            let stats =
+                client.get(format!("{admin}/stats?filter=tcp_connections_total")).send().unwrap().text().unwrap();
+            let count: u64 = stats
+                .lines()
+                .find_map(|l| l.strip_prefix("wasmcustom.tcp_connections_total: "))
+                .unwrap_or_else(|| panic!("{at}: no counter in\n{stats}"))
+                .trim()
+                .parse()
+                .unwrap();
+            assert!(count >= 1, "{at}: {stats}");
+        }
+        "access-logger" => {
+            assert_eq!(get(&[("user-agent", "gw-test")]).status(), 200, "{at}");
+            let line = run.expect(r#""path":"/service/1""#);
+            assert!(line.contains(r#""method":"GET""#) && line.contains(r#""user_agent":"gw-test""#), "{at}: {line}");
+        }
+        other => panic!("{other}: a new proxy-wasm template needs its check here"),
+    }
+    run.signal(libc::SIGINT);
+    let (code, output) = run.wait();
+    assert_eq!(code, 0, "{at}\n{output}");
+}
+
+/// The token the JWT template's scenarios accept ("a good token passes …").
+fn good_token(root: &Path) -> String {
+    let text = std::fs::read_to_string(root.join("scenarios/jwt.yaml")).unwrap();
+    let scenario: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    let case = scenario["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("a good token passes")));
+    let header = case.and_then(|c| c["request"]["headers"]["authorization"].as_str()).expect("the good token case");
+    header.strip_prefix("Bearer ").unwrap().to_string()
 }
 
 #[test]

@@ -1,26 +1,26 @@
-//! `gw run` in a project, `gw render`: the topology from gw.toml, checked
-//! against Envoy's schema, run as a fleet of Envoy doubles (they check their
-//! configs with the same schema) with echo upstreams; stopped in order,
-//! nothing left behind; `--watch` swaps a rebuilt filter in.
+//! `gw run` in a project, `gw render`: the topology from gw.toml, run on real
+//! Envoys (1.36 and 1.40 from the package index) with echo upstreams; "ready"
+//! means every listener serves; a listener Envoy refuses stops the run and
+//! says why; stopped in order, nothing left behind; `--watch` swaps a rebuilt
+//! filter in while traffic flows. The Envoy double stands in only where an
+//! Envoy must exit on demand.
 
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
+use common::envoy::{RealEnvoy, wat_module};
 use common::gw::{Gw, Run};
 use common::running::{Running, alive};
-use common::{envoy_double_path, wait_until};
+use common::{Reply, TestServer, envoy_double_path, wait_until};
 
-/// gw with the double as Envoy 1.36.2, and a project whose module is built
-/// already (a placeholder newer than its sources, so `gw run` builds nothing).
-fn setup(topology: &str) -> (Gw, PathBuf) {
-    setup_with(topology, "")
-}
-
-/// As [`setup`], with shell lines run before the double (they may change its arguments).
-fn setup_with(topology: &str, before: &str) -> (Gw, PathBuf) {
-    let gw = gw_with_double(before);
+/// A project whose module is built already (newer than its sources, so `gw run` builds
+/// nothing): tests/wasm/filter.wat, a hand-written proxy-wasm filter (Basic auth with
+/// admin:secret, `x-filter: seen` on responses, a configuration of "reject" refused).
+fn project(gw: &Gw, envoy_version: &str, topology: &str) -> PathBuf {
     let root = gw.work().join("shop");
     std::fs::create_dir_all(root.join("src")).unwrap();
     std::fs::create_dir_all(root.join("scenarios")).unwrap();
@@ -29,23 +29,31 @@ fn setup_with(topology: &str, before: &str) -> (Gw, PathBuf) {
     std::fs::write(root.join("scenarios/a.yaml"), "plugin_config: \"admin:secret\\n\"\ncases: []\n").unwrap();
     let manifest = format!(
         "[project]\nname = \"shop\"\nkind = \"proxy-wasm\"\ntemplate = \"http-filter\"\n\n\
-         [envoy]\nbuild = \"1.36.2\"\n{topology}"
+         [envoy]\nbuild = \"{envoy_version}\"\n{topology}"
     );
     std::fs::write(root.join("gw.toml"), manifest).unwrap();
     let wasm = root.join("target/gw/shop_filter.wasm");
-    std::fs::create_dir_all(wasm.parent().unwrap()).unwrap();
-    std::fs::write(&wasm, b"\0asm\x01\0\0\0").unwrap();
+    wat_module("filter", &wasm);
     let later = SystemTime::now() + Duration::from_secs(60);
     std::fs::File::options().write(true).open(&wasm).unwrap().set_modified(later).unwrap();
+    root
+}
+
+/// gw whose index serves `envoy`, and the project.
+fn on_real(envoy: &RealEnvoy, topology: &str) -> (Gw, PathBuf) {
+    let gw = Gw::new();
+    gw.publish_real_envoy(envoy);
+    let root = project(&gw, &envoy.version, topology);
     (gw, root)
 }
 
 /// gw whose Envoy 1.36.2 is the double, run by a script that first runs `before`.
-fn gw_with_double(before: &str) -> Gw {
+fn on_double(topology: &str, before: &str) -> (Gw, PathBuf) {
     let gw = Gw::new();
     let script = format!("#!/bin/sh\n{before}exec '{}' \"$@\"\n", envoy_double_path().display());
     gw.publish_envoy("1.36.2", script.as_bytes());
-    gw
+    let root = project(&gw, "1.36.2", topology);
+    (gw, root)
 }
 
 fn gw_in(gw: &Gw, dir: &Path, args: &[&str]) -> Run {
@@ -70,6 +78,12 @@ fn envoy_pids(run: &mut Running, names: &[&str]) -> Vec<(String, i32)> {
         .collect()
 }
 
+/// The URL gw printed for a route, e.g. `http://127.0.0.1:40000/service/1`.
+fn url_of(run: &mut Running, route: &str) -> String {
+    let line = run.expect(&format!("{route}  → "));
+    line.split_whitespace().next().unwrap().to_string()
+}
+
 /// The newest topology run directory.
 fn run_dir(gw: &Gw) -> PathBuf {
     let mut dirs: Vec<PathBuf> =
@@ -78,125 +92,284 @@ fn run_dir(gw: &Gw) -> PathBuf {
     dirs.pop().expect("a run directory")
 }
 
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+const ADMIN: &str = "Basic YWRtaW46c2VjcmV0"; // admin:secret
+
 #[test]
-fn the_default_topology_comes_up_and_ctrl_c_stops_all_of_it() {
-    let (gw, root) = setup("");
-    let mut run = start(&gw, &root, &["run"]);
-    let pids = envoy_pids(&mut run, &["service-1", "service-2", "front"]);
-    run.expect("service-1 is ready");
-    run.expect("service-2 is ready");
-    run.expect("front is ready");
-    run.expect("http://127.0.0.1:");
-    let url = run.expect("/service/2  → service-2");
-    assert!(url.trim().starts_with("http://127.0.0.1:"), "{url}");
-    // The front double loaded its listener, with the project's module staged in the run.
-    let loaded = run.expect("lds: add/update listener 'front' wasm ");
-    assert!(loaded.contains("/modules/shop_filter-"), "{loaded}");
+fn the_default_topology_serves_through_real_envoys_and_ctrl_c_stops_all_of_it() {
+    for envoy in common::envoy::all() {
+        let (gw, root) = on_real(&envoy, "");
+        let mut run = start(&gw, &root, &["run"]);
+        let pids = envoy_pids(&mut run, &["service-1", "service-2", "front"]);
+        run.expect("ready; try:");
+        let url = url_of(&mut run, "/service/2");
+        run.expect("the front's filter metrics: http://127.0.0.1:");
 
-    // The echo upstream behind service-1 answers with the request it got, as JSON.
-    let dir = run_dir(&gw);
-    let service = std::fs::read_to_string(dir.join("config/service-1.yaml")).unwrap();
-    let upstream_port = service
-        .split_once("- name: upstream")
-        .and_then(|(_, rest)| rest.split("port_value: ").nth(1))
-        .and_then(|rest| rest.lines().next())
-        .unwrap_or_else(|| panic!("no upstream port in:\n{service}"))
-        .trim()
-        .to_string();
-    let echoed: serde_json::Value = reqwest::blocking::Client::new()
-        .get(format!("http://127.0.0.1:{upstream_port}/service/1/items"))
-        .header("x-auth-user", "admin")
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(echoed["service"], "service-1");
-    assert_eq!(echoed["path"], "/service/1/items");
+        // The filter runs in the front: no credentials, a 401 from it; with them, the
+        // request goes front → service-2's Envoy → its echo upstream.
+        let refused = client().get(&url).send().unwrap();
+        assert_eq!(refused.status(), 401, "{}", envoy.version);
+        assert_eq!(refused.headers()["x-filter"], "seen");
+        let passed = client().get(format!("{url}/items")).header("authorization", ADMIN).send().unwrap();
+        assert_eq!(passed.status(), 200, "{}", envoy.version);
+        assert_eq!(passed.headers()["x-filter"], "seen");
+        let echoed: serde_json::Value = passed.json().unwrap();
+        assert_eq!(echoed["service"], "service-2");
+        assert_eq!(echoed["path"], "/service/2/items");
+        let headers = echoed["headers"].to_string();
+        assert!(headers.contains("x-auth-user") && !headers.contains("authorization"), "{headers}");
 
-    run.signal(libc::SIGINT);
-    let (code, output) = run.wait();
-    assert_eq!(code, 0, "{output}");
-    for (name, pid) in &pids {
-        assert!(!alive(*pid), "{name} (pid {pid}) is still running");
-        assert!(dir.join(format!("{name}.tar.gz")).is_file(), "a bundle for {name}\n{output}");
+        run.signal(libc::SIGINT);
+        let (code, output) = run.wait();
+        assert_eq!(code, 0, "{output}");
+        let dir = run_dir(&gw);
+        for (name, pid) in &pids {
+            assert!(!alive(*pid), "{name} (pid {pid}) is still running");
+            assert!(dir.join(format!("{name}.tar.gz")).is_file(), "a bundle for {name}\n{output}");
+        }
+        // The front stopped first: it routes to the services.
+        let order: Vec<usize> = ["to front", "to service-1", "to service-2"]
+            .iter()
+            .map(|n| output.find(&format!("forwarded SIGTERM {n}")).unwrap_or_else(|| panic!("{n}\n{output}")))
+            .collect();
+        assert!(order[0] < order[1] && order[0] < order[2], "{output}");
     }
-    // The front stopped first: it routes to the services.
-    let order: Vec<usize> = ["to front", "to service-1", "to service-2"]
-        .iter()
-        .map(|n| output.find(&format!("forwarded SIGTERM {n}")).unwrap_or_else(|| panic!("{n}\n{output}")))
-        .collect();
-    assert!(order[0] < order[1] && order[0] < order[2], "{output}");
 }
 
 #[test]
 fn a_killed_gw_leaves_no_envoy_running() {
-    let (gw, root) = setup("");
-    let mut run = start(&gw, &root, &["run"]);
-    let pids = envoy_pids(&mut run, &["service-1", "service-2", "front"]);
-    run.expect("front is ready");
-    run.signal(libc::SIGKILL);
-    let _ = run.wait();
-    for (name, pid) in pids {
-        assert!(wait_until(Duration::from_secs(5), || !alive(pid)), "{name} (pid {pid}) outlived gw");
+    for envoy in common::envoy::all() {
+        let (gw, root) = on_real(&envoy, "");
+        let mut run = start(&gw, &root, &["run"]);
+        let pids = envoy_pids(&mut run, &["service-1", "service-2", "front"]);
+        run.expect("ready; try:");
+        run.signal(libc::SIGKILL);
+        let _ = run.wait();
+        for (name, pid) in pids {
+            assert!(wait_until(Duration::from_secs(5), || !alive(pid)), "{name} (pid {pid}) outlived gw");
+        }
     }
 }
 
 #[test]
-fn a_custom_topology_with_several_services_and_an_outside_upstream() {
-    let outside = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+fn a_custom_topology_routes_to_several_services_and_an_outside_upstream() {
+    let outside = TestServer::start();
+    outside.route("/legacy/page", Reply::ok("from the legacy upstream\n"));
+    // No filter on the front; the users service's Envoy runs the project's filter.
     let topology = format!(
-        "\n[[topology.front.filters]]\nwasm = \"project\"\nconfig = \"user:pw\"\n\n\
+        "\n[topology.front]\nfilters = []\n\n\
          [[topology.routes]]\nprefix = \"/users\"\nservice = \"users\"\n\
          [[topology.routes]]\nprefix = \"/\"\nservice = \"legacy\"\n\n\
-         [[topology.services]]\nname = \"users\"\n[[topology.services.filters]]\nwasm = \"project\"\nname = \"tagger\"\n\n\
+         [[topology.services]]\nname = \"users\"\n[[topology.services.filters]]\nwasm = \"project\"\nname = \"tagger\"\nconfig = \"user:pw\"\n\n\
          [[topology.services]]\nname = \"legacy\"\nupstream = \"127.0.0.1:{}\"\n",
-        outside.local_addr().unwrap().port()
+        outside.addr().port()
     );
-    let (gw, root) = setup(&topology);
-    let mut run = start(&gw, &root, &["run"]);
-    envoy_pids(&mut run, &["users", "legacy", "front"]);
-    run.expect("front is ready");
-    run.expect("/users  → users");
-    let dir = run_dir(&gw);
-    let front = std::fs::read_to_string(dir.join("config/front-listeners.yaml")).unwrap();
-    assert!(front.contains("value: user:pw"), "the filter's config from gw.toml:\n{front}");
-    let users = std::fs::read_to_string(dir.join("config/users-listeners.yaml")).unwrap();
-    assert!(
-        users.contains("name: tagger") && users.contains("value: |\n") || users.contains("admin:secret"),
-        "{users}"
-    );
-    run.signal(libc::SIGTERM);
+    for envoy in common::envoy::all() {
+        let (gw, root) = on_real(&envoy, &topology);
+        let mut run = start(&gw, &root, &["run"]);
+        envoy_pids(&mut run, &["users", "legacy", "front"]);
+        run.expect("ready; try:");
+        let users = url_of(&mut run, "/users");
+        let front = users.trim_end_matches("/users").to_string();
+        let dir = run_dir(&gw);
+        let listeners = std::fs::read_to_string(dir.join("config/users-listeners.yaml")).unwrap();
+        assert!(listeners.contains("value: user:pw"), "the filter's config from gw.toml:\n{listeners}");
+        assert!(listeners.contains("name: tagger"), "{listeners}");
+
+        // The users Envoy's filter refuses, then passes, what the front let through.
+        let refused = client().get(format!("{users}/42")).send().unwrap();
+        assert_eq!((refused.status().as_u16(), refused.headers()["x-filter"].to_str().unwrap()), (401, "seen"));
+        let answer = client().get(format!("{users}/42")).header("authorization", ADMIN).send().unwrap();
+        assert_eq!(answer.status(), 200, "{}", envoy.version);
+        let echoed: serde_json::Value = answer.json().unwrap();
+        assert_eq!((echoed["service"].as_str(), echoed["path"].as_str()), (Some("users"), Some("/users/42")));
+        // Everything else goes to the outside upstream, through the legacy Envoy: no filter there.
+        let before = outside.hits("/legacy/page");
+        let legacy = client().get(format!("{front}/legacy/page")).send().unwrap();
+        assert_eq!(legacy.status(), 200);
+        assert!(legacy.headers().get("x-filter").is_none(), "no filter on that path");
+        assert_eq!(legacy.text().unwrap(), "from the legacy upstream\n");
+        assert_eq!(outside.hits("/legacy/page"), before + 1);
+
+        run.signal(libc::SIGTERM);
+        let (code, output) = run.wait();
+        assert_eq!(code, 0, "{output}");
+    }
+}
+
+#[test]
+fn a_listener_envoy_refuses_stops_the_run_and_says_why() {
+    let topology = "\n[[topology.front.filters]]\nwasm = \"project\"\nconfig = \"reject\"\n";
+    for envoy in common::envoy::all() {
+        let (gw, root) = on_real(&envoy, topology);
+        let mut run = start(&gw, &root, &["run"]);
+        let pids = envoy_pids(&mut run, &["service-1", "service-2", "front"]);
+        let (code, output) = run.wait();
+        assert_eq!(code, 1, "{}: {output}", envoy.version);
+        assert!(!output.contains("ready; try:"), "{output}");
+        assert!(
+            output.contains("error: Envoy 'front' refused its listener: Unable to create Wasm plugin shop"),
+            "{output}"
+        );
+        assert!(output.contains("front | [error][wasm]") || output.contains("front | [critical][wasm]"), "{output}");
+        assert!(
+            output.contains("front | [warning][config] Filesystem config update rejected"),
+            "Envoy's own:\n{output}"
+        );
+        assert!(
+            output
+                .contains("the filter 'shop' takes its configuration from gw.toml [topology] front.filters[0].config"),
+            "{output}"
+        );
+        for (name, pid) in pids {
+            assert!(!alive(pid), "{name} (pid {pid}) is still running\n{output}");
+        }
+    }
+}
+
+#[test]
+fn watch_keeps_serving_when_a_rebuild_fails() {
+    let Some(envoy) = common::envoy::real("1.40") else { return };
+    let (gw, root) = on_real(&envoy, "");
+    // The placeholder crate cannot build to a filter with any toolchain (no cdylib).
+    let mut run = start(&gw, &root, &["run", "--watch", "--toolchain", "local"]);
+    run.expect("ready; try:");
+    let url = url_of(&mut run, "/service/1");
+    let mark = run.mark();
+    std::fs::write(root.join("src/lib.rs"), "pub fn changed() {}\n").unwrap();
+    run.expect_after(mark, "rebuild failed; still running the previous filter", Duration::from_secs(120));
+    let still = client().get(&url).send().unwrap();
+    assert_eq!((still.status().as_u16(), &still.headers()["x-filter"]), (401, &"seen".parse().unwrap()));
+    run.signal(libc::SIGINT);
     let (code, output) = run.wait();
-    assert_eq!(code, 0, "{output}");
+    assert_eq!(code, 0, "the topology kept running until Ctrl-C\n{output}");
+}
+
+/// Requests sent one after another on loopback until stopped: how many, and how many failed
+/// (an error or a status other than 200), and the last `x-filter` value seen.
+struct Load {
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+    thread: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Load {
+    fn start(url: &str) -> Load {
+        let (stop, sent, failed) = (Arc::new(AtomicBool::new(false)), Arc::default(), Arc::default());
+        let (url, flags) = (url.to_string(), (Arc::clone(&stop), Arc::clone(&sent), Arc::clone(&failed)));
+        let thread = std::thread::spawn(move || {
+            let (stop, sent, failed): (Arc<AtomicBool>, Arc<AtomicUsize>, Arc<AtomicUsize>) = flags;
+            let client = client();
+            let mut problems = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                sent.fetch_add(1, Ordering::SeqCst);
+                match client.get(&url).header("authorization", "Bearer x").send() {
+                    Ok(answer) if answer.status() == 200 => {}
+                    Ok(answer) => problems.push(format!("status {}", answer.status())),
+                    Err(e) => problems.push(e.to_string()),
+                }
+                failed.store(problems.len(), Ordering::SeqCst);
+            }
+            problems
+        });
+        Load { stop, sent, failed, thread }
+    }
+
+    /// Stops; (sent, the failures).
+    fn finish(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let problems = self.thread.join().unwrap();
+        (self.sent.load(Ordering::SeqCst), problems)
+    }
+}
+
+fn filter_header(url: &str) -> String {
+    let answer = client().get(url).header("authorization", "Bearer x").send().unwrap();
+    answer.headers().get("x-filter").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
 
 #[test]
-fn a_bad_topology_is_refused_before_any_process_starts() {
-    let (gw, root) =
-        setup("\n[[topology.routes]]\nprefix = \"/a\"\nservice = \"nope\"\n[[topology.services]]\nname = \"a\"\n");
-    let run = gw_in(&gw, &root, &["run"]);
-    run.fails_with(2, "routes[0].service = \"nope\" is not a service");
-    assert!(!run.stderr.contains("started (pid"), "{}", run.stderr);
-    assert!(!gw.home().join("runs").exists(), "no run directory was made");
+fn watch_swaps_rebuilt_filters_in_while_traffic_flows() {
+    let Some(_docker) = common::docker::require() else { return };
+    let envoys = common::envoy::all();
+    let (_tmp, root) = common::docker::fixture("wasm-filter");
+    let manifest = root.join("gw.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let build = Duration::from_secs(600);
+    let source = root.join("src/config.rs");
+    let lib = root.join("src/lib.rs");
+    let (good_config, good_lib) = (std::fs::read_to_string(&source).unwrap(), std::fs::read_to_string(&lib).unwrap());
 
-    let (gw, root) = setup("\n[topology.front]\nprot = 8080\n");
-    gw_in(&gw, &root, &["run"]).fails_with(2, "unknown field `prot`");
-}
+    for (n, envoy) in envoys.iter().enumerate() {
+        let gw = Gw::new();
+        gw.publish_real_envoy(envoy);
+        std::fs::write(&manifest, format!("{text}\n[envoy]\nbuild = \"{}\"\n", envoy.version)).unwrap();
+        std::fs::write(&source, &good_config).unwrap();
+        std::fs::write(&lib, &good_lib).unwrap();
+        let mut run = start(&gw, &root, &["run", "--watch"]);
+        run.expect_after(0, "ready; try:", build);
+        let url = url_of(&mut run, "/service/1");
+        assert_eq!(filter_header(&url), "seen");
+        let load = Load::start(&url);
 
-#[test]
-fn an_envoy_without_wasm_is_refused_with_the_reason() {
-    let (gw, root) = setup("");
-    let run = gw_in(&gw, &root, &["run", "--envoy", "standard:1.15.0"]);
-    run.fails_with(2, "has no wasm filter");
-    assert!(run.stderr.contains("--envoy standard:1.36"), "{}", run.stderr);
+        if n == 0 {
+            // A build that fails: the front keeps the filter it has.
+            let mark = run.mark();
+            std::fs::write(&source, format!("{good_config}\nfn broken( {{\n")).unwrap();
+            run.expect_after(mark, "rebuild failed; still running the previous filter", build);
+        }
+
+        // A build that works: the new module is live, and no request failed across the swap.
+        let mark = run.mark();
+        std::fs::write(&source, good_config.replace("\"seen\"", "\"seen again\"")).unwrap();
+        let reloaded = run.expect_after(mark, "rebuilt; the front now runs", build);
+        assert!(reloaded.contains("/modules/wasm_filter-"), "{reloaded}");
+        assert_eq!(filter_header(&url), "seen again", "{}", envoy.version);
+
+        if n == 0 {
+            // A filter Envoy refuses to configure: reported, and the previous one keeps serving.
+            let mark = run.mark();
+            let start = "fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {";
+            let refusing = good_lib.replace(
+                start,
+                &format!("{start}\n        if true {{\n            log::error!(\"wasm-filter: refusing on purpose\");\n            return false;\n        }}"),
+            );
+            assert_ne!(refusing, good_lib, "the fixture's on_configure changed; update this test");
+            std::fs::write(&lib, refusing).unwrap();
+            let refused =
+                run.expect_after(mark, "refused the rebuilt filter and keeps serving the previous one", build);
+            assert!(refused.contains("Envoy 'front'"), "{refused}");
+            run.expect_after(mark, "refusing on purpose", Duration::from_secs(10));
+            assert_eq!(filter_header(&url), "seen again");
+        }
+
+        std::thread::sleep(Duration::from_millis(500));
+        let (sent, failed) = load.finish();
+        assert!(sent > 50, "the load ran across the swap: {sent} requests");
+        assert!(
+            failed.is_empty(),
+            "{} of {sent} requests failed across the swap: {:?}",
+            failed.len(),
+            &failed[..failed.len().min(5)]
+        );
+
+        run.signal(libc::SIGINT);
+        let (code, output) = run.wait();
+        assert_eq!(code, 0, "{output}");
+    }
 }
 
 #[test]
 fn an_envoy_that_exits_stops_the_others_and_says_which() {
+    // A real Envoy cannot be made to exit by itself on demand: the double stands in.
     // service-2's Envoy exits by itself with code 3 after a second.
     let script =
         "case \"$*\" in *service-2.yaml*) set -- \"$@\" --double-exit-after-ms 1000 --double-exit-code 3;; esac\n";
-    let (gw, root) = setup_with("", script);
+    let (gw, root) = on_double("", script);
     let mut run = start(&gw, &root, &["run"]);
     let pids = envoy_pids(&mut run, &["service-1", "service-2", "front"]);
     let (code, output) = run.wait();
@@ -208,8 +381,31 @@ fn an_envoy_that_exits_stops_the_others_and_says_which() {
 }
 
 #[test]
+fn a_bad_topology_is_refused_before_any_process_starts() {
+    let (gw, root) = on_double(
+        "\n[[topology.routes]]\nprefix = \"/a\"\nservice = \"nope\"\n[[topology.services]]\nname = \"a\"\n",
+        "",
+    );
+    let run = gw_in(&gw, &root, &["run"]);
+    run.fails_with(2, "routes[0].service = \"nope\" is not a service");
+    assert!(!run.stderr.contains("started (pid"), "{}", run.stderr);
+    assert!(!gw.home().join("runs").exists(), "no run directory was made");
+
+    let (gw, root) = on_double("\n[topology.front]\nprot = 8080\n", "");
+    gw_in(&gw, &root, &["run"]).fails_with(2, "unknown field `prot`");
+}
+
+#[test]
+fn an_envoy_without_wasm_is_refused_with_the_reason() {
+    let (gw, root) = on_double("", "");
+    let run = gw_in(&gw, &root, &["run", "--envoy", "standard:1.15.0"]);
+    run.fails_with(2, "has no wasm filter");
+    assert!(run.stderr.contains("--envoy standard:1.36"), "{}", run.stderr);
+}
+
+#[test]
 fn render_writes_checked_configs() {
-    let (gw, root) = setup("");
+    let (gw, root) = on_double("", "");
     let out = gw.work().join("rendered");
     let run = gw_in(&gw, &root, &["render", "--out", out.to_str().unwrap()]);
     run.ok();
@@ -218,92 +414,10 @@ fn render_writes_checked_configs() {
     assert_eq!(files, ["front.yaml", "service-1.yaml", "service-2.yaml"]);
     let front = std::fs::read_to_string(out.join("front.yaml")).unwrap();
     assert!(front.contains(&root.join("target/gw/shop_filter.wasm").display().to_string()), "{front}");
-    assert!(front.contains("value: |\n") || front.contains("admin:secret"), "the first scenario's config:\n{front}");
+    assert!(front.contains("admin:secret"), "the first scenario's config:\n{front}");
     // What gw render writes, gw validate accepts.
     let paths: Vec<String> = files.iter().map(|f| out.join(f).display().to_string()).collect();
     let mut args = vec!["validate"];
     args.extend(paths.iter().map(String::as_str));
     gw_in(&gw, &root, &args).ok();
-}
-
-#[test]
-fn watch_swaps_a_rebuilt_filter_in_and_keeps_the_old_one_when_a_build_fails() {
-    let Some(_docker) = common::docker::require() else { return };
-    let gw = gw_with_double("");
-    let (_tmp, root) = common::docker::fixture("wasm-filter");
-    let manifest = root.join("gw.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, format!("{text}\n[envoy]\nbuild = \"1.36.2\"\n")).unwrap();
-    let build = Duration::from_secs(300);
-
-    let mut run = start(&gw, &root, &["run", "--watch"]);
-    run.expect_after(0, "front is ready", build);
-    let first = run.expect("lds: add/update listener 'front' wasm ");
-
-    // A build that fails: the front keeps the filter it has.
-    let source = root.join("src/config.rs");
-    let good = std::fs::read_to_string(&source).unwrap();
-    let mark = run.mark();
-    std::fs::write(&source, format!("{good}\nfn broken( {{\n")).unwrap();
-    run.expect_after(mark, "rebuild failed; still running the previous filter", build);
-
-    // A build that works: the new module, under a new name, in the running front.
-    let mark = run.mark();
-    std::fs::write(&source, good.replace("\"seen\"", "\"seen again\"")).unwrap();
-    let reloaded = run.expect_after(mark, "rebuilt; the front now runs", build);
-    let second = run.expect_after(mark, "lds: add/update listener 'front' wasm ", Duration::from_secs(10));
-    assert_ne!(first, second, "a different module is live");
-    let module = reloaded.rsplit(' ').next().unwrap();
-    assert!(second.contains(module), "the front runs what gw built: {second} / {reloaded}");
-
-    run.signal(libc::SIGINT);
-    let (code, output) = run.wait();
-    assert_eq!(code, 0, "{output}");
-}
-
-#[test]
-fn watch_keeps_serving_when_a_rebuild_fails() {
-    let (gw, root) = setup("");
-    // The placeholder crate cannot build to a filter with any toolchain (no cdylib).
-    let mut run = start(&gw, &root, &["run", "--watch", "--toolchain", "local"]);
-    run.expect("front is ready");
-    let mark = run.mark();
-    std::fs::write(root.join("src/lib.rs"), "pub fn changed() {}\n").unwrap();
-    run.expect_after(mark, "rebuild failed; still running the previous filter", Duration::from_secs(120));
-    run.signal(libc::SIGINT);
-    let (code, output) = run.wait();
-    assert_eq!(code, 0, "the topology kept running until Ctrl-C\n{output}");
-}
-
-/// Against a real Envoy, when `GW_E2E_ENVOY` names its binary (none can be fetched where gw's CI
-/// runs): the fixture filter, built in Docker, in the front of the default topology.
-#[test]
-fn end_to_end_with_a_real_envoy() {
-    let Ok(envoy) = std::env::var("GW_E2E_ENVOY") else {
-        eprintln!("skipping: GW_E2E_ENVOY does not name an Envoy binary");
-        return;
-    };
-    let Some(_docker) = common::docker::require() else { return };
-    let gw = Gw::new();
-    gw.publish_envoy("1.36.2", format!("#!/bin/sh\nexec '{envoy}' \"$@\"\n").as_bytes());
-    let (_tmp, root) = common::docker::fixture("wasm-filter");
-    let manifest = root.join("gw.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, format!("{text}\n[envoy]\nbuild = \"1.36.2\"\n")).unwrap();
-
-    let mut run = start(&gw, &root, &["run"]);
-    run.expect_after(0, "ready; try:", Duration::from_secs(600));
-    let line = run.expect("/service/1  → service-1");
-    let url = line.split_whitespace().next().unwrap().to_string();
-    let client = reqwest::blocking::Client::new();
-    let refused = client.get(&url).send().unwrap();
-    assert_eq!(refused.status(), 401, "the filter refuses a request without authorization");
-    let passed = client.get(&url).header("authorization", "Bearer x").send().unwrap();
-    assert_eq!(passed.status(), 200);
-    assert_eq!(passed.headers()["x-filter"], "seen", "the filter tagged the response");
-    let echoed: serde_json::Value = passed.json().unwrap();
-    assert_eq!(echoed["service"], "service-1");
-    run.signal(libc::SIGINT);
-    let (code, output) = run.wait();
-    assert_eq!(code, 0, "{output}");
 }

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use crate::Result;
 use crate::cli::Terminal;
 use crate::cli::prompt::Dialoguer;
-use crate::project::manifest_text;
+use crate::project::{Kind, manifest_text};
 use crate::scaffold::{self, Prompter, Request};
 use crate::settings::Settings;
+use crate::topology;
 
 /// Create a project from a template: a proxy-wasm filter or an eBPF program.
 ///
@@ -56,8 +57,15 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         prompter,
     )?;
     let target = settings.cwd.join(args.dir.unwrap_or_else(|| PathBuf::from(&answers.name)));
-    let manifest = manifest_text(&answers.name, answers.template.kind, &answers.template.id);
-    let rendered = scaffold::render(&answers, &target, args.force, &[("gw.toml", manifest)])?;
+    let kind = answers.template.kind;
+    let manifest = |root: &std::path::Path| -> std::result::Result<Vec<(String, String)>, String> {
+        let mut text = manifest_text(&answers.name, kind, &answers.template.id);
+        if kind == Kind::ProxyWasm {
+            text.push_str(&topology::manifest::text(root).map_err(|e| e.to_string())?);
+        }
+        Ok(vec![("gw.toml".into(), text)])
+    };
+    let rendered = scaffold::render(&answers, &target, args.force, &manifest)?;
     let shown = rendered.root.strip_prefix(&settings.cwd).unwrap_or(&rendered.root);
     terminal.status(format!(
         "created {} from template {} ({} files)",

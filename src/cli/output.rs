@@ -81,9 +81,7 @@ impl Reporter for Terminal {
             | Event::OfflineInstalled { .. }
             | Event::SourceUnreachable { next: None, .. }
             | Event::Retrying { .. } => self.warning(event),
-            Event::EnvoyExited { .. } | Event::RebuildFailed { .. } | Event::SwapRefused { .. } => {
-                self.warning(event)
-            }
+            Event::EnvoyExited { .. } | Event::RebuildFailed { .. } | Event::SwapRefused { .. } => self.warning(event),
             Event::Installed { .. }
             | Event::EnvoyReady { .. }
             | Event::TopologyReady { .. }

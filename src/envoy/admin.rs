@@ -17,9 +17,9 @@ pub const SNAPSHOT_PATHS: &[(&str, &str)] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerState {
     pub name: String,
-    /// The version (`version_info`) of the configuration serving now, if one is.
+    /// The configuration serving now (as JSON text), if one is.
     pub active: Option<String>,
-    /// The last update Envoy refused, if the newest one was refused.
+    /// The last update Envoy refused, if one was.
     pub rejected: Option<Rejected>,
 }
 
@@ -27,8 +27,8 @@ pub struct ListenerState {
 pub struct Rejected {
     /// Envoy's reason, e.g. `Unable to create Wasm plugin jwt`.
     pub details: String,
-    /// The refused update's `version_info`, when Envoy gives it.
-    pub version: Option<String>,
+    /// The refused configuration (as JSON text).
+    pub configuration: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -41,14 +41,14 @@ struct Dump {
 struct DynamicListener {
     #[serde(default)]
     name: String,
-    active_state: Option<Versioned>,
+    active_state: Option<Active>,
     error_state: Option<ErrorState>,
 }
 
 #[derive(serde::Deserialize)]
-struct Versioned {
+struct Active {
     #[serde(default)]
-    version_info: String,
+    listener: serde_json::Value,
 }
 
 #[derive(serde::Deserialize)]
@@ -56,15 +56,17 @@ struct ErrorState {
     #[serde(default)]
     details: String,
     #[serde(default)]
-    version_info: Option<String>,
+    failed_configuration: serde_json::Value,
 }
 
 impl From<DynamicListener> for ListenerState {
     fn from(l: DynamicListener) -> Self {
         ListenerState {
             name: l.name,
-            active: l.active_state.map(|a| a.version_info),
-            rejected: l.error_state.map(|e| Rejected { details: e.details, version: e.version_info }),
+            active: l.active_state.map(|a| a.listener.to_string()),
+            rejected: l
+                .error_state
+                .map(|e| Rejected { details: e.details, configuration: e.failed_configuration.to_string() }),
         }
     }
 }

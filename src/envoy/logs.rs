@@ -21,11 +21,8 @@ pub fn excerpt(log: &Path, from: u64) -> Vec<String> {
     {
         let _ = file.take(4 << 20).read_to_string(&mut text);
     }
-    let lines: Vec<String> = text
-        .lines()
-        .filter(|line| line.contains("][wasm]") || line.contains("rejected"))
-        .map(shorten)
-        .collect();
+    let lines: Vec<String> =
+        text.lines().filter(|line| line.contains("][wasm]") || line.contains("rejected")).map(shorten).collect();
     lines[lines.len().saturating_sub(LINES)..].to_vec()
 }
 

@@ -18,9 +18,13 @@ pub struct Rendered {
     pub files: Vec<PathBuf>,
 }
 
-/// Renders `answers` into `target`; `extra` files (gw.toml) are written beside
-/// the template's own. An existing non-empty `target` needs `force`.
-pub fn render(answers: &Answers, target: &Path, force: bool, extra: &[(&str, String)]) -> Result<Rendered, Error> {
+/// Files a caller adds beside the template's own (gw.toml), made from the rendered
+/// project (given its root before it is moved into place): `(relative path, text)`.
+pub type Extra<'a> = &'a dyn Fn(&Path) -> Result<Vec<(String, String)>, String>;
+
+/// Renders `answers` into `target`, with the `extra` files. An existing non-empty
+/// `target` needs `force`.
+pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -> Result<Rendered, Error> {
     let occupied = match fs::read_dir(target) {
         Ok(mut entries) => entries.next().is_some(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -79,8 +83,8 @@ pub fn render(answers: &Answers, target: &Path, force: bool, extra: &[(&str, Str
             }
         }
     }
-    for (name, text) in extra {
-        write(staging.path(), Path::new(name), text.as_bytes())?;
+    for (name, text) in extra(staging.path()).map_err(broken)? {
+        write(staging.path(), Path::new(&name), text.as_bytes())?;
         files.push(PathBuf::from(name));
     }
     files.sort();

@@ -1,6 +1,7 @@
 //! Envoy configs: gw.toml's `[topology]` planned, rendered to YAML as typed
 //! v3 values, and checked against Envoy's API schema.
 
+pub mod manifest;
 pub mod plan;
 pub mod render;
 pub mod serving;
@@ -140,9 +141,8 @@ fn library_name(project: &Project) -> Result<String, Error> {
 /// which file it came from.
 fn scenario_config(root: &std::path::Path) -> Result<Option<(String, PathBuf)>, Error> {
     for file in crate::wasmhost::scenario::project_files(root) {
-        let scenario = crate::wasmhost::Scenario::load(&file).map_err(|e| {
-            Error::Topology(format!("reading the filter's configuration from {}: {e}", file.display()))
-        })?;
+        let scenario = crate::wasmhost::Scenario::load(&file)
+            .map_err(|e| Error::Topology(format!("reading the filter's configuration from {}: {e}", file.display())))?;
         if scenario.expect_start_failure {
             continue;
         }

@@ -45,7 +45,7 @@ pub fn plan(
         });
     }
     let routes = spec.routes.iter().map(|r| (r.prefix.clone(), r.service.clone())).collect();
-    Ok(Plan { front, services, routes, listeners_dir, version: 1 })
+    Ok(Plan { front, services, routes, listeners_dir })
 }
 
 /// The filters at `at` (`front`, `services[1]`) with their modules and configurations settled.

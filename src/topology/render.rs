@@ -19,9 +19,6 @@ pub struct Plan {
     /// When set, each Envoy's listener goes into `<dir>/<name>-listeners.yaml`
     /// (file-based LDS, which Envoy watches), so it can be replaced while Envoy runs.
     pub listeners_dir: Option<PathBuf>,
-    /// The listener files' `version_info`: each swap writes a new one, so gw can tell
-    /// from Envoy's admin which configuration it serves.
-    pub version: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -110,7 +107,7 @@ fn envoy(
     let config = bootstrap(name, Vec::new(), clusters, Some(&dir.join(&lds_file)));
     files.push(File { name: file.to_string(), yaml: yaml(&config), schema: Schema::Bootstrap });
     let lds =
-        v3::DiscoveryResponse { version_info: plan.version.to_string(), resources: vec![v3::Resource::Listener(listener)] };
+        v3::DiscoveryResponse { version_info: String::from("1"), resources: vec![v3::Resource::Listener(listener)] };
     files.push(File { name: lds_file, yaml: yaml(&lds), schema: Schema::Discovery });
 }
 
@@ -196,6 +193,8 @@ pub(crate) fn listener_with(
     let hcm = v3::HttpConnectionManager {
         stat_prefix: name.to_string(),
         codec_type: "AUTO",
+        normalize_path: true,
+        merge_slashes: true,
         route_config: v3::RouteConfiguration {
             name: name.to_string(),
             virtual_hosts: vec![v3::VirtualHost { name: name.to_string(), domains: vec!["*".into()], routes }],
@@ -261,7 +260,6 @@ mod tests {
             ],
             routes: vec![("/service/1".into(), "service-1".into()), ("/service/2".into(), "service-2".into())],
             listeners_dir: None,
-            version: 1,
         };
         insta::assert_snapshot!(snapshot(&plan));
     }
@@ -284,7 +282,6 @@ mod tests {
             ],
             routes: vec![("/users".into(), "users".into()), ("/".into(), "billing".into())],
             listeners_dir: Some("/run/gw".into()),
-            version: 1,
         };
         insta::assert_snapshot!(snapshot(&plan));
     }

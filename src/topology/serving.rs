@@ -1,8 +1,9 @@
 //! "Ready" means serving: once every Envoy answers /ready, each listener gw
-//! wrote must be active at the version gw wrote. Envoy answers /ready even
-//! when it refused a listener (a plugin that fails to configure), so this asks
-//! each admin for its dynamic listeners, and reports a refusal with Envoy's
-//! reason and the lines its plugins logged before it.
+//! wrote must be active. Envoy answers /ready even when it refused a listener
+//! (a plugin that fails to configure), so this asks each admin for its dynamic
+//! listeners, and reports a refusal with Envoy's reason and the lines its
+//! plugins logged before it. After a swap, the listener must be active with
+//! the new module (its file is named by its content, so the name tells).
 
 use std::path::PathBuf;
 
@@ -13,8 +14,9 @@ use crate::envoy::{Fleet, ListenerState, logs};
 pub struct Expected {
     /// The Envoy (a fleet member's name); its listener has the same name.
     pub envoy: String,
-    /// The `version_info` gw wrote.
-    pub version: String,
+    /// Text the listener's configuration holds once it is the one gw wrote (a staged
+    /// module's path); None: any configuration of it will do.
+    pub holding: Option<String>,
     /// Its stderr log, and where it ended when the listener was written.
     pub log: PathBuf,
     pub from: u64,
@@ -30,15 +32,23 @@ pub struct Refusal {
     pub log: Vec<String>,
 }
 
-/// The listeners of `envoys` gw wrote at `version`; their logs are read from the start
-/// (`from_start`, at start-up) or from now on (a swap).
-pub fn expect(fleet: &Fleet, envoys: &[String], version: &str, from_start: bool) -> Vec<Expected> {
+/// The listeners of `envoys` as Envoy started with them: logs read from the start (a
+/// refusal may come before /ready does).
+pub fn at_start(fleet: &Fleet, envoys: &[String]) -> Vec<Expected> {
+    expect(fleet, envoys, None, |_| 0)
+}
+
+/// The listeners of `envoys` rewritten to hold `holding`: logs read from now on.
+pub fn after_swap(fleet: &Fleet, envoys: &[String], holding: &str) -> Vec<Expected> {
+    expect(fleet, envoys, Some(holding), logs::offset)
+}
+
+fn expect(fleet: &Fleet, envoys: &[String], holding: Option<&str>, from: fn(&std::path::Path) -> u64) -> Vec<Expected> {
     envoys
         .iter()
         .filter_map(|envoy| {
             let log = fleet.log(envoy)?;
-            let from = if from_start { 0 } else { logs::offset(&log) };
-            Some(Expected { envoy: envoy.clone(), version: version.to_string(), from, log })
+            Some(Expected { envoy: envoy.clone(), holding: holding.map(str::to_string), from: from(&log), log })
         })
         .collect()
 }
@@ -80,19 +90,11 @@ enum Judged {
 }
 
 fn judge(state: &ListenerState, expected: &Expected) -> Judged {
-    if state.active.as_deref() == Some(expected.version.as_str()) {
-        return Judged::Serving;
-    }
-    match &state.rejected {
-        // Envoy names the refused version; or, when it does not, its log says it refused
-        // something since gw wrote this one (an older refusal stays in the dump).
-        Some(rejected)
-            if rejected.version.as_deref() == Some(expected.version.as_str())
-                || (rejected.version.as_deref().unwrap_or("").is_empty()
-                    && logs::excerpt(&expected.log, expected.from).iter().any(|l| l.contains("rejected"))) =>
-        {
-            Judged::Refused(rejected.details.clone())
-        }
+    let holds = |config: &str| expected.holding.as_deref().is_none_or(|text| config.contains(text));
+    match (&state.active, &state.rejected) {
+        (Some(active), _) if holds(active) => Judged::Serving,
+        // A refusal of this configuration (an older refusal of another stays in the dump).
+        (_, Some(rejected)) if holds(&rejected.configuration) => Judged::Refused(rejected.details.clone()),
         _ => Judged::Pending,
     }
 }

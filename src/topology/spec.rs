@@ -224,18 +224,6 @@ mod tests {
     }
 
     #[test]
-    fn the_topology_gw_init_writes_is_the_default() {
-        #[derive(Deserialize)]
-        struct Manifest {
-            topology: Spec,
-        }
-        let text = crate::project::manifest_text("x", crate::project::Kind::ProxyWasm, "http-filter");
-        let written = toml::from_str::<Manifest>(&text).unwrap().topology.complete().unwrap();
-        let default = Spec::default().complete().unwrap();
-        assert_eq!(format!("{written:?}"), format!("{default:?}"));
-    }
-
-    #[test]
     fn upstreams() {
         assert_eq!(upstream("echo"), Ok(Upstream::Echo));
         assert_eq!(upstream("[::1]:80"), Ok(Upstream::Address { host: "::1".into(), port: 80 }));

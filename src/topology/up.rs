@@ -67,7 +67,17 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Erro
             let config =
                 config_dir.join(if name == FRONT { format!("{FRONT}.yaml") } else { render::service_file(&name) });
             let (echo_stdout, echo_stderr) = output(&name);
-            let args = vec!["-c".into(), config.into(), "--disable-hot-restart".into()];
+            // Warnings and up, and what the filters log: Envoy's start-up inventory at info
+            // level would bury them (everything Envoy logs still goes to its log file).
+            let args = vec![
+                "-c".into(),
+                config.into(),
+                "--disable-hot-restart".into(),
+                "--log-level".into(),
+                "warning".into(),
+                "--component-log-level".into(),
+                "wasm:info".into(),
+            ];
             Member { name, binary: envoy.clone(), args, echo_stdout, echo_stderr }
         })
         .collect();
@@ -78,7 +88,8 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Erro
         None => match await_serving(&mut fleet, &envoys, &plan, ready_timeout, reporter) {
             Ok(Some(stop)) => stop,
             Ok(None) => {
-                reporter.event(Event::TopologyReady { urls: urls(&plan) });
+                let stats = fleet.admin(FRONT).map(|a| format!("http://{}/stats?filter=wasm", a.address()));
+                reporter.event(Event::TopologyReady { urls: urls(&plan), stats });
                 let mut watch = rebuild.as_mut().map(|rebuild| Watch {
                     root: project.root.clone(),
                     seen: built_from,
@@ -117,8 +128,7 @@ fn await_serving(
     timeout: Duration,
     reporter: &dyn Reporter,
 ) -> Result<Option<Stop>, Error> {
-    // From the start of each log: a refusal may have come before /ready did.
-    let expected = serving::expect(fleet, envoys, &plan.version.to_string(), true);
+    let expected = serving::at_start(fleet, envoys);
     match fleet.wait_for(timeout, reporter, &mut |fleet| serving::verdict(fleet, &expected))? {
         Err(stop) => Ok(Some(stop)),
         Ok(Ok(())) => Ok(None),
@@ -206,7 +216,6 @@ impl Watch<'_> {
         };
         let result = stage_module(run_dir, &built).and_then(|staged| {
             let mut next = plan.clone();
-            next.version += 1;
             let mut changed = Vec::new();
             let nodes = std::iter::once((FRONT.to_string(), &mut next.front))
                 .chain(next.services.iter_mut().map(|s| (s.name.clone(), &mut s.node)));
@@ -222,8 +231,8 @@ impl Watch<'_> {
             }
             let files = render_checked(&next)?;
             // Listener files only (Envoy watches them; the bootstraps are read once), and
-            // only those that changed: an unchanged listener keeps its old version in Envoy.
-            let expected = serving::expect(fleet, &changed, &next.version.to_string(), false);
+            // only those that changed.
+            let expected = serving::after_swap(fleet, &changed, &staged.display().to_string());
             for envoy in &changed {
                 let name = render::listeners_file(envoy);
                 if let Some(file) = files.iter().find(|f| f.name == name) {

@@ -117,6 +117,10 @@ pub enum NetworkFilterConfig {
 pub struct HttpConnectionManager {
     pub stat_prefix: String,
     pub codec_type: &'static str,
+    /// Paths are normalised (RFC 3986) and repeated slashes merged before filters see them,
+    /// so `/api/../x` or `//api/x` cannot slip past a filter that matches paths.
+    pub normalize_path: bool,
+    pub merge_slashes: bool,
     pub route_config: RouteConfiguration,
     pub http_filters: Vec<HttpFilter>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

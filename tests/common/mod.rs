@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod docker;
+pub mod envoy;
 pub mod flaky;
 pub mod gw;
 pub mod kube_api;

@@ -86,6 +86,16 @@ impl Running {
     }
 }
 
+impl Drop for Running {
+    /// A test that fails half-way leaves no gw behind (and gw's Envoys die with it).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Whether a process exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

