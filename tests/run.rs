@@ -156,3 +156,33 @@ fn run_uses_the_default_build() {
     assert!(run.ok().stdout.contains("envoy-double  version"), "{}", run.stdout);
     gw.run(&["run", "cilium-cli:0.18.3"]).fails_with(2, "works with Envoy builds");
 }
+
+/// The README's demo config on real Envoys (its ports moved to free ones): gw runs what it is
+/// given, the listener answers, Ctrl-C stops Envoy cleanly and a bundle is written.
+#[test]
+fn a_real_envoy_runs_the_demo_config_and_stops_on_ctrl_c() {
+    for envoy in common::envoy::all() {
+        let gw = Gw::new();
+        gw.publish_real_envoy(&envoy);
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (listener, admin) = (free(), free());
+        let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/envoy-demo.yaml")).unwrap();
+        let config = demo.replace("port_value: 10000", &format!("port_value: {listener}"));
+        let config = config.replace("port_value: 9901", &format!("port_value: {admin}"));
+        assert_ne!(config, demo, "docs/envoy-demo.yaml changed its ports; update this test");
+        std::fs::write(gw.work().join("demo.yaml"), config).unwrap();
+
+        let mut run = Running::start(&gw, &["run", &envoy.version, "--", "-c", "demo.yaml"]);
+        let pid = run.envoy_pid();
+        run.expect(&format!("envoy is ready; admin at http://127.0.0.1:{admin}"));
+        let client = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
+        let answer = client.get(format!("http://127.0.0.1:{listener}/")).send().unwrap();
+        assert_eq!(answer.status(), 200, "{}", envoy.version);
+        assert_eq!(answer.text().unwrap(), "hello from Envoy, run by gw\n");
+        run.signal(libc::SIGINT);
+        let (code, output) = run.wait();
+        assert_eq!(code, 0, "Envoy {} stops cleanly on SIGINT\n{output}", envoy.version);
+        assert!(!alive(pid), "{output}");
+        assert_eq!(bundles(&gw).len(), 1, "{output}");
+    }
+}
