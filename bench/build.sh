@@ -34,7 +34,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f\n", b-a}'; }
 # Cold: the first build also makes the builder image if it is missing; do that outside the timing.
 "$gw" build -q >/dev/null 2>&1 || "$gw" build
 # gw names a project's target volume by its name and a hash of its path.
-volume=gw-target-bench-filter-$(printf '%s' "$(pwd -P)" | sha256sum | cut -c1-8)
+volume=$(target_volume bench-filter)
 docker volume inspect "$volume" >/dev/null
 docker volume rm -f "$volume" >/dev/null
 start=$(now); "$gw" build -q >/dev/null; cold=$(elapsed "$start")
@@ -46,11 +46,7 @@ for ((i = 0; i < runs; i++)); do
 done
 
 # The baseline: cargo alone, in the same image with the same mounts, in a running container.
-image=$(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^gw-builder:' | head -n1)
-uid=$(id -u)
-container=$(docker run -d --init -u "$uid:$(id -g)" -v "$PWD:/src" -w /src \
-    -v "gw-cargo-home-$uid:/cargo" -v "$volume:/target" \
-    -e CARGO_HOME=/cargo -e CARGO_TARGET_DIR=/target -e HOME=/tmp "$image" sleep infinity)
+container=$(builder_container "$volume")
 base=()
 for ((i = 0; i < runs; i++)); do
     touch src/lib.rs

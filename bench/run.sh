@@ -128,12 +128,8 @@ kill -INT "$pid"
 wait "$pid" || true
 
 # cargo alone: the same warm build in the builder image, on the project's target volume.
-volume=gw-target-bench-filter-$(printf '%s' "$(pwd -P)" | sha256sum | cut -c1-8)
-image=$(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^gw-builder:' | head -n1)
-uid=$(id -u)
-container=$(docker run -d --init -u "$uid:$(id -g)" -v "$PWD:/src" -w /src \
-    -v "gw-cargo-home-$uid:/cargo" -v "$volume:/target" \
-    -e CARGO_HOME=/cargo -e CARGO_TARGET_DIR=/target -e HOME=/tmp "$image" sleep infinity)
+volume=$(target_volume bench-filter)
+container=$(builder_container "$volume")
 cargo_alone=()
 for ((r = 0; r < runs; r++)); do
     printf '\n// cargo edit %d\n' "$r" >>src/lib.rs

@@ -9,7 +9,7 @@ use crate::cli::{Terminal, context};
 use crate::settings::Settings;
 
 /// List installed builds; --all adds the Envoy versions each source offers for this platform
-/// (which sources, in brackets), and the cilium-envoy builds gw's catalogue pins.
+/// (with the sources that offer each), and the cilium-envoy builds gw's catalogue pins.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Also list Envoy versions available from the sources (the versions index, the package
