@@ -1,19 +1,76 @@
-//! Installing a build read out of a container image, straight from the
-//! registry: resolve the tag, refuse a digest other than the pinned one,
-//! stream the layers (each verified), keep only the binary. Faults that may
-//! pass (the connection, a 5xx, 429) are tried again by the same loop as tarballs.
+//! Builds read out of container images: which image and digest a reference
+//! means (the catalogue, a pin in the reference), and installing it straight
+//! from the registry: resolve the tag, refuse a digest other than the pinned
+//! one, stream the layers (each verified), keep only the binary. Faults that
+//! may pass (the connection, a 5xx, 429) are tried again by the same loop as
+//! tarballs.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use super::install::{Begun, Installed, Marker, Staged};
+use super::catalogue;
+use super::context::Context;
 use super::lockfile::Lockfile;
-use super::resolve::{Context, ImageSource};
+use super::platform::Platform;
+use super::reference::{Build, Flavor, Reference};
+use super::resolved::{ImageSource, Resolved};
+use super::staging::{Begun, Installed, Staged};
+use super::store::{Marker, is_installed, read_marker};
 use super::{Error, Result};
 use crate::download::{Fault, retrying};
-use crate::oci::{self, Credentials, Digest, Endpoint, PlatformSpec, Registry};
+use crate::oci::{self, Credentials, Digest, Endpoint, ImageRef, PlatformSpec, Registry};
 use crate::report::Event;
+
+/// Where the image of a build is, and which digest it must have.
+pub(super) fn resolve_image(ctx: &Context, reference: &Reference, platform: Platform) -> Result<Resolved> {
+    let flavor = reference.flavor;
+    let (home, path) = catalogue::image_home(flavor).expect("only image flavors reach here");
+    let pin = reference.image.clone().unwrap_or_default();
+    let entry = catalogue::find(flavor, &reference.version);
+    let vouched = |e: &catalogue::Entry| (e.digest.clone(), format!("gw's catalogue ({})", e.vouched_by));
+    let (version, tag, mut expected) = match (&pin.tag, entry) {
+        (Some(tag), _) => {
+            let same = entry.filter(|e| e.image().tag.as_ref() == Some(tag));
+            (reference.version.clone(), tag.clone(), same.map(vouched))
+        }
+        (None, Some(e)) => {
+            (e.reference().version, e.image().tag.expect("catalogue images are tagged"), Some(vouched(e)))
+        }
+        (None, None) if reference.version.is_minor() => {
+            return Err(Error::NeedsFullVersion { flavor, version: reference.version.clone() });
+        }
+        (None, None) if flavor == Flavor::Standard => {
+            (reference.version.clone(), format!("v{}", reference.version), None)
+        }
+        (None, None) => {
+            return Err(Error::NotInCatalogue {
+                reference: reference.to_string(),
+                known: catalogue::versions(flavor).join(", "),
+            });
+        }
+    };
+    if let Some(digest) = &pin.digest {
+        expected = Some((digest.clone(), "the reference".into()));
+    }
+    let build = Build { flavor, version, platform };
+    if is_installed(&ctx.layout, &build) {
+        let marker = read_marker(&ctx.layout, &build)?;
+        if let Some((digest, from)) = expected.as_ref().filter(|(d, _)| d.0 != marker.sha256) {
+            return Err(Error::DigestMismatch {
+                build: build.to_string(),
+                pinned: format!("{from} pins {digest}"),
+                found: format!("the installed build ({}) has sha256:{}", marker.source, marker.sha256),
+            });
+        }
+        return Ok(Resolved::Installed(build));
+    }
+    let image: ImageRef = format!("{home}:{tag}")
+        .parse()
+        .map_err(|e: crate::oci::Error| Error::BadImage { reference: reference.to_string(), reason: e.to_string() })?;
+    let image = ImageRef { digest: pin.digest, ..image };
+    Ok(Resolved::Image(ImageSource { build, image, path, expected, not_found: String::new() }))
+}
 
 pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfile>) -> Result<Installed> {
     let build = &source.build;

@@ -5,16 +5,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::resolve::Context;
+use super::context::Context;
+pub(super) use super::context::Fetched;
 use super::{Error, Result};
 use crate::download;
-
-#[derive(Clone)]
-pub(super) enum Fetched {
-    Fresh(String),
-    /// The source could not be reached (offline, DNS, refused, a 5xx), with why.
-    Unreachable(String),
-}
 
 /// GETs `url` (asking for `accept` when given) once per run, and keeps a copy for
 /// [`cached`]. The flag says whether this call asked the network (and so should tell).

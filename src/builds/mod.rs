@@ -1,11 +1,12 @@
 //! Builds: references, where they come from, where they are kept, gw.lock.
 
 pub mod catalogue;
+mod context;
 pub mod default;
+mod ensure;
 mod github;
 mod image;
 mod index;
-mod install;
 mod layout;
 mod listing;
 mod lockfile;
@@ -13,18 +14,25 @@ mod platform;
 pub mod pypi;
 mod reference;
 mod resolve;
+mod resolved;
 pub mod source;
+mod source_order;
+mod staging;
+mod store;
+mod tarball;
 
 use std::path::PathBuf;
 
+pub use context::{Context, Sources};
+pub use ensure::ensure;
 pub use index::{EnvoyIndex, IndexRelease};
-pub use install::{Installed, InstalledBuild, ensure, find_installed, installed_builds};
 pub use layout::Layout;
 pub use lockfile::{LockEntry, Lockfile};
 pub use platform::{Arch, Os, Platform, SUPPORTED as SUPPORTED_PLATFORMS};
 pub use reference::{Build, Flavor, ImagePin, Reference, Version};
-pub use resolve::{Context, Sources};
-pub use source::{EnvoySource, SourceError, SourceOrder};
+pub use source_order::{EnvoySource, SourceError, SourceOrder};
+pub use staging::Installed;
+pub use store::{InstalledBuild, find_installed, installed_builds};
 
 use crate::download::{self, Sha256};
 

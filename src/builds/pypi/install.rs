@@ -8,8 +8,10 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use super::MEMBER;
-use crate::builds::install::{Begun, Installed, Marker, Staged};
-use crate::builds::resolve::{Context, WheelDownload};
+use crate::builds::context::Context;
+use crate::builds::resolved::WheelDownload;
+use crate::builds::staging::{Begun, Installed, Staged};
+use crate::builds::store::Marker;
 use crate::builds::{Error, Result};
 use crate::download::{self, Fault, HashingReader, retrying};
 use crate::report::Event;

@@ -1,0 +1,111 @@
+//! The install transaction every source shares: the build's lock, a staging
+//! directory under GW_HOME, and a rename into place once the bytes are
+//! verified (and the project's gw.lock agrees with the binary).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::context::Context;
+use super::layout::MARKER;
+use super::lockfile::Lockfile;
+use super::reference::Build;
+use super::store::{Marker, read_marker};
+use super::{Error, Result};
+use crate::download::{InstallLock, Sha256};
+use crate::report::Event;
+
+/// A build ready to use.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub build: Build,
+    pub binary: PathBuf,
+    pub sha256: Sha256,
+    /// False when it was installed before this call.
+    pub downloaded: bool,
+}
+
+/// An install under way: the build's lock held, a staging directory made.
+pub(super) struct Staged<'c, 'r> {
+    ctx: &'c Context<'r>,
+    build: Build,
+    _lock: InstallLock,
+    pub tmp: tempfile::TempDir,
+}
+
+pub(super) enum Begun<'c, 'r> {
+    /// Another process installed it while this one waited for the lock.
+    Done(Installed),
+    Staged(Staged<'c, 'r>),
+}
+
+impl<'c, 'r> Staged<'c, 'r> {
+    /// Takes the build's lock and makes a staging directory; `expected` is the
+    /// digest an install by another process must have to count.
+    pub fn begin(ctx: &'c Context<'r>, build: &Build, expected: Option<&Sha256>) -> Result<Begun<'c, 'r>> {
+        let layout = &ctx.layout;
+        let lock = InstallLock::acquire(&layout.lock(build), || {
+            ctx.reporter.event(Event::WaitingForLock { build: build.to_string() })
+        })?;
+        if let Ok(marker) = read_marker(layout, build)
+            && expected.is_none_or(|e| e == &marker.sha256)
+        {
+            ctx.reporter.event(Event::AlreadyInstalled { build: build.to_string(), path: layout.binary(build) });
+            return Ok(Begun::Done(Installed {
+                build: build.clone(),
+                binary: layout.binary(build),
+                sha256: marker.sha256,
+                downloaded: false,
+            }));
+        }
+        let staging = layout.staging();
+        fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+        remove_interrupted(ctx, &staging, build)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("{}.", build.key()))
+            .tempdir_in(&staging)
+            .map_err(Error::io(&staging))?;
+        Ok(Begun::Staged(Staged { ctx, build: build.clone(), _lock: lock, tmp }))
+    }
+
+    /// Writes the marker into `root` (which holds `bin/<binary>`, verified)
+    /// and renames it into place, unless the project's gw.lock pins another binary.
+    pub fn commit(self, root: &Path, marker: Marker) -> Result<Installed> {
+        let (ctx, build) = (self.ctx, &self.build);
+        if let (Some(path), Some(binary)) = (ctx.lockfile.as_deref(), &marker.binary_sha256) {
+            Lockfile::load(path)?.check_binary(build, binary, &marker.source)?;
+        }
+        let marker_path = root.join(MARKER);
+        fs::write(&marker_path, serde_json::to_vec_pretty(&marker).expect("a marker serialises"))
+            .map_err(Error::io(&marker_path))?;
+        let target = ctx.layout.build_dir(build);
+        if target.exists() {
+            // A directory without a valid marker is debris from outside gw; the lock is ours.
+            fs::remove_dir_all(&target).map_err(Error::io(&target))?;
+        }
+        let parent = target.parent().expect("build directories are nested");
+        fs::create_dir_all(parent).map_err(Error::io(parent))?;
+        fs::rename(root, &target).map_err(Error::io(&target))?;
+        let binary = ctx.layout.binary(build);
+        ctx.reporter.event(Event::Installed {
+            build: build.to_string(),
+            path: binary.clone(),
+            sha256: marker.sha256.to_string(),
+        });
+        Ok(Installed { build: build.clone(), binary, sha256: marker.sha256, downloaded: true })
+    }
+}
+
+/// Removes staging directories an interrupted install of this build left
+/// (a killed process cannot clean up after itself). Safe: we hold its lock.
+fn remove_interrupted(ctx: &Context, staging: &Path, build: &Build) -> Result<()> {
+    let prefix = format!("{}.", build.key());
+    for entry in fs::read_dir(staging).map_err(Error::io(staging))? {
+        let entry = entry.map_err(Error::io(staging))?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let path = entry.path();
+            fs::remove_dir_all(&path).map_err(Error::io(&path))?;
+            ctx.reporter.event(Event::CleanedStaging { path });
+        }
+    }
+    Ok(())
+}
