@@ -90,12 +90,13 @@ pub struct Docker {
 
 impl Docker {
     /// Connects to `host` (`unix:///path` or `tcp://…`), or the local default, and pings it.
+    /// Connects to `host` (see [`host`]; None: the local socket) and pings it.
     pub fn connect(host: Option<&str>) -> Result<Docker, Error> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Api(e.to_string()))?;
-        let name = host.unwrap_or("unix:///var/run/docker.sock").to_string();
+        let name = host.unwrap_or(LOCAL_SOCKET).to_string();
         let unreachable = |reason: String| Error::Unreachable { host: name.clone(), reason };
         let client = match host {
             Some(h) if h.starts_with("unix://") => {
@@ -342,3 +343,16 @@ fn create_body(spec: &RunSpec) -> ContainerCreateBody {
         ..Default::default()
     }
 }
+
+/// The Docker daemon gw talks to: `given` (`--docker-host`, or GW_DOCKER_HOST through clap),
+/// else DOCKER_HOST, else None for the local socket. Empty values count as unset.
+pub fn host(given: Option<String>) -> Option<String> {
+    given.filter(|h| !h.trim().is_empty()).or_else(|| crate::env_vars::value(&crate::env_vars::DOCKER_HOST))
+}
+
+/// The daemon's address as gw shows it: the configured one, else the local socket.
+pub fn host_or_local(given: Option<String>) -> String {
+    host(given).unwrap_or_else(|| LOCAL_SOCKET.to_string())
+}
+
+pub const LOCAL_SOCKET: &str = "unix:///var/run/docker.sock";

@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::builds;
@@ -47,7 +46,7 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
             "platform",
             Status::Missing,
             "this machine has no builds",
-            Some(format!("set {}", env_vars::GW_PLATFORM)),
+            Some(format!("set {}", env_vars::GW_PLATFORM.name)),
         ),
     });
     out.push(found("envoy index", Status::Ok, settings.sources.envoy_index.clone(), None));
@@ -75,16 +74,17 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
         Some(p) => found("project", Status::Ok, p.root.display().to_string(), None),
         None => found("project", Status::Note, "not inside a project (no gw.toml here or above)", None),
     });
-    let proxies: Vec<String> = env_vars::NETWORK[..6]
+    let proxies: Vec<String> = env_vars::PROXIES
         .iter()
-        .filter_map(|name| std::env::var(name).ok().map(|v| format!("{name}={v}")))
+        .flat_map(|(var, lower)| [var.name, *lower])
+        .filter_map(|name| env_vars::named(name).map(|v| format!("{name}={v}")))
         .collect();
     out.push(if proxies.is_empty() {
         found("proxy", Status::Note, "none set (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)", None)
     } else {
         found("proxy", Status::Ok, proxies.join(" "), None)
     });
-    out.push(match std::env::var_os("SSL_CERT_FILE").map(PathBuf::from) {
+    out.push(match crate::download::trust::cert_file() {
         Some(path) if path.is_file() => {
             found("CA bundle", Status::Ok, format!("system trust store plus SSL_CERT_FILE={}", path.display()), None)
         }
@@ -171,9 +171,7 @@ fn local_toolchain() -> Vec<Finding> {
 }
 /// Whether a Docker daemon answers `/_ping` on its socket.
 fn docker() -> Finding {
-    let host = std::env::var("GW_DOCKER_HOST")
-        .or_else(|_| std::env::var("DOCKER_HOST"))
-        .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let host = crate::docker::host_or_local(env_vars::value(&env_vars::GW_DOCKER_HOST));
     let fix = Some(
         "install and start Docker (Debian: apt-get install docker.io && dockerd &), or build with --toolchain local"
             .to_string(),

@@ -1,6 +1,7 @@
 //! The one error type commands return, and how it maps to exit codes:
 //! 0 success, 1 the operation failed, 2 usage or input error.
 
+use crate::diagnose::Diagnose;
 use crate::{builds, download, envoy, k8s, oci, project, scaffold, settings, toolchain, topology, wasmhost};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +30,37 @@ pub enum Error {
     Oci(#[from] oci::Error),
     #[error(transparent)]
     K8s(#[from] k8s::Error),
+    #[error(transparent)]
+    Cli(#[from] CliError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// What the command line itself gets wrong, before any domain code runs.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
     #[error("no default build is set")]
     NoDefault,
     #[error("{reference} is a {flavor} build; {command} works with Envoy builds (flavors standard and cilium)")]
     NotEnvoy { reference: String, flavor: String, command: &'static str },
-    #[error("{0}")]
-    Io(String),
+    #[error("{flags} run a project's topology: use them inside a proxy-wasm project, without a REF or Envoy arguments")]
+    ProjectOnly { flags: &'static str },
+}
+
+impl Diagnose for CliError {
+    fn is_input(&self) -> bool {
+        true
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            CliError::NoDefault => Some(
+                "pick one with `gw use <ref>` (e.g. `gw use 1.36`), or name it: `gw run 1.36 -- <envoy args>`".into(),
+            ),
+            CliError::NotEnvoy { .. } => Some("use `gw which <ref>` to find the binary and run it directly".into()),
+            CliError::ProjectOnly { .. } => Some("`gw init` makes a project; `gw run --help` shows both forms".into()),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -46,44 +72,33 @@ impl From<download::Error> for Error {
 }
 
 impl Error {
+    /// The error that says what it is: its own exit code class and hint.
+    fn diagnosis(&self) -> &dyn Diagnose {
+        match self {
+            Error::Builds(e) => e,
+            Error::Default(e) => e,
+            Error::Project(e) => e,
+            Error::Settings(e) => e,
+            Error::Envoy(e) => e,
+            Error::Toolchain(e) => e,
+            Error::Scaffold(e) => e,
+            Error::WasmHost(e) => e,
+            Error::Validate(e) => e,
+            Error::Topology(e) => e,
+            Error::Oci(e) => e,
+            Error::K8s(e) => e,
+            Error::Cli(e) => e,
+            Error::Io(e) => e,
+        }
+    }
+
+    /// 2 when the input was at fault, else 1.
     pub fn exit_code(&self) -> i32 {
-        let input = match self {
-            Error::Builds(e) => e.is_input(),
-            Error::Default(builds::default::DefaultError::Builds(e)) => e.is_input(),
-            Error::Toolchain(toolchain::Error::Project(_)) => true,
-            Error::Toolchain(_) => false,
-            Error::Scaffold(e) => e.is_input(),
-            Error::WasmHost(e) => e.is_input(),
-            Error::Topology(e) => e.is_input(),
-            Error::Oci(e) => e.is_input(),
-            Error::K8s(e) => e.is_input(),
-            Error::Default(_)
-            | Error::Project(_)
-            | Error::Settings(_)
-            | Error::Validate(_)
-            | Error::NoDefault
-            | Error::NotEnvoy { .. } => true,
-            Error::Envoy(_) | Error::Io(_) => false,
-        };
-        if input { 2 } else { 1 }
+        if self.diagnosis().is_input() { 2 } else { 1 }
     }
 
     /// Advice on its own line(s), separate from the message.
     pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::Builds(e) => e.hint(),
-            Error::Toolchain(e) => e.hint(),
-            Error::Scaffold(e) => e.hint(),
-            Error::WasmHost(e) => e.hint(),
-            Error::Project(e) => e.hint(),
-            Error::Topology(e) => e.hint(),
-            Error::Oci(e) => e.hint(),
-            Error::K8s(e) => e.hint(),
-            Error::NoDefault => Some(
-                "pick one with `gw use <ref>` (e.g. `gw use 1.36`), or name it: `gw run 1.36 -- <envoy args>`".into(),
-            ),
-            Error::NotEnvoy { .. } => Some("use `gw which <ref>` to find the binary and run it directly".into()),
-            _ => None,
-        }
+        self.diagnosis().hint()
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod builds;
 pub mod cli;
+pub mod diagnose;
 pub mod docker;
 pub mod doctor;
 pub mod download;
@@ -14,6 +15,7 @@ pub mod env_vars;
 pub mod envoy;
 pub mod error;
 pub mod fsutil;
+pub mod gwtoml;
 pub mod k8s;
 pub mod oci;
 pub mod project;

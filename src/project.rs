@@ -1,7 +1,7 @@
 //! A gw project: the directory holding gw.toml (found by walking up), its
 //! gw.lock, and the Envoy build it runs on.
 
-use std::fs;
+use fs_err as fs;
 use std::path::{Path, PathBuf};
 
 use crate::builds::Reference;
@@ -29,57 +29,57 @@ pub fn manifest_text(name: &str, kind: Kind, template: &str) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{} is not valid TOML: {reason}", path.display())]
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("{}: {reason}", path.display())]
     Parse { path: PathBuf, reason: String },
-    #[error("{}: [envoy] build = \"{value}\" is not a build reference: {reason}", path.display())]
-    BadBuild { path: PathBuf, value: String, reason: String },
-    #[error("{}: [project] {key} {problem}", path.display())]
-    BadProject { path: PathBuf, key: &'static str, problem: String },
     #[error("not inside a gw project: no gw.toml in {} or any directory above it", start.display())]
     NotAProject { start: PathBuf },
 }
 
-impl Error {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnose::Diagnose for Error {
+    fn is_input(&self) -> bool {
+        !matches!(self, Error::Io(_))
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Error::NotAProject { .. } => Some(
                 "run this inside a project, or make one: a directory with a gw.toml holding [project] name and kind"
                     .into(),
             ),
+            Error::Parse { .. } => {
+                Some("the keys of gw.toml are described in docs/topology.md and docs/deploy.md".into())
+            }
             _ => None,
         }
     }
 }
 
-/// What a project builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A Rust proxy-wasm filter, built to a .wasm module.
-    ProxyWasm,
-    /// An aya workspace: a BPF object and the user-space program that loads it.
-    Ebpf,
-}
+pub use crate::gwtoml::{BuildToolchain, GwToml, Kind};
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::ProxyWasm => "proxy-wasm",
-            Kind::Ebpf => "ebpf",
-        }
-    }
-}
-
+/// A project: its root, and its gw.toml, read and checked once, when first asked for.
 #[derive(Debug, Clone)]
 pub struct Project {
     pub root: PathBuf,
+    /// The parsed gw.toml, or why it could not be read (kept as text: the error is shown
+    /// each time a command asks, as the same message).
+    parsed: std::sync::OnceLock<Result<GwToml, String>>,
 }
 
 impl Project {
+    pub fn at(root: impl Into<PathBuf>) -> Project {
+        Project { root: root.into(), parsed: std::sync::OnceLock::new() }
+    }
+
     /// The nearest directory at or above `start` that has a gw.toml.
     pub fn discover(start: &Path) -> Option<Project> {
-        start.ancestors().find(|dir| dir.join(MANIFEST).is_file()).map(|dir| Project { root: dir.to_path_buf() })
+        start.ancestors().find(|dir| dir.join(MANIFEST).is_file()).map(Project::at)
+    }
+
+    /// The project in `start` or above, or an error that says how to make one.
+    pub fn require(start: &Path) -> Result<Project, Error> {
+        Project::discover(start).ok_or_else(|| Error::NotAProject { start: start.to_path_buf() })
     }
 
     pub fn manifest(&self) -> PathBuf {
@@ -90,79 +90,54 @@ impl Project {
         self.root.join(LOCKFILE)
     }
 
-    fn document(&self) -> Result<toml_edit::DocumentMut, Error> {
-        let path = self.manifest();
-        let text = fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-        text.parse().map_err(|e: toml_edit::TomlError| Error::Parse { path, reason: e.to_string() })
-    }
-
-    /// The project in `start` or above, or an error that says how to make one.
-    pub fn require(start: &Path) -> Result<Project, Error> {
-        Project::discover(start).ok_or_else(|| Error::NotAProject { start: start.to_path_buf() })
+    /// gw.toml, typed and checked.
+    pub fn gw_toml(&self) -> Result<&GwToml, Error> {
+        let parsed = self.parsed.get_or_init(|| {
+            let text = fs::read_to_string(self.manifest()).map_err(|e| e.to_string())?;
+            GwToml::parse(&text).map_err(|e| e.to_string())
+        });
+        parsed.as_ref().map_err(|reason| Error::Parse { path: self.manifest(), reason: reason.clone() })
     }
 
     /// `[project] name`, else the directory's name.
     pub fn name(&self) -> Result<String, Error> {
-        let document = self.document()?;
-        match document.get("project").and_then(|t| t.get("name")) {
-            Some(value) => value.as_str().map(str::to_string).ok_or_else(|| Error::BadProject {
-                path: self.manifest(),
-                key: "name",
-                problem: "must be a string".into(),
-            }),
-            None => {
-                Ok(self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "project".into()))
-            }
-        }
+        Ok(match &self.gw_toml()?.project.name {
+            Some(name) => name.clone(),
+            None => self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "project".into()),
+        })
     }
 
-    /// `[project] kind`: "proxy-wasm" or "ebpf".
+    /// `[project] kind`.
     pub fn kind(&self) -> Result<Kind, Error> {
-        let document = self.document()?;
-        let bad = |problem: String| Error::BadProject { path: self.manifest(), key: "kind", problem };
-        match document.get("project").and_then(|t| t.get("kind")).map(|v| v.as_str()) {
-            Some(Some("proxy-wasm")) => Ok(Kind::ProxyWasm),
-            Some(Some("ebpf")) => Ok(Kind::Ebpf),
-            Some(Some(other)) => Err(bad(format!("is \"{other}\"; expected \"proxy-wasm\" or \"ebpf\""))),
-            Some(None) => Err(bad("must be a string: \"proxy-wasm\" or \"ebpf\"".into())),
-            None => Err(bad("is missing; add kind = \"proxy-wasm\" or kind = \"ebpf\" under [project]".into())),
-        }
+        Ok(self.gw_toml()?.project.kind)
     }
 
     /// `[project] template`: the template it was made from, if recorded.
     pub fn template(&self) -> Result<Option<String>, Error> {
-        let document = self.document()?;
-        Ok(document.get("project").and_then(|t| t.get("template")).and_then(|v| v.as_str()).map(str::to_string))
+        Ok(self.gw_toml()?.project.template.clone())
     }
 
-    /// `[build] toolchain` from gw.toml, if set.
-    pub fn toolchain(&self) -> Result<Option<String>, Error> {
-        let document = self.document()?;
-        Ok(document.get("build").and_then(|t| t.get("toolchain")).and_then(|v| v.as_str()).map(str::to_string))
+    /// `[build] toolchain`, if set.
+    pub fn toolchain(&self) -> Result<Option<BuildToolchain>, Error> {
+        Ok(self.gw_toml()?.build.toolchain)
     }
 
-    /// `[envoy] build` from gw.toml, if set.
+    /// `[envoy] build`, if set.
     pub fn envoy_build(&self) -> Result<Option<Reference>, Error> {
-        let document = self.document()?;
-        let Some(value) = document.get("envoy").and_then(|t| t.get("build")) else { return Ok(None) };
-        let bad = |reason: String| Error::BadBuild {
-            path: self.manifest(),
-            value: value.to_string().trim().to_string(),
-            reason,
-        };
-        let text = value.as_str().ok_or_else(|| bad("it must be a string".into()))?;
-        text.parse().map(Some).map_err(|e: crate::builds::ReferenceError| bad(e.to_string()))
+        Ok(self.gw_toml()?.envoy.build.clone())
     }
 
     /// Sets `[envoy] build`, keeping the rest of gw.toml (comments included) as it was.
     pub fn set_envoy_build(&self, reference: &Reference) -> Result<(), Error> {
-        let mut document = self.document()?;
+        let path = self.manifest();
+        let mut document: toml_edit::DocumentMut = fs::read_to_string(&path)?
+            .parse()
+            .map_err(|e: toml_edit::TomlError| Error::Parse { path: path.clone(), reason: e.to_string() })?;
         let envoy = document.entry("envoy").or_insert(toml_edit::table());
         if let Some(table) = envoy.as_table_mut() {
             table.set_implicit(false);
         }
         envoy["build"] = toml_edit::value(reference.to_string());
-        let path = self.manifest();
-        fs::write(&path, document.to_string()).map_err(|source| Error::Io { path, source })
+        Ok(fs::write(&path, document.to_string())?)
     }
 }

@@ -17,12 +17,18 @@ pub const DEFAULT_GITHUB_URL: &str = "https://github.com";
 pub enum Error {
     #[error("cannot find a home directory for GW_HOME; set GW_HOME or pass --home")]
     NoHome,
-    #[error("{} is set to '{value}': {source}", env_vars::GW_PLATFORM)]
+    #[error("{} is set to '{value}': {source}", env_vars::GW_PLATFORM.name)]
     Platform { value: String, source: ReferenceError },
-    #[error("{} is set to '{value}': {source}", env_vars::GW_ENVOY_SOURCE)]
+    #[error("{} is set to '{value}': {source}", env_vars::GW_ENVOY_SOURCE.name)]
     SourceOrder { value: String, source: SourceError },
     #[error("cannot read the current directory: {0}")]
     Cwd(std::io::Error),
+}
+
+impl crate::diagnose::Diagnose for Error {
+    fn is_input(&self) -> bool {
+        !matches!(self, Error::Cwd(_))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -48,21 +54,21 @@ impl Settings {
             Some(home) => absolute(&cwd, home),
             None => std::env::home_dir().ok_or(Error::NoHome)?.join(".gw"),
         };
-        let platform = match non_empty(env_vars::GW_PLATFORM) {
+        let platform = match env_vars::value(&env_vars::GW_PLATFORM) {
             Some(value) => Some(value.parse().map_err(|source| Error::Platform { value, source })?),
             None => Platform::host(),
         };
-        let order = match non_empty(env_vars::GW_ENVOY_SOURCE) {
+        let order = match env_vars::value(&env_vars::GW_ENVOY_SOURCE) {
             Some(value) => value.parse().map_err(|source| Error::SourceOrder { value, source })?,
             None => SourceOrder::default(),
         };
         let sources = Sources {
-            envoy_index: non_empty(env_vars::GW_ENVOY_VERSIONS_URL)
+            envoy_index: env_vars::value(&env_vars::GW_ENVOY_VERSIONS_URL)
                 .unwrap_or_else(|| DEFAULT_ENVOY_VERSIONS_URL.into()),
             pypi: pypi::config::resolve(),
             order,
-            github: non_empty(env_vars::GW_GITHUB_URL).unwrap_or_else(|| DEFAULT_GITHUB_URL.into()),
-            registry_mirror: non_empty(env_vars::GW_REGISTRY_MIRROR),
+            github: env_vars::value(&env_vars::GW_GITHUB_URL).unwrap_or_else(|| DEFAULT_GITHUB_URL.into()),
+            registry_mirror: env_vars::value(&env_vars::GW_REGISTRY_MIRROR),
         };
         let project = Project::discover(&cwd);
         Ok(Settings { layout: Layout::new(home), sources, platform, project, cwd })
@@ -71,10 +77,6 @@ impl Settings {
     pub fn lockfile(&self) -> Option<PathBuf> {
         self.project.as_ref().map(Project::lockfile)
     }
-}
-
-fn non_empty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn absolute(cwd: &Path, path: PathBuf) -> PathBuf {

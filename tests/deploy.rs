@@ -125,7 +125,9 @@ fn what_cannot_be_deployed_is_refused_and_nothing_is_written() {
     assert!(!root.join("target/gw/cilium").exists(), "nothing written");
 
     let (_dir, root, _) = project("\n[deploy.cilium]\nservice = [\"a\"]\n");
-    deploy(&gw, &root, &[]).fails_with(2, "gw.toml: [deploy.cilium]").fails_with(2, "unknown field `service`");
+    deploy(&gw, &root, &[])
+        .fails_with(2, "gw.toml: TOML parse error at line 6")
+        .fails_with(2, "unknown field `service`");
 
     let (_dir, root, _) = project("\n[deploy.cilium]\nservices = [\"checkout\"]\n");
     std::thread::sleep(Duration::from_millis(20));

@@ -79,6 +79,7 @@ fn bad_input_is_named_and_writes_nothing() {
     let gw = Gw::new();
     std::fs::create_dir_all(gw.work().join("taken")).unwrap();
     std::fs::write(gw.work().join("taken/keep.txt"), "mine").unwrap();
+    std::fs::write(gw.work().join("a-file"), "not a directory").unwrap();
     let before = work_entries(&gw);
     let cases: &[(&[&str], &str)] = &[
         (&["init", "Bad-Name", "--accept-defaults"], "'Bad-Name' cannot be a project name"),
@@ -94,10 +95,11 @@ fn bad_input_is_named_and_writes_nothing() {
         (&["init", "--accept-defaults"], "missing the project name"),
         (&["init", "taken", "--accept-defaults"], "exists and is not empty"),
         (&["init", "nowhere/deeper/proj", "--accept-defaults"], "the parent directory does not exist"),
+        (&["init", "a-file", "--accept-defaults"], "a-file is a file, not a directory"),
     ];
     for (args, needle) in cases {
         let run = gw.run(args);
-        assert!(run.code == 2 || run.code == 1, "{args:?}: exit {}", run.code);
+        assert_eq!(run.code, 2, "{args:?}: a usage error\n{}", run.stderr);
         assert!(run.stderr.contains(needle), "{args:?}: stderr lacks {needle:?}:\n{}", run.stderr);
         assert_eq!(work_entries(&gw), before, "{args:?} left something behind");
     }

@@ -342,7 +342,7 @@ fn credential_helper(gw: &Gw, name: &str, server: &str, username: &str, secret: 
     );
     std::fs::write(&helper, script).unwrap();
     std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    format!("{}:{}", helpers.display(), std::env::var("PATH").unwrap_or_default())
+    format!("{}:{}", helpers.display(), common::require::path_var())
 }
 
 /// A DOCKER_CONFIG directory under the fixture holding `config`.

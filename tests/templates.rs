@@ -252,10 +252,9 @@ fn ip(args: &[&str]) {
 #[test]
 fn the_xdp_template_drops_a_blocked_source() {
     let Some(_docker) = require() else { return };
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        assert_ne!(std::env::var("GW_REQUIRE_DOCKER").as_deref(), Ok("1"), "CI runs this as root");
-        eprintln!("skipping: loading XDP programs needs root");
+    if !common::require::root("loading XDP programs")
+        || !common::require::tools(&[("ip", "iproute2"), ("ping", "iputils-ping")])
+    {
         return;
     }
     let gw = Gw::new();

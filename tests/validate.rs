@@ -133,7 +133,7 @@ fn an_unreadable_file_is_an_input_error_and_the_others_are_still_checked() {
     let gw = Gw::new();
     std::fs::write(gw.work().join("good.yaml"), DEMO).unwrap();
     let run = gw.run(&["validate", "missing.yaml", "good.yaml"]);
-    run.fails_with(2, "error: cannot read missing.yaml: No such file or directory");
+    run.fails_with(2, "error: failed to open file `missing.yaml`: No such file or directory");
     assert_eq!(run.stdout, "good.yaml: ok\n");
 }
 

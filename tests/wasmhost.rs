@@ -1,6 +1,7 @@
 //! gw's proxy-wasm host, driven directly through the library: hand-written WAT filters in
 //! tests/wasm/ cover each host-function area and each way a filter can fail.
 
+use gw::diagnose::Diagnose;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The default build: the project's `[envoy] build` inside a project, else
 //! the one `gw use` wrote to `$GW_HOME/default`.
 
-use std::fs;
+use fs_err as fs;
 use std::path::PathBuf;
 
 use super::layout::Layout;
@@ -32,6 +32,28 @@ pub enum DefaultError {
     Builds(#[from] Error),
     #[error("{}: '{value}' is not a build reference: {reason}", path.display())]
     Bad { path: PathBuf, value: String, reason: String },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl crate::diagnose::Diagnose for DefaultError {
+    fn is_input(&self) -> bool {
+        match self {
+            DefaultError::Builds(e) => e.is_input(),
+            DefaultError::Project(e) => e.is_input(),
+            DefaultError::Bad { .. } => true,
+            DefaultError::Io(_) => false,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            DefaultError::Builds(e) => e.hint(),
+            DefaultError::Project(e) => e.hint(),
+            DefaultError::Bad { .. } => Some("set it again with `gw use <ref>`".into()),
+            DefaultError::Io(_) => None,
+        }
+    }
 }
 
 pub fn get(layout: &Layout, project: Option<&Project>) -> Result<Option<(Reference, Origin)>, DefaultError> {
@@ -52,7 +74,7 @@ pub fn get(layout: &Layout, project: Option<&Project>) -> Result<Option<(Referen
             Ok(Some((reference, Origin::Home(path))))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Io { path, source: e }.into()),
+        Err(e) => Err(Error::Io(e).into()),
     }
 }
 
@@ -63,7 +85,7 @@ pub fn set(layout: &Layout, project: Option<&Project>, reference: &Reference) ->
         return Ok(Origin::Project(project.manifest()));
     }
     let path = layout.default_file();
-    fs::create_dir_all(layout.home()).map_err(Error::io(layout.home()))?;
-    fs::write(&path, format!("{reference}\n")).map_err(Error::io(&path))?;
+    fs::create_dir_all(layout.home())?;
+    fs::write(&path, format!("{reference}\n"))?;
     Ok(Origin::Home(path))
 }

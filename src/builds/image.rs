@@ -5,7 +5,7 @@
 //! may pass (the connection, a 5xx, 429) are tried again by the same loop as
 //! tarballs.
 
-use std::fs;
+use fs_err as fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -93,7 +93,7 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
     let registry = Registry::new(ctx.client()?.http(), endpoint, image, credentials, false);
     let root = staged.tmp.path().join("build");
     let bin = root.join("bin");
-    fs::create_dir_all(&bin).map_err(Error::io(&bin))?;
+    fs::create_dir_all(&bin)?;
 
     let top = retrying(&image.to_string(), ctx.reporter, || {
         fetch_binary(ctx, source, &registry, lock, &bin).map_err(|e| match e {
@@ -102,7 +102,7 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
         })
     })?;
     let binary = bin.join(build.flavor.binary());
-    let binary_sha256 = Some(crate::download::Sha256::of_file(&binary).map_err(Error::io(&binary))?);
+    let binary_sha256 = Some(crate::download::Sha256::of_file(&binary)?);
     let source = image.pinned(&top).to_string();
     let marker = Marker { build: build.to_string(), source, sha256: top.0, binary_sha256 };
     staged.commit(&root, marker)
@@ -145,6 +145,6 @@ fn fetch_binary(
     let extracted = oci::extract_file(registry, &selected.manifest, source.path, &binary, progress.as_ref());
     progress.finish();
     extracted?;
-    fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).map_err(Error::io(&binary))?;
+    fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755))?;
     Ok(selected.top)
 }

@@ -2,12 +2,12 @@
 //! project page): fetched fresh when the network allows, kept for the day it
 //! does not.
 
-use std::fs;
+use fs_err as fs;
 use std::path::{Path, PathBuf};
 
+use super::Result;
 use super::context::Context;
 pub(super) use super::context::Fetched;
-use super::{Error, Result};
 use crate::download;
 
 /// GETs `url` (asking for `accept` when given) once per run, and keeps a copy for
@@ -41,6 +41,6 @@ fn unreachable(error: &download::Error) -> bool {
 
 fn write_cache(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().expect("cache files live in a directory");
-    fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    crate::fsutil::write_atomically(path, text.as_bytes(), 0o600).map_err(Error::io(path))
+    fs::create_dir_all(dir)?;
+    Ok(crate::fsutil::write_atomically(path, text.as_bytes(), 0o600)?)
 }

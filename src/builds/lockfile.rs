@@ -1,7 +1,7 @@
 //! gw.lock: the exact bytes (sha256) of every build a project used. A later
 //! download that does not match is refused.
 
-use std::fs;
+use fs_err as fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,7 @@ impl Lockfile {
                 toml::from_str(&text).map_err(|e| Error::BadFile { path: path.to_path_buf(), reason: e.to_string() })?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Lockfile { version: 1, ..Lockfile::default() },
-            Err(e) => return Err(Error::Io { path: path.to_path_buf(), source: e }),
+            Err(e) => return Err(Error::Io(e)),
         };
         lock.path = path.to_path_buf();
         Ok(lock)
@@ -135,8 +135,7 @@ impl Lockfile {
         let body =
             toml::to_string(self).map_err(|e| Error::BadFile { path: self.path.clone(), reason: e.to_string() })?;
         // 0644, as cargo leaves Cargo.lock: a committed file others read.
-        crate::fsutil::write_atomically(&self.path, format!("{HEADER}{body}").as_bytes(), 0o644)
-            .map_err(Error::io(&self.path))
+        crate::fsutil::write_atomically(&self.path, format!("{HEADER}{body}").as_bytes(), 0o644).map_err(Error::from)
     }
 }
 

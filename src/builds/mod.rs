@@ -117,15 +117,17 @@ pub enum Error {
     Image(#[from] crate::oci::Error),
     #[error(transparent)]
     Download(#[from] download::Error),
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error("{} is damaged: {reason}", path.display())]
     BadFile { path: PathBuf, reason: String },
 }
 
-impl Error {
+impl Error {}
+
+impl crate::diagnose::Diagnose for Error {
     /// Whether the input was at fault (exit code 2) rather than the operation.
-    pub fn is_input(&self) -> bool {
+    fn is_input(&self) -> bool {
         matches!(
             self,
             Error::Reference(_)
@@ -142,7 +144,7 @@ impl Error {
     }
 
     /// A separate line that says what to do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::UnknownVersion { .. } => Some("`gw versions --all` lists what each source has".into()),
             Error::Yanked { .. } => Some("name another version (`gw versions --all` lists them)".into()),
@@ -171,11 +173,6 @@ impl Error {
             }
             _ => None,
         }
-    }
-
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
     }
 }
 

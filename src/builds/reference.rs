@@ -211,6 +211,14 @@ impl FromStr for Reference {
     }
 }
 
+/// In gw.toml (`[envoy] build = "1.36"`): a string, parsed as a reference.
+impl<'de> serde::Deserialize<'de> for Reference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A concrete build: one flavor, one patch version, one platform.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Build {

@@ -2,15 +2,15 @@
 //! directory under GW_HOME, and a rename into place once the bytes are
 //! verified (and the project's gw.lock agrees with the binary).
 
-use std::fs;
+use fs_err as fs;
 use std::path::{Path, PathBuf};
 
+use super::Result;
 use super::context::Context;
 use super::layout::MARKER;
 use super::lockfile::Lockfile;
 use super::reference::Build;
 use super::store::{Marker, read_marker};
-use super::{Error, Result};
 use crate::download::{InstallLock, Sha256};
 use crate::report::Event;
 
@@ -58,12 +58,12 @@ impl<'c, 'r> Staged<'c, 'r> {
             }));
         }
         let staging = layout.staging();
-        fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+        fs::create_dir_all(&staging)?;
         remove_interrupted(ctx, &staging, build)?;
         let tmp = tempfile::Builder::new()
             .prefix(&format!("{}.", build.key()))
             .tempdir_in(&staging)
-            .map_err(Error::io(&staging))?;
+            .map_err(crate::fsutil::at(&staging))?;
         Ok(Begun::Staged(Staged { ctx, build: build.clone(), _lock: lock, tmp }))
     }
 
@@ -75,16 +75,15 @@ impl<'c, 'r> Staged<'c, 'r> {
             Lockfile::load(path)?.check_binary(build, binary, &marker.source)?;
         }
         let marker_path = root.join(MARKER);
-        fs::write(&marker_path, serde_json::to_vec_pretty(&marker).expect("a marker serialises"))
-            .map_err(Error::io(&marker_path))?;
+        fs::write(&marker_path, serde_json::to_vec_pretty(&marker).expect("a marker serialises"))?;
         let target = ctx.layout.build_dir(build);
         if target.exists() {
             // A directory without a valid marker is debris from outside gw; the lock is ours.
-            fs::remove_dir_all(&target).map_err(Error::io(&target))?;
+            fs::remove_dir_all(&target)?;
         }
         let parent = target.parent().expect("build directories are nested");
-        fs::create_dir_all(parent).map_err(Error::io(parent))?;
-        fs::rename(root, &target).map_err(Error::io(&target))?;
+        fs::create_dir_all(parent)?;
+        fs::rename(root, &target)?;
         let binary = ctx.layout.binary(build);
         ctx.reporter.event(Event::Installed {
             build: build.to_string(),
@@ -99,11 +98,11 @@ impl<'c, 'r> Staged<'c, 'r> {
 /// (a killed process cannot clean up after itself). Safe: we hold its lock.
 fn remove_interrupted(ctx: &Context, staging: &Path, build: &Build) -> Result<()> {
     let prefix = format!("{}.", build.key());
-    for entry in fs::read_dir(staging).map_err(Error::io(staging))? {
-        let entry = entry.map_err(Error::io(staging))?;
+    for entry in fs::read_dir(staging)? {
+        let entry = entry.map_err(crate::fsutil::at(&staging))?;
         if entry.file_name().to_string_lossy().starts_with(&prefix) {
             let path = entry.path();
-            fs::remove_dir_all(&path).map_err(Error::io(&path))?;
+            fs::remove_dir_all(&path)?;
             ctx.reporter.event(Event::CleanedStaging { path });
         }
     }

@@ -1,7 +1,7 @@
 //! What is installed under GW_HOME: each build's directory with its binary and
 //! the marker that says what it is, where it came from and its digests.
 
-use std::fs;
+use fs_err as fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -43,14 +43,14 @@ pub(super) fn binary_digest(layout: &Layout, build: &Build, marker: &Marker) -> 
         Some(digest) => Ok(digest.clone()),
         None => {
             let binary = layout.binary(build);
-            Sha256::of_file(&binary).map_err(Error::io(binary))
+            Ok(Sha256::of_file(&binary)?)
         }
     }
 }
 
 pub(super) fn read_marker(layout: &Layout, build: &Build) -> Result<Marker> {
     let path = layout.marker(build);
-    let text = fs::read_to_string(&path).map_err(Error::io(&path))?;
+    let text = fs::read_to_string(&path)?;
     serde_json::from_str(&text).map_err(|e| Error::BadFile { path, reason: e.to_string() })
 }
 
@@ -93,7 +93,7 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
     match fs::read_dir(dir) {
         Ok(entries) => Ok(entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(Error::Io { path: dir.to_path_buf(), source: e }),
+        Err(e) => Err(Error::Io(e)),
     }
 }
 

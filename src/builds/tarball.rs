@@ -2,7 +2,7 @@
 //! release's): download and unpack into the staging directory while hashing,
 //! compare the digest, put the binary at `bin/<name>`.
 
-use std::fs;
+use fs_err as fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -34,16 +34,16 @@ pub(super) fn install(ctx: &Context, download: &Download) -> Result<Installed> {
         // What a failed attempt unpacked goes before the next one writes.
         let previous = tmp.path().join(format!("attempt-{}", attempt - 1));
         if previous.exists() {
-            fs::remove_dir_all(&previous).map_err(|e| Fault::Fatal(download::Error::io(&previous)(e)))?;
+            fs::remove_dir_all(&previous).map_err(|e| Fault::Fatal(e.into()))?;
         }
         let dir = tmp.path().join(format!("attempt-{attempt}"));
-        fs::create_dir(&dir).map_err(|e| Fault::Fatal(download::Error::io(&dir)(e)))?;
+        fs::create_dir(&dir).map_err(|e| Fault::Fatal(e.into()))?;
         fetch_into(ctx, client, download, format, &dir).map(|()| dir)
     })?;
 
-    let root = download::single_top_dir(&unpacked).map_err(Error::io(&unpacked))?;
+    let root = download::single_top_dir(&unpacked).map_err(crate::fsutil::at(&unpacked))?;
     let binary = place_binary(&root, build)?;
-    let binary_sha256 = Some(Sha256::of_file(&binary).map_err(Error::io(&binary))?);
+    let binary_sha256 = Some(Sha256::of_file(&binary)?);
     let source = download.url.clone();
     let marker = Marker { build: build.to_string(), source, sha256: download.sha256.clone(), binary_sha256 };
     staged.commit(&root, marker)
@@ -99,14 +99,14 @@ fn place_binary(root: &Path, build: &Build) -> Result<PathBuf> {
     let top = root.join(name);
     if !is_regular(&wanted) && build.flavor != Flavor::Standard && is_regular(&top) {
         let bin = root.join("bin");
-        fs::create_dir_all(&bin).map_err(Error::io(&bin))?;
-        fs::rename(&top, &wanted).map_err(Error::io(&wanted))?;
+        fs::create_dir_all(&bin)?;
+        fs::rename(&top, &wanted)?;
     }
     if !is_regular(&wanted) {
         let path = if build.flavor == Flavor::Standard { format!("bin/{name}") } else { name.to_string() };
         return Err(Error::BinaryMissing { build: build.to_string(), path });
     }
-    fs::set_permissions(&wanted, fs::Permissions::from_mode(0o755)).map_err(Error::io(&wanted))?;
+    fs::set_permissions(&wanted, std::fs::Permissions::from_mode(0o755))?;
     Ok(wanted)
 }
 

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
+use crate::Result;
 use crate::cli::Terminal;
 use crate::k8s::{self, ModuleSource, Overrides, kubectl};
 use crate::project::Project;
 use crate::settings::Settings;
-use crate::{Error, Result};
 
 /// Ship the project's filters to a Kubernetes cluster.
 #[derive(Debug, clap::Args)]
@@ -64,10 +64,9 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         Some(dir) => settings.cwd.join(dir),
         None => project.root.join(crate::toolchain::OUTPUT_DIR).join("cilium"),
     };
-    std::fs::create_dir_all(&out).map_err(|e| Error::Io(format!("{}: {e}", out.display())))?;
+    fs_err::create_dir_all(&out)?;
     let path = out.join(&manifest.file_name);
-    crate::fsutil::write_atomically(&path, manifest.yaml.as_bytes(), 0o644)
-        .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    crate::fsutil::write_atomically(&path, manifest.yaml.as_bytes(), 0o644)?;
     let shown = path.strip_prefix(&settings.cwd).unwrap_or(&path).to_path_buf();
     let module = match &resolved.module {
         ModuleSource::Inline => "inline".to_string(),

@@ -43,7 +43,7 @@ pub use output::Terminal;
 #[command(name = "gw", version, about, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Where builds, caches and runs are kept.
-    #[arg(long, global = true, env = env_vars::GW_HOME, value_name = "DIR")]
+    #[arg(long, global = true, env = env_vars::GW_HOME.name, value_name = "DIR")]
     home: Option<PathBuf>,
 
     /// Print only errors and warnings (no progress, no status lines).

@@ -19,7 +19,7 @@ pub struct Terminal {
 impl Terminal {
     pub fn new(quiet: bool) -> Terminal {
         let tty = std::io::stderr().is_terminal();
-        let color = tty && std::env::var_os(env_vars::NO_COLOR).is_none_or(|v| v.is_empty());
+        let color = tty && env_vars::path(&env_vars::NO_COLOR).is_none();
         Terminal { quiet, bars: tty && !quiet, color }
     }
 

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
+use crate::Result;
 use crate::cli::Terminal;
 use crate::download::Client;
 use crate::oci::{self, ImageRef, Registry};
 use crate::settings::Settings;
-use crate::{Error, Result};
 
 /// Fetch a Wasm module published as an OCI artifact (by gw push, wasme, or for Istio).
 ///
@@ -31,8 +31,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let pulled = oci::pull_wasm(&registry)?;
     let name = image.repository.rsplit('/').next().unwrap_or("plugin");
     let path = settings.cwd.join(args.output.unwrap_or_else(|| PathBuf::from(format!("{name}.wasm"))));
-    crate::fsutil::write_atomically(&path, &pulled.wasm, 0o644)
-        .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    crate::fsutil::write_atomically(&path, &pulled.wasm, 0o644)?;
     terminal.status(format!(
         "pulled {} ({} bytes) to {}",
         image.pinned(&pulled.digest),

@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
+use crate::Result;
 use crate::cli::Terminal;
 use crate::download::Client;
 use crate::oci::{self, ImageRef, Registry, Upload};
 use crate::project::Project;
 use crate::settings::Settings;
 use crate::topology;
-use crate::{Error, Result};
 
 /// Publish the built filter to a registry as an OCI artifact.
 ///
@@ -38,7 +38,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         Some(path) => settings.cwd.join(path),
         None => project_build(settings)?,
     };
-    let wasm = std::fs::read(&path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    let wasm = fs_err::read(&path)?;
     let abi = oci::abi_versions(&path, &wasm)?;
     let client = Client::new()?;
     let registry = Registry::connect(client.http(), &image, args.insecure, true)?;
@@ -53,9 +53,5 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
 /// The project's built module, refused when missing or older than its sources.
 fn project_build(settings: &Settings) -> Result<PathBuf> {
     let project = Project::require(&settings.cwd)?;
-    match topology::built_module(&project) {
-        Ok(module) => Ok(module.wasm),
-        Err(e @ topology::Error::NotBuilt { .. }) => Err(Error::Io(format!("{e}, or name a module with --wasm FILE"))),
-        Err(e) => Err(e.into()),
-    }
+    Ok(topology::built_module(&project)?.wasm)
 }

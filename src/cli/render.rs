@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
+use crate::Result;
 use crate::cli::Terminal;
 use crate::project::Project;
 use crate::settings::Settings;
 use crate::topology::{self, free_port};
-use crate::{Error, Result};
 
 /// Write the topology's Envoy configs (front.yaml and <service>.yaml) without running them.
 ///
@@ -31,10 +31,10 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         Some(dir) => settings.cwd.join(dir),
         None => project.root.join(crate::toolchain::OUTPUT_DIR).join("envoy"),
     };
-    std::fs::create_dir_all(&out).map_err(|e| Error::Io(format!("{}: {e}", out.display())))?;
+    fs_err::create_dir_all(&out)?;
     for file in &files {
         let path = out.join(&file.name);
-        std::fs::write(&path, &file.yaml).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+        fs_err::write(&path, &file.yaml)?;
         println!("{}", path.strip_prefix(&settings.cwd).unwrap_or(&path).display());
     }
     if !module.wasm.is_file() {

@@ -52,11 +52,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
-    let in_project = settings.project.as_ref().filter(|p| p.kind().is_ok_and(|k| k == Kind::ProxyWasm));
-    if args.reference.is_none()
-        && args.envoy_args.is_empty()
-        && let Some(project) = in_project
-    {
+    // With neither a REF nor Envoy arguments, a proxy-wasm project runs its topology; a gw.toml
+    // that cannot be read is an error then, not a reason to run something else.
+    let topology = args.reference.is_none() && args.envoy_args.is_empty();
+    let in_project = match &settings.project {
+        Some(project) if topology && project.kind()? == Kind::ProxyWasm => Some(project),
+        _ => None,
+    };
+    if let Some(project) = in_project {
         let request = ProjectRun {
             project: project.clone(),
             envoy: args.envoy,
@@ -67,19 +70,15 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         return run_project::run(request, settings, terminal);
     }
     if args.watch || args.envoy.is_some() {
-        return Err(Error::Topology(crate::topology::Error::Topology(
-            "--watch and --envoy run a project's topology: use them inside a proxy-wasm project, \
-             without a REF or Envoy arguments"
-                .into(),
-        )));
+        return Err(Error::Cli(crate::error::CliError::ProjectOnly { flags: "--watch and --envoy" }));
     }
     let reference = resolve_reference(args.reference, settings)?;
     if !reference.flavor.is_envoy() {
-        return Err(Error::NotEnvoy {
+        return Err(Error::Cli(crate::error::CliError::NotEnvoy {
             reference: reference.to_string(),
             flavor: reference.flavor.to_string(),
             command: "gw run",
-        });
+        }));
     }
     let mut ctx = context(settings, terminal);
     args.source.apply(&mut ctx);
@@ -100,5 +99,7 @@ pub(super) fn resolve_reference(named: Option<Reference>, settings: &Settings) -
     if let Some(reference) = named {
         return Ok(reference);
     }
-    default::get(&settings.layout, settings.project.as_ref())?.map(|(reference, _)| reference).ok_or(Error::NoDefault)
+    default::get(&settings.layout, settings.project.as_ref())?
+        .map(|(reference, _)| reference)
+        .ok_or(Error::Cli(crate::error::CliError::NoDefault))
 }

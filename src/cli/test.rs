@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::Result;
 use crate::cli::Terminal;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::project::{Kind, Project};
 use crate::settings::Settings;
 use crate::toolchain::{Job, Outcome as Cargo, Profile, Role};
 use crate::wasmhost::{self, FileReport, Host, Outcome};
-use crate::{Error, Result};
 
 /// Run the project's tests: `cargo test`, then (proxy-wasm) its scenarios in gw's wasm host.
 ///
@@ -89,7 +89,7 @@ fn run_scenarios(
     let failed: usize = reports.iter().map(FileReport::failed).sum();
     if let Some(path) = junit {
         let path = settings.cwd.join(path);
-        std::fs::write(&path, wasmhost::junit(&reports)).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+        fs_err::write(&path, wasmhost::junit(&reports))?;
     }
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { 0 } else { 1 })

@@ -1,14 +1,12 @@
 //! Flags shared by `gw build` and `gw test`, and the toolchain they pick.
 
-use std::path::PathBuf;
-
 use clap::ValueEnum;
 
 use crate::Result;
 use crate::cli::Terminal;
 use crate::docker::Docker;
 use crate::env_vars;
-use crate::project::Project;
+use crate::project::{BuildToolchain, Project};
 use crate::toolchain::{BuilderImage, DockerToolchain, LocalToolchain, Toolchain};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,11 +24,11 @@ pub struct ToolchainArgs {
     toolchain: Option<Choice>,
 
     /// Build in this image instead of gw's builder image; it needs cargo and the project's targets.
-    #[arg(long, env = env_vars::GW_BUILDER_IMAGE, value_name = "IMAGE")]
+    #[arg(long, env = env_vars::GW_BUILDER_IMAGE.name, value_name = "IMAGE")]
     builder_image: Option<String>,
 
     /// The base image gw's builder image is built from.
-    #[arg(long, env = env_vars::GW_BUILDER_BASE, value_name = "IMAGE", default_value = crate::toolchain::DEFAULT_BASE)]
+    #[arg(long, env = env_vars::GW_BUILDER_BASE.name, value_name = "IMAGE", default_value = crate::toolchain::DEFAULT_BASE)]
     builder_base: String,
 
     /// Do not pass the host's CA bundle and proxy variables into image builds and build containers.
@@ -45,27 +43,24 @@ pub struct ToolchainArgs {
 #[derive(Debug, clap::Args)]
 pub struct DockerHostArg {
     /// The Docker daemon, e.g. unix:///var/run/docker.sock (default: DOCKER_HOST, else the local socket).
-    #[arg(long, env = env_vars::GW_DOCKER_HOST, value_name = "URL")]
+    #[arg(long, env = env_vars::GW_DOCKER_HOST.name, value_name = "URL")]
     docker_host: Option<String>,
 }
 
 impl DockerHostArg {
     /// Connects to the daemon and pings it.
     pub fn connect(&self) -> std::result::Result<Docker, crate::toolchain::Error> {
-        let host = self.docker_host.clone().or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()));
-        Ok(Docker::connect(host.as_deref())?)
+        Ok(Docker::connect(crate::docker::host(self.docker_host.clone()).as_deref())?)
     }
 }
-
-const PROXY_VARS: [&str; 6] = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"];
 
 impl ToolchainArgs {
     /// The toolchain for this project, ready to use (the builder image built if missing).
     pub fn toolchain(&self, project: &Project, terminal: &Terminal) -> Result<Box<dyn Toolchain>> {
         let configured = project.toolchain()?;
-        let choice = match (self.toolchain, configured.as_deref()) {
+        let choice = match (self.toolchain, configured) {
             (Some(choice), _) => choice,
-            (None, Some("local")) => Choice::Local,
+            (None, Some(BuildToolchain::Local)) => Choice::Local,
             (None, _) => Choice::Docker,
         };
         if choice == Choice::Local {
@@ -73,9 +68,13 @@ impl ToolchainArgs {
         }
         let docker = self.docker.connect()?;
         let trust = !self.no_host_trust;
-        let ca_bundle = trust.then(host_ca_bundle).flatten();
+        let ca_bundle = trust.then(crate::download::trust::host_bundle).flatten();
         let proxies = if trust {
-            PROXY_VARS.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect()
+            env_vars::PROXIES
+                .iter()
+                .flat_map(|(var, lower)| [var.name, *lower])
+                .filter_map(|name| env_vars::named(name).map(|v| (name.to_string(), v)))
+                .collect()
         } else {
             Vec::new()
         };
@@ -98,13 +97,4 @@ impl ToolchainArgs {
         }
         Ok(Box::new(toolchain))
     }
-}
-
-/// The host's CA bundle: SSL_CERT_FILE if it names a file, else Debian's bundle.
-fn host_ca_bundle() -> Option<PathBuf> {
-    std::env::var_os("SSL_CERT_FILE")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([PathBuf::from("/etc/ssl/certs/ca-certificates.crt")])
-        .find(|p| p.is_file())
 }

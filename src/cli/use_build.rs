@@ -20,11 +20,11 @@ pub struct Args {
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let reference = args.reference;
     if !reference.flavor.is_envoy() {
-        return Err(Error::NotEnvoy {
+        return Err(Error::Cli(crate::error::CliError::NotEnvoy {
             reference: reference.to_string(),
             flavor: reference.flavor.to_string(),
             command: "gw use",
-        });
+        }));
     }
     let installed = builds::ensure(&context(settings, terminal), &reference)?;
     // Pin the exact patch; keep the platform only if the user named one.

@@ -2,7 +2,7 @@
 //! `..` and absolute names, links that resolve outside, device files.
 //! (func-e and GetEnvoy trusted the archive; a mirror or proxy may not deserve it.)
 
-use std::fs;
+use fs_err as fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
@@ -40,8 +40,8 @@ pub enum ExtractError {
     Unsafe { entry: String, reason: String },
     #[error("the archive is damaged or is not a {format}: {source}")]
     Corrupt { format: &'static str, source: io::Error },
-    #[error("could not write {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Io(#[from] io::Error),
 }
 
 /// Unpacks a compressed tar stream into `dest` (an existing, empty directory).
@@ -51,7 +51,7 @@ pub fn unpack(reader: impl Read, format: ArchiveFormat, dest: &Path) -> Result<(
         ArchiveFormat::TarXz => Box::new(liblzma::read::XzDecoder::new(reader)),
     };
     let corrupt = |source| ExtractError::Corrupt { format: format.describe(), source };
-    let root = dest.canonicalize().map_err(|source| ExtractError::Io { path: dest.to_path_buf(), source })?;
+    let root = fs::canonicalize(dest)?;
     let mut archive = tar::Archive::new(decoder);
     archive.set_overwrite(true);
     archive.set_unpack_xattrs(false);
@@ -75,13 +75,9 @@ pub fn unpack(reader: impl Read, format: ArchiveFormat, dest: &Path) -> Result<(
             continue; // "./" itself
         }
         let parent = relative.parent().unwrap_or(Path::new(""));
-        let io_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ExtractError::Io { path, source }
-        };
         let parent_dir = root.join(parent);
-        fs::create_dir_all(&parent_dir).map_err(io_err(&parent_dir))?;
-        let physical = parent_dir.canonicalize().map_err(io_err(&parent_dir))?;
+        fs::create_dir_all(&parent_dir)?;
+        let physical = fs::canonicalize(&parent_dir)?;
         let Ok(below) = physical.strip_prefix(&root) else {
             return Err(unsafe_entry("is written through a link that leads outside the archive"));
         };
@@ -101,7 +97,7 @@ pub fn unpack(reader: impl Read, format: ArchiveFormat, dest: &Path) -> Result<(
                 return Err(unsafe_entry(&format!("is a {what} link to '{}', outside the archive", target.display())));
             }
         }
-        entry.unpack_in(&root).map_err(|source| ExtractError::Io { path: root.join(&relative), source })?;
+        entry.unpack_in(&root)?;
     }
     Ok(())
 }

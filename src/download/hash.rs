@@ -23,7 +23,7 @@ impl Sha256 {
     }
 
     pub fn of_file(path: &std::path::Path) -> io::Result<Sha256> {
-        let mut reader = HashingReader::new(std::fs::File::open(path)?, None);
+        let mut reader = HashingReader::new(fs_err::File::open(path)?, None);
         io::copy(&mut reader, &mut io::sink())?;
         Ok(reader.finish().0)
     }

@@ -2,7 +2,7 @@
 //! and the usual proxy variables, `file://` for mirrors, and retries with
 //! backoff for faults that may pass.
 
-use std::fs::File;
+use fs_err::File;
 use std::io::Read;
 use std::thread;
 use std::time::Duration;
@@ -42,7 +42,7 @@ impl Client {
             .user_agent(concat!("gw/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
             .timeout(None::<Duration>);
-        if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+        if super::trust::extra_trust() {
             for certificate in system_bundle() {
                 builder = builder.add_root_certificate(certificate);
             }
@@ -69,7 +69,7 @@ impl Client {
                 Fault::Fatal(if source.kind() == std::io::ErrorKind::NotFound {
                     Error::Status { url: super::redact(url), status: 404 }
                 } else {
-                    Error::Io { path: path.into(), source }
+                    Error::Io(source)
                 })
             })?;
             let len = file.metadata().ok().map(|m| m.len());
@@ -136,17 +136,10 @@ fn without_url(reason: String) -> String {
     }
 }
 
-/// The platform's CA bundle, read from where the common distributions keep it.
+/// The platform's CA bundle (see `trust`), as certificates.
 fn system_bundle() -> Vec<reqwest::Certificate> {
-    const BUNDLES: [&str; 4] = [
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/ssl/cert.pem",
-    ];
-    BUNDLES
-        .iter()
-        .find_map(|path| std::fs::read(path).ok())
+    super::trust::system_bundle()
+        .and_then(|path| fs_err::read(path).ok())
         .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
         .unwrap_or_default()
 }

@@ -1,7 +1,7 @@
 //! An exclusive file lock per build, so concurrent installers of one build
 //! wait for a single download instead of racing on the same directory.
 
-use std::fs::{self, File, OpenOptions};
+use fs_err::{self as fs, File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use super::Error;
@@ -17,16 +17,16 @@ impl InstallLock {
     /// Takes the lock, calling `on_wait` once if another process holds it.
     pub fn acquire(path: &Path, on_wait: impl FnOnce()) -> Result<InstallLock, Error> {
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(Error::io(path))?;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 on_wait();
-                file.lock().map_err(Error::io(path))?;
+                file.lock().map_err(crate::fsutil::at(&path))?;
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io { path: path.to_path_buf(), source: e }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(e)),
         }
         Ok(InstallLock { _file: file, path: path.to_path_buf() })
     }

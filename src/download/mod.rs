@@ -5,10 +5,8 @@ mod extract;
 mod hash;
 mod http;
 mod lock;
+pub mod trust;
 mod wheel;
-
-use std::io;
-use std::path::PathBuf;
 
 pub use extract::{ArchiveFormat, ExtractError, single_top_dir, unpack};
 pub use hash::{HashingReader, NotADigest, Sha256};
@@ -30,8 +28,8 @@ pub enum Error {
     Extract { url: String, source: ExtractError },
     #[error("{url}: {source}")]
     Wheel { url: String, source: WheelError },
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error("could not set up the HTTP client: {0}")]
     Client(String),
 }
@@ -45,11 +43,6 @@ impl Error {
     /// Whether the failure was reaching the server at all (offline, DNS, refused).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Error::Network { .. })
-    }
-
-    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
     }
 }
 

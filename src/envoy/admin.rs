@@ -1,6 +1,6 @@
 //! Envoy's admin endpoint: readiness and the pages a debug bundle keeps.
 
-use std::fs;
+use fs_err as fs;
 use std::path::Path;
 use std::time::Duration;
 

@@ -51,7 +51,7 @@ impl Fleet {
         let mut fleet = Fleet { members: Vec::new(), signals };
         for member in members {
             let dir = run_dir.join(&member.name);
-            std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+            fs_err::create_dir_all(&dir)?;
             // On an error the fleet is dropped, which kills what already started.
             let process = Process::start(Spec {
                 binary: member.binary,

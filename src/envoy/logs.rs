@@ -9,14 +9,14 @@ const LINES: usize = 12;
 
 /// The size of a log now: an excerpt taken later from this offset shows only what came after.
 pub fn offset(log: &Path) -> u64 {
-    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
+    fs_err::metadata(log).map(|m| m.len()).unwrap_or(0)
 }
 
 /// The lines logged after `from` by wasm plugins (`[wasm]`) or about a rejected update,
 /// without their timestamp, thread and source location.
 pub fn excerpt(log: &Path, from: u64) -> Vec<String> {
     let mut text = String::new();
-    if let Ok(mut file) = std::fs::File::open(log)
+    if let Ok(mut file) = fs_err::File::open(log)
         && file.seek(SeekFrom::Start(from)).is_ok()
     {
         let _ = file.take(4 << 20).read_to_string(&mut text);
@@ -54,7 +54,7 @@ mod tests {
     fn keeps_the_plugins_lines_and_the_rejection() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("stderr.log");
-        std::fs::write(
+        fs_err::write(
             &log,
             "[2026-12-04 16:48:51.358][31236][info][main] [source/server/server.cc:467] starting\n\
              [2026-12-04 16:48:51.571][31236][error][wasm] [source/extensions/common/wasm/context.cc:1157] wasm log jwt: jwt: bad plugin configuration: secret must be at least 32 bytes\n\
@@ -69,7 +69,7 @@ mod tests {
             ]
         );
         let end = offset(&log);
-        std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"[x][info][wasm] later\n").unwrap();
+        fs_err::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"[x][info][wasm] later\n").unwrap();
         assert_eq!(excerpt(&log, end), ["[x][info][wasm] later"]);
     }
 }

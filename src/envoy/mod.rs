@@ -19,8 +19,8 @@ pub use supervise::{RunOutcome, RunRequest, run};
 pub enum Error {
     #[error("could not start {}: {source}", binary.display())]
     Spawn { binary: PathBuf, source: std::io::Error },
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error("could not watch for signals: {0}")]
     Signals(std::io::Error),
     #[error("{names} did not become ready within {seconds} s")]
@@ -29,9 +29,16 @@ pub enum Error {
     NotServing { seconds: u64 },
 }
 
-impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
+/// Envoy could not be started or supervised: the operation failed, not the input.
+impl crate::diagnose::Diagnose for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotReady { .. } | Error::NotServing { .. } => {
+                Some("each Envoy's log is in its run directory (stderr.log), and in its debug bundle".into())
+            }
+            _ => None,
+        }
     }
 }
+
+impl Error {}

@@ -2,8 +2,8 @@
 //! admin address, its end (exit code and debug bundle). Used alone by
 //! `gw run <ref>` and several at once by a topology.
 
+use fs_err::{self as fs, File};
 use std::ffi::OsString;
-use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -59,7 +59,7 @@ impl Process {
             .collect::<Vec<_>>()
             .join(" ");
         let command_file = spec.run_dir.join("command.txt");
-        fs::write(&command_file, command_line + "\n").map_err(Error::io(&command_file))?;
+        fs::write(&command_file, command_line + "\n")?;
 
         let mut child = spawn(&spec.binary, &args)?;
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -81,7 +81,7 @@ impl Process {
     }
 
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Error> {
-        self.child.try_wait().map_err(Error::io("envoy"))
+        Ok(self.child.try_wait().map_err(crate::fsutil::at("envoy"))?)
     }
 
     pub fn signal(&self, signal: libc::c_int) {
@@ -139,7 +139,7 @@ fn tee<R: Read + Send + 'static>(
     mut echo: Box<dyn Write + Send>,
     log: &Path,
 ) -> Result<JoinHandle<()>, Error> {
-    let mut file = File::create(log).map_err(Error::io(log))?;
+    let mut file = File::create(log)?;
     Ok(thread::spawn(move || {
         let mut buf = [0u8; 8192];
         while let Ok(n) = from.read(&mut buf) {
@@ -168,14 +168,14 @@ fn user_admin_path(args: &[OsString]) -> Option<PathBuf> {
 
 /// `runs/<unix-millis>`: sortable, and unique because creation fails on a clash.
 pub fn new_run_dir(runs: &Path) -> Result<PathBuf, Error> {
-    fs::create_dir_all(runs).map_err(Error::io(runs))?;
+    fs::create_dir_all(runs)?;
     let mut millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     loop {
         let dir = runs.join(millis.to_string());
         match fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => millis += 1,
-            Err(e) => return Err(Error::Io { path: dir, source: e }),
+            Err(e) => return Err(Error::Io(e)),
         }
     }
 }

@@ -185,7 +185,7 @@ struct Modules {
 impl Modules {
     fn get(&mut self, path: &Path) -> Result<&[u8], Error> {
         if !self.bytes.contains_key(path) {
-            let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+            let bytes = fs_err::read(path)?;
             self.bytes.insert(path.into(), bytes);
         }
         Ok(&self.bytes[path])
@@ -207,7 +207,7 @@ mod tests {
 
     fn module(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
         let path = dir.join(format!("{name}.wasm"));
-        std::fs::write(&path, bytes).unwrap();
+        fs_err::write(&path, bytes).unwrap();
         path
     }
 

@@ -36,17 +36,17 @@ pub enum Error {
     Rendered { problems: String },
     #[error("kubectl could not be started: {source}")]
     Kubectl { source: std::io::Error },
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error(transparent)]
     Project(#[from] crate::project::Error),
     #[error(transparent)]
     Topology(#[from] topology::Error),
 }
 
-impl Error {
+impl crate::diagnose::Diagnose for Error {
     /// Whether what the user gave is at fault (exit code 2).
-    pub fn is_input(&self) -> bool {
+    fn is_input(&self) -> bool {
         match self {
             Error::Manifest { .. }
             | Error::Input { .. }
@@ -56,11 +56,11 @@ impl Error {
             | Error::TooLarge { .. }
             | Error::Project(_) => true,
             Error::Topology(e) => e.is_input(),
-            Error::Rendered { .. } | Error::Kubectl { .. } | Error::Io { .. } => false,
+            Error::Rendered { .. } | Error::Kubectl { .. } | Error::Io(_) => false,
         }
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::NoServices => Some(
                 "name them with --service NAME[:PORT], or under [deploy.cilium] in gw.toml: \
@@ -94,7 +94,8 @@ pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resol
     if project.kind()? == Kind::Ebpf {
         return Err(Error::NotProxyWasm { root: project.root.clone() });
     }
-    let resolved = spec::resolve(spec::load(&project.manifest())?, overrides, &project.name()?)?;
+    let cilium = project.gw_toml()?.deploy.cilium.clone();
+    let resolved = spec::resolve(cilium, overrides, &project.name()?)?;
     let topology = topology::load_spec(project)?;
     let module = if topology.uses_project_module() {
         topology::built_module(project)?

@@ -2,14 +2,12 @@
 //! into one request. Precedence: a flag, else gw.toml's key, else the default
 //! (namespace `default`, name `gw-<project>`, the module inline).
 
-use std::path::Path;
-
 use serde::Deserialize;
 
 use super::{Error, names};
 
 /// The keys of `[deploy.cilium]`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CiliumSpec {
     pub namespace: Option<String>,
@@ -52,25 +50,6 @@ pub struct Resolved {
     pub name: String,
     pub targets: Vec<Target>,
     pub module: ModuleSource,
-}
-
-/// Reads `[deploy.cilium]` (absent: all defaults).
-pub fn load(manifest: &Path) -> Result<CiliumSpec, Error> {
-    #[derive(Deserialize)]
-    struct Manifest {
-        #[serde(default)]
-        deploy: Deploy,
-    }
-    #[derive(Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Deploy {
-        #[serde(default)]
-        cilium: CiliumSpec,
-    }
-    let text = std::fs::read_to_string(manifest).map_err(|source| Error::Io { path: manifest.into(), source })?;
-    let parsed: Manifest =
-        toml::from_str(&text).map_err(|e| Error::Manifest { path: manifest.into(), reason: e.to_string() })?;
-    Ok(parsed.deploy.cilium)
 }
 
 /// Flags over gw.toml over defaults; every value checked, the error naming where it came from.

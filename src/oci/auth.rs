@@ -156,10 +156,10 @@ fn from_helper(helper: &str, server: &str) -> Result<Option<Credentials>, String
 /// Docker's config.json and where it is; None when there is none.
 fn load_config() -> Result<Option<(PathBuf, DockerConfig)>, Error> {
     let Some(path) = config_path() else { return Ok(None) };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match fs_err::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(Error::Io { path, source }),
+        Err(source) => return Err(Error::Io(source)),
     };
     match serde_json::from_str(&text) {
         Ok(config) => Ok(Some((path, config))),
@@ -168,10 +168,10 @@ fn load_config() -> Result<Option<(PathBuf, DockerConfig)>, Error> {
 }
 
 fn config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(crate::env_vars::DOCKER_CONFIG).filter(|d| !d.is_empty()) {
+    if let Some(dir) = crate::env_vars::path(&crate::env_vars::DOCKER_CONFIG) {
         return Some(PathBuf::from(dir).join("config.json"));
     }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
+    std::env::home_dir().map(|home| home.join(".docker/config.json"))
 }
 
 #[derive(Deserialize)]

@@ -46,19 +46,11 @@ pub enum Error {
     NotWasm { path: PathBuf, reason: String },
     #[error("{}: {reason}", path.display())]
     Credentials { path: PathBuf, reason: String },
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 impl Error {
-    /// Whether the input was at fault (exit code 2).
-    pub fn is_input(&self) -> bool {
-        matches!(
-            self,
-            Error::Reference { .. } | Error::NoPlatform { .. } | Error::NotFound { .. } | Error::NotWasm { .. }
-        )
-    }
-
     /// Whether another try could go better: the connection failed, or the
     /// registry was overloaded (5xx, 429, 408).
     pub fn is_transient(&self) -> bool {
@@ -68,8 +60,18 @@ impl Error {
             _ => false,
         }
     }
+}
 
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnose::Diagnose for Error {
+    /// Whether the input was at fault (exit code 2).
+    fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Error::Reference { .. } | Error::NoPlatform { .. } | Error::NotFound { .. } | Error::NotWasm { .. }
+        )
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Unauthorized { registry, .. } => Some(format!(
                 "log in with `docker login {registry}` (gw reads ~/.docker/config.json, or $DOCKER_CONFIG/config.json)"

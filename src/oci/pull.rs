@@ -3,7 +3,7 @@
 //! deletes it (a whiteout). Every blob read is hashed as it streams and
 //! compared with its digest before anything taken from it counts.
 
-use std::fs::{self, File};
+use fs_err::{self as fs, File};
 use std::io::{self, Read};
 use std::path::Path;
 

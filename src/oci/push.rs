@@ -186,10 +186,10 @@ pub fn pull_wasm(registry: &Registry) -> Result<Pulled, Error> {
             media_type: manifest.layers.iter().map(|l| l.media_type.as_str()).collect::<Vec<_>>().join(", "),
         });
     }
-    let dir = tempfile::tempdir().map_err(|source| Error::Io { path: std::env::temp_dir(), source })?;
+    let dir = tempfile::tempdir().map_err(crate::fsutil::at(std::env::temp_dir()))?;
     let path = dir.path().join(manifest::WASM_TITLE);
     let progress = crate::report::Silent.progress("", None);
     super::pull::extract_file(registry, &manifest, "/plugin.wasm", &path, progress.as_ref())?;
-    let wasm = std::fs::read(&path).map_err(|source| Error::Io { path, source })?;
+    let wasm = fs_err::read(&path)?;
     Ok(Pulled { wasm, digest: fetched.digest })
 }

@@ -32,29 +32,30 @@ pub enum Error {
     Missing { what: String, flag: String },
     #[error("{} exists and is not empty", .0.display())]
     NotEmpty(PathBuf),
+    #[error("{} is a file, not a directory to make the project in", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("{}: the parent directory does not exist; gw makes the project's directory, not the ones above it", .0.display())]
+    NoParent(PathBuf),
     #[error("template {template}: {message}")]
     Template { template: String, message: String },
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error("the prompt failed: {0}")]
     Prompt(String),
 }
 
-impl Error {
-    pub fn is_input(&self) -> bool {
-        !matches!(self, Error::Template { .. } | Error::Io { .. } | Error::Prompt(_))
+impl Error {}
+
+impl crate::diagnose::Diagnose for Error {
+    fn is_input(&self) -> bool {
+        !matches!(self, Error::Template { .. } | Error::Io(_) | Error::Prompt(_))
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::NotEmpty(_) => Some("choose another directory, or pass --force to write into it".into()),
             Error::Missing { .. } => Some("or pass --accept-defaults to take every default".into()),
             _ => None,
         }
-    }
-
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
     }
 }

@@ -2,7 +2,7 @@
 //! temporary directory beside the target and renamed into place at the end,
 //! so a failure leaves nothing behind.
 
-use std::fs;
+use fs_err as fs;
 use std::path::{Component, Path, PathBuf};
 
 use include_dir::{Dir, DirEntry};
@@ -25,10 +25,13 @@ pub type Extra<'a> = &'a dyn Fn(&Path) -> Result<Vec<(String, String)>, String>;
 /// Renders `answers` into `target`, with the `extra` files. An existing non-empty
 /// `target` needs `force`.
 pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -> Result<Rendered, Error> {
+    if target.exists() && !target.is_dir() {
+        return Err(Error::NotADirectory(target.to_path_buf()));
+    }
     let occupied = match fs::read_dir(target) {
         Ok(mut entries) => entries.next().is_some(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(e) => return Err(Error::Io { path: target.to_path_buf(), source: e }),
+        Err(e) => return Err(Error::Io(e)),
     };
     if occupied && !force {
         return Err(Error::NotEmpty(target.to_path_buf()));
@@ -39,12 +42,10 @@ pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -
     };
     // The parent must exist: gw creates one directory, the project, and nothing above it.
     if !parent.is_dir() {
-        return Err(Error::Io {
-            path: parent,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "the parent directory does not exist"),
-        });
+        return Err(Error::NoParent(parent));
     }
-    let staging = tempfile::Builder::new().prefix(".gw-init-").tempdir_in(&parent).map_err(Error::io(&parent))?;
+    let staging =
+        tempfile::Builder::new().prefix(".gw-init-").tempdir_in(&parent).map_err(crate::fsutil::at(&parent))?;
 
     let template = &answers.template;
     let broken = |message: String| Error::Template { template: template.id.clone(), message };
@@ -95,15 +96,15 @@ pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -
         for file in &files {
             let to = target.join(file);
             if let Some(dir) = to.parent() {
-                fs::create_dir_all(dir).map_err(Error::io(dir))?;
+                fs::create_dir_all(dir)?;
             }
-            fs::rename(staging.path().join(file), &to).map_err(Error::io(&to))?;
+            fs::rename(staging.path().join(file), &to)?;
         }
     } else {
         if target.exists() {
-            fs::remove_dir(target).map_err(Error::io(target))?;
+            fs::remove_dir(target)?;
         }
-        fs::rename(staging.path(), target).map_err(Error::io(target))?;
+        fs::rename(staging.path(), target)?;
         // The staging directory is now the project; nothing is left to clean up.
         std::mem::forget(staging);
     }
@@ -155,9 +156,9 @@ fn render_path(
 fn write(root: &Path, relative: &Path, bytes: &[u8]) -> Result<(), Error> {
     let path = root.join(relative);
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        fs::create_dir_all(dir)?;
     }
-    fs::write(&path, bytes).map_err(Error::io(&path))
+    Ok(fs::write(&path, bytes)?)
 }
 
 /// `*` within a name, `**` across folders.

@@ -62,7 +62,7 @@ pub fn carry_out(plan: &Plan, docker: Option<&Docker>) -> Result<(), Error> {
         }
     }
     if let Some(dir) = &plan.outputs {
-        std::fs::remove_dir_all(dir).map_err(Error::io(dir))?;
+        fs_err::remove_dir_all(dir)?;
     }
     Ok(())
 }

@@ -45,7 +45,7 @@ impl DockerToolchain {
         let _lock = crate::download::InstallLock::acquire(&lock_path, || {
             on_line("waiting for another gw building the same image")
         })
-        .map_err(|e| Error::Io { path: lock_path.clone(), source: std::io::Error::other(e.to_string()) })?;
+        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
         if self.docker.image_exists(&self.image.tag)? {
             return Ok(false);
         }
@@ -57,10 +57,10 @@ impl DockerToolchain {
             .into());
         };
         let ca = match &self.ca_bundle {
-            Some(path) => Some(std::fs::read(path).map_err(Error::io(path))?),
+            Some(path) => Some(fs_err::read(path)?),
             None => None,
         };
-        let context = BuilderImage::context(recipe, ca.as_deref()).map_err(Error::io("the build context"))?;
+        let context = BuilderImage::context(recipe, ca.as_deref()).map_err(crate::fsutil::at("the build context"))?;
         let args = BuilderImage::build_args(base, &self.proxies);
         self.docker.build_image(&self.image.tag, context, &args, on_line)?;
         Ok(true)
@@ -138,13 +138,13 @@ impl Toolchain for DockerToolchain {
             let produced = cargo::produced(job, Some(&metadata), &stdout[split..]);
             require_artifacts(job, &produced)?;
             let dir = job.root.join(OUTPUT_DIR);
-            std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+            fs_err::create_dir_all(&dir)?;
             let mut artifacts = Vec::new();
             for file in &produced {
                 let bytes = exited.read_file(&file.path)?;
                 let dest = dir.join(&file.file_name);
                 let mode = if file.role == Role::Loader { 0o755 } else { 0o644 };
-                crate::fsutil::write_atomically(&dest, &bytes, mode).map_err(Error::io(&dest))?;
+                crate::fsutil::write_atomically(&dest, &bytes, mode)?;
                 artifacts.push(describe(file.role, &dest)?);
             }
             Ok(Outcome::Done(artifacts))

@@ -1,7 +1,7 @@
 //! The local toolchain: the host's cargo, after checking that what the
 //! project's kind needs is there (and saying how to get it if not).
 
-use std::fs;
+use fs_err as fs;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -51,19 +51,19 @@ impl Toolchain for LocalToolchain {
             .spawn()
             .map_err(|source| Error::Spawn { program: "cargo".into(), source })?;
         let mut messages = Vec::new();
-        child.stdout.take().expect("piped").read_to_end(&mut messages).map_err(Error::io("cargo's output"))?;
-        let status = child.wait().map_err(Error::io("cargo"))?;
+        child.stdout.take().expect("piped").read_to_end(&mut messages).map_err(crate::fsutil::at("cargo's output"))?;
+        let status = child.wait().map_err(crate::fsutil::at("cargo"))?;
         if !status.success() {
             return Ok(Outcome::CargoFailed(status.code().unwrap_or(1)));
         }
         let produced = cargo::produced(job, Some(&metadata), &messages);
         super::docker::require_artifacts(job, &produced)?;
         let dir = job.root.join(OUTPUT_DIR);
-        fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        fs::create_dir_all(&dir)?;
         let mut artifacts = Vec::new();
         for file in produced {
             let target = dir.join(&file.file_name);
-            fs::copy(&file.path, &target).map_err(Error::io(&file.path))?;
+            fs::copy(&file.path, &target)?;
             artifacts.push(describe(file.role, &target)?);
         }
         Ok(Outcome::Done(artifacts))
@@ -82,8 +82,8 @@ impl Toolchain for LocalToolchain {
 
 /// Size and digest of an output copied into the project.
 pub(super) fn describe(role: super::Role, path: &Path) -> Result<Artifact, Error> {
-    let size = fs::metadata(path).map_err(Error::io(path))?.len();
-    let sha256 = Sha256::of_file(path).map_err(Error::io(path))?;
+    let size = fs::metadata(path)?.len();
+    let sha256 = Sha256::of_file(path)?;
     Ok(Artifact { role, path: path.to_path_buf(), size, sha256 })
 }
 

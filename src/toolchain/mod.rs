@@ -100,12 +100,19 @@ pub enum Error {
     NoArtifact { role: Role, name: String, kind: Kind },
     #[error("cannot read cargo's output: {0}")]
     Cargo(String),
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
-impl Error {
-    pub fn hint(&self) -> Option<String> {
+impl Error {}
+
+impl crate::diagnose::Diagnose for Error {
+    /// A project that is not one (a bad gw.toml) is the input's fault; a build that fails is not.
+    fn is_input(&self) -> bool {
+        matches!(self, Error::Project(e) if e.is_input())
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Docker(crate::docker::Error::Unreachable { .. }) => Some(
                 "start the Docker daemon (Debian: `apt-get install docker.io && dockerd &`; elsewhere Docker Desktop), \
@@ -119,10 +126,5 @@ impl Error {
             Error::Project(e) => e.hint(),
             _ => None,
         }
-    }
-
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
     }
 }

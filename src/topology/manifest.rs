@@ -104,11 +104,11 @@ mod tests {
     #[test]
     fn the_config_is_the_first_startable_scenarios() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("scenarios")).unwrap();
+        fs_err::create_dir(dir.path().join("scenarios")).unwrap();
         let scenarios = dir.path().join("scenarios");
-        std::fs::write(scenarios.join("a-bad.yaml"), "plugin_config: {n: 0}\nexpect_start_failure: true\ncases: []\n")
+        fs_err::write(scenarios.join("a-bad.yaml"), "plugin_config: {n: 0}\nexpect_start_failure: true\ncases: []\n")
             .unwrap();
-        std::fs::write(scenarios.join("b.yaml"), "plugin_config: {n: 2, s: \"it's '''\"}\ncases: []\n").unwrap();
+        fs_err::write(scenarios.join("b.yaml"), "plugin_config: {n: 2, s: \"it's '''\"}\ncases: []\n").unwrap();
         let text = text(dir.path()).unwrap();
         assert!(text.contains("gw init took it from scenarios/b.yaml"), "{text}");
         let spec = read(&text);

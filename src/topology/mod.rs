@@ -13,27 +13,41 @@ pub mod validate;
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
-
 use crate::project::Project;
 pub use plan::{ProjectModule, free_port, plan};
 pub use render::{File, Filter, Plan, Schema, render};
 pub use spec::{FilterKind, Spec};
 
+/// Upstream Envoy has a wasm filter from this minor version (1.17) on.
+pub const FIRST_WASM_MINOR: u32 = 17;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("gw.toml [topology]: {0}")]
     Topology(String),
+    #[error(
+        "the topology runs wasm filters, and Envoy {reference} has no wasm filter (upstream Envoy has one from 1.{})",
+        FIRST_WASM_MINOR
+    )]
+    NoWasm { reference: String },
+    #[error("{}: {reason}", file.display())]
+    ScenarioConfig { file: PathBuf, reason: String },
+    #[error("cannot start the echo upstream for {service}: {source}")]
+    Echo { service: String, source: std::io::Error },
+    #[error("no free port on 127.0.0.1: {0}")]
+    NoFreePort(std::io::Error),
     #[error("{}: {reason}", path.display())]
-    Manifest { path: PathBuf, reason: String },
+    CargoToml { path: PathBuf, reason: String },
     #[error("gw rendered an invalid {file}: {problems}")]
     Rendered { file: String, problems: String },
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error("{} {}; run `gw build` first", wasm.display(), if *stale { "is older than the sources" } else { "does not exist" })]
     NotBuilt { wasm: PathBuf, stale: bool },
     #[error(transparent)]
     Envoy(#[from] crate::envoy::Error),
+    #[error(transparent)]
+    Project(#[from] crate::project::Error),
     #[error("{0}")]
     Refused(Box<Refused>),
 }
@@ -57,18 +71,37 @@ impl std::fmt::Display for Refused {
     }
 }
 
-impl Error {
+use crate::diagnose::Diagnose;
+
+impl Diagnose for Error {
     /// A problem with what the user wrote (exit code 2), not with running it.
-    pub fn is_input(&self) -> bool {
-        matches!(self, Error::Topology(_) | Error::Manifest { .. } | Error::Rendered { .. })
+    fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Error::Topology(_)
+                | Error::CargoToml { .. }
+                | Error::Rendered { .. }
+                | Error::NoWasm { .. }
+                | Error::ScenarioConfig { .. }
+        ) || matches!(self, Error::Project(e) if e.is_input())
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
-            Error::Topology(_) | Error::Manifest { .. } => {
+            Error::Project(e) => e.hint(),
+            Error::Topology(_) => {
                 Some("see docs/topology.md for the keys of [topology]; without the section gw runs the default".into())
             }
             Error::Rendered { .. } => Some("a value from gw.toml may be out of range for Envoy".into()),
+            Error::NoWasm { .. } => Some(format!(
+                "run it with `--envoy {}`, or pin a newer build in gw.toml with `gw use {}`",
+                crate::project::DEFAULT_ENVOY_BUILD,
+                crate::project::DEFAULT_ENVOY_BUILD
+            )),
+            Error::ScenarioConfig { .. } => {
+                Some("fix the scenario file, or set the filter's config in gw.toml's [topology]".into())
+            }
+            Error::NoFreePort(_) => Some("set the ports in gw.toml's [topology] (port = ...)".into()),
             Error::Refused(refused) => Some(
                 refused
                     .filters
@@ -78,30 +111,25 @@ impl Error {
                     .join("\n  "),
             )
             .filter(|hint| !hint.is_empty()),
-            Error::Io { .. } | Error::NotBuilt { .. } | Error::Envoy(_) => None,
+            Error::NotBuilt { .. } => {
+                Some("or name the module to use: `gw push --wasm FILE`, `gw deploy cilium --module-url URL`".into())
+            }
+            Error::CargoToml { .. } => Some("gw reads the crate's name from Cargo.toml's [lib] or [package]".into()),
+            Error::Io(_) | Error::Envoy(_) | Error::Echo { .. } => None,
         }
     }
 }
 
 /// The project's `[topology]`, defaults filled in and references checked.
 pub fn load_spec(project: &Project) -> Result<Spec, Error> {
-    #[derive(Deserialize)]
-    struct Manifest {
-        #[serde(default)]
-        topology: Spec,
-    }
-    let path = project.manifest();
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-    let manifest: Manifest = toml::from_str(&text).map_err(|e| Error::Manifest { path, reason: e.to_string() })?;
-    manifest.topology.complete().map_err(Error::Topology)
+    project.gw_toml()?.topology.clone().complete().map_err(Error::Topology)
 }
 
 /// The project's part in its topology. Its module is where `gw build` puts it (named as cargo
 /// names a cdylib); it need not exist yet.
 pub fn project_module(project: &Project) -> Result<ProjectModule, Error> {
-    let manifest_error = |e: crate::project::Error| Error::Manifest { path: project.manifest(), reason: e.to_string() };
-    let name = project.name().map_err(manifest_error)?;
-    let template = project.template().map_err(manifest_error)?;
+    let name = project.name()?;
+    let template = project.template()?;
     let wasm = project.root.join(crate::toolchain::OUTPUT_DIR).join(format!("{}.wasm", library_name(project)?));
     Ok(ProjectModule {
         root: project.root.clone(),
@@ -126,13 +154,13 @@ pub fn built_module(project: &Project) -> Result<ProjectModule, Error> {
 /// Cargo.toml's `[lib] name`, else the package name with `-` as `_`.
 fn library_name(project: &Project) -> Result<String, Error> {
     let path = project.root.join("Cargo.toml");
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let text = fs_err::read_to_string(&path)?;
     let cargo: toml::Table =
-        toml::from_str(&text).map_err(|e| Error::Manifest { path: path.clone(), reason: e.to_string() })?;
+        toml::from_str(&text).map_err(|e| Error::CargoToml { path: path.clone(), reason: e.to_string() })?;
     let get = |table: &str| cargo.get(table).and_then(|t| t.get("name")).and_then(|n| n.as_str());
     match get("lib").or_else(|| get("package")) {
         Some(name) => Ok(name.replace('-', "_")),
-        None => Err(Error::Manifest { path, reason: "has no [package] name".into() }),
+        None => Err(Error::CargoToml { path, reason: "has no [package] name".into() }),
     }
 }
 
@@ -146,9 +174,8 @@ fn scenario_config(root: &std::path::Path) -> Result<Option<(String, PathBuf)>, 
         if scenario.expect_start_failure {
             continue;
         }
-        let config = String::from_utf8(scenario.plugin_config.0).map_err(|_| {
-            Error::Topology(format!("{}: plugin_config is not UTF-8; set config in [topology] instead", file.display()))
-        })?;
+        let config = String::from_utf8(scenario.plugin_config.0)
+            .map_err(|_| Error::ScenarioConfig { file: file.clone(), reason: "plugin_config is not UTF-8".into() })?;
         return Ok(Some((config, file)));
     }
     Ok(None)

@@ -103,6 +103,6 @@ fn port(given: Option<u16>) -> Result<u16, Error> {
 /// A port nothing listens on now. Another process could take it before
 /// Envoy binds it; Envoy then fails to start and says so.
 pub fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| Error::Topology(format!("no free port: {e}")))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| Error::Topology(format!("no free port: {e}")))
+    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(Error::NoFreePort)?;
+    listener.local_addr().map(|a| a.port()).map_err(Error::NoFreePort)
 }

@@ -14,18 +14,18 @@ pub fn newest(root: &Path) -> Option<SystemTime> {
 }
 
 fn newest_under(path: &Path) -> Option<SystemTime> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
+    let meta = fs_err::symlink_metadata(path).ok()?;
     let own = meta.modified().ok();
     if !meta.is_dir() {
         return own;
     }
-    let children = std::fs::read_dir(path).ok()?.filter_map(|e| e.ok()).filter_map(|e| newest_under(&e.path()));
+    let children = fs_err::read_dir(path).ok()?.filter_map(|e| e.ok()).filter_map(|e| newest_under(&e.path()));
     children.chain(own).max()
 }
 
 /// Whether `artifact` is missing or older than `newest_source` (from [`newest`]).
 pub fn is_stale(artifact: &Path, newest_source: Option<SystemTime>) -> bool {
-    let Ok(built) = std::fs::metadata(artifact).and_then(|m| m.modified()) else { return true };
+    let Ok(built) = fs_err::metadata(artifact).and_then(|m| m.modified()) else { return true };
     newest_source.is_some_and(|source| source > built)
 }
 
@@ -37,15 +37,15 @@ mod tests {
     #[test]
     fn a_newer_source_makes_the_artifact_stale() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("src/nested")).unwrap();
-        std::fs::write(dir.path().join("src/nested/lib.rs"), "").unwrap();
+        fs_err::create_dir_all(dir.path().join("src/nested")).unwrap();
+        fs_err::write(dir.path().join("src/nested/lib.rs"), "").unwrap();
         let artifact = dir.path().join("out.wasm");
         assert!(is_stale(&artifact, newest(dir.path())), "missing");
-        std::fs::write(&artifact, "").unwrap();
+        fs_err::write(&artifact, "").unwrap();
         let later = SystemTime::now() + Duration::from_secs(5);
-        std::fs::File::options().write(true).open(&artifact).unwrap().set_modified(later).unwrap();
+        fs_err::File::options().write(true).open(&artifact).unwrap().set_modified(later).unwrap();
         assert!(!is_stale(&artifact, newest(dir.path())));
-        let source = std::fs::File::options().write(true).open(dir.path().join("src/nested/lib.rs")).unwrap();
+        let source = fs_err::File::options().write(true).open(dir.path().join("src/nested/lib.rs")).unwrap();
         source.set_modified(later + Duration::from_secs(1)).unwrap();
         assert!(is_stale(&artifact, newest(dir.path())), "a nested source changed");
     }

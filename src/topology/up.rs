@@ -44,12 +44,12 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Erro
     let Request { envoy, spec, mut project, runs_dir, output, mut rebuild, built_from, ready_timeout } = request;
     let run_dir = envoy::new_run_dir(&runs_dir)?;
     let config_dir = run_dir.join("config");
-    std::fs::create_dir_all(&config_dir).map_err(io(&config_dir))?;
+    fs_err::create_dir_all(&config_dir)?;
     project.wasm = stage_module(&run_dir, &project.wasm)?;
 
     let mut echoes = Vec::new();
     let mut echo_port = |service: &str| {
-        let echo = Echo::start(service).map_err(|e| Error::Topology(format!("cannot start the echo upstream: {e}")))?;
+        let echo = Echo::start(service).map_err(|source| Error::Echo { service: service.to_string(), source })?;
         let port = echo.port();
         echoes.push(echo);
         Ok(port)
@@ -255,21 +255,17 @@ impl Watch<'_> {
 /// Copies the module into the run, named by its content: a new build gets a
 /// new name, so a listener that points at it is a changed listener.
 fn stage_module(run_dir: &Path, wasm: &Path) -> Result<PathBuf, Error> {
-    let bytes = std::fs::read(wasm).map_err(io(wasm))?;
+    let bytes = fs_err::read(wasm)?;
     let digest = crate::download::Sha256::of_bytes(&bytes);
     let dir = run_dir.join("modules");
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    fs_err::create_dir_all(&dir)?;
     let stem = wasm.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "filter".into());
     let staged = dir.join(format!("{stem}-{}.wasm", &digest.as_str()[..12]));
-    std::fs::write(&staged, bytes).map_err(io(&staged))?;
+    fs_err::write(&staged, bytes)?;
     Ok(staged)
 }
 
 /// Whole files only: Envoy sees the new listener file or the old one.
 fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
-    crate::fsutil::write_atomically(path, text.as_bytes(), 0o644).map_err(io(path))
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    Ok(crate::fsutil::write_atomically(path, text.as_bytes(), 0o644)?)
 }

@@ -50,15 +50,21 @@ impl fmt::Display for Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
     #[error("{} is not a valid Envoy bootstrap ({} problem(s))", path.display(), problems.len())]
     Invalid { path: PathBuf, problems: Vec<Problem> },
 }
 
+impl crate::diagnose::Diagnose for Error {
+    fn is_input(&self) -> bool {
+        true
+    }
+}
+
 /// Checks the file at `path` as an Envoy bootstrap (see [`validate_yaml`]).
 pub fn validate_file(path: &Path) -> Result<(), Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+    let text = fs_err::read_to_string(path)?;
     validate_yaml(&text).map_err(|problems| Error::Invalid { path: path.to_owned(), problems })
 }
 

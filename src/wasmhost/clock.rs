@@ -26,69 +26,23 @@ impl Clock {
 }
 
 /// Parses the scenario's `time`: unix seconds, or RFC 3339 (`2024-05-01T12:00:00Z`,
-/// `2024-05-01T14:00:00.5+02:00`). Returns nanoseconds since the epoch.
+/// `2024-05-01T14:00:00.5+02:00`), as jiff reads it (it refuses `2024-02-30` and the like).
+/// Returns nanoseconds since the epoch, which must fit proxy-wasm's u64 (until 2554).
 pub(crate) fn parse_time(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return seconds.checked_mul(1_000_000_000).ok_or_else(|| format!("{text} seconds is too far away"));
+    let too_far = || format!("{text:?} is too far away: proxy-wasm's clock counts u64 nanoseconds from 1970 to 2554");
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds: u64 = text.parse().map_err(|_| too_far())?;
+        return seconds.checked_mul(1_000_000_000).ok_or_else(too_far);
     }
-    let bad = || format!("{text:?} is neither unix seconds nor an RFC 3339 time like 2024-05-01T12:00:00Z");
-    let bytes = text.as_bytes();
-    if bytes.len() < 20 || bytes[4] != b'-' || bytes[7] != b'-' || !matches!(bytes[10], b'T' | b't' | b' ') {
-        return Err(bad());
-    }
-    let number = |range: std::ops::Range<usize>| -> Result<i64, String> {
-        let part = text.get(range).ok_or_else(bad)?;
-        if !part.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        part.parse::<i64>().map_err(|_| bad())
-    };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    if bytes[13] != b':' || bytes[16] != b':' {
-        return Err(bad());
-    }
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return Err(bad());
-    }
-    let mut rest = &text[19..];
-    let mut nanos: i64 = 0;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let kept = &fraction[..digits.min(9)];
-        nanos = kept.parse::<i64>().map_err(|_| bad())? * 10i64.pow(9 - kept.len() as u32);
-        rest = &fraction[digits..];
-    }
-    let offset_seconds = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) && &rest[3..4] == ":" => {
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            let hours: i64 = rest[1..3].parse().map_err(|_| bad())?;
-            let minutes: i64 = rest[4..6].parse().map_err(|_| bad())?;
-            sign * (hours * 3600 + minutes * 60)
-        }
-        _ => return Err(bad()),
-    };
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    if seconds < 0 {
+    let timestamp: jiff::Timestamp = text.parse().map_err(|e| {
+        format!("{text:?} is neither unix seconds nor an RFC 3339 time like 2024-05-01T12:00:00Z ({e})")
+    })?;
+    let nanos = timestamp.as_nanosecond();
+    if nanos < 0 {
         return Err(format!("{text:?} is before 1970"));
     }
-    Ok(seconds as u64 * 1_000_000_000 + nanos as u64)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    u64::try_from(nanos).map_err(|_| too_far())
 }
 
 #[cfg(test)]
@@ -106,5 +60,10 @@ mod tests {
         assert!(parse_time("2024-13-01T00:00:00Z").is_err());
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("2024-01-01T00:00:00").is_err());
+        assert!(parse_time("2024-02-30T00:00:00Z").is_err(), "no such day");
+        assert!(parse_time("2024-01-01T00:00:00+0é00").is_err(), "not ASCII: refused, no panic");
+        assert!(parse_time("2600-01-01T00:00:00Z").unwrap_err().contains("too far away"), "no wrap-around");
+        assert!(parse_time("1969-12-31T23:59:59Z").unwrap_err().contains("before 1970"));
+        assert!(parse_time("99999999999999999999").unwrap_err().contains("too far away"));
     }
 }

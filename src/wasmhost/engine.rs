@@ -145,7 +145,7 @@ impl Host {
     /// the cache.
     pub fn load(&self, wasm: &Path) -> Result<LoadedModule, Error> {
         let started = Instant::now();
-        let bytes = std::fs::read(wasm).map_err(|source| Error::Read { path: wasm.to_path_buf(), source })?;
+        let bytes = fs_err::read(wasm).map_err(|source| Error::Read { path: wasm.to_path_buf(), source })?;
         let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         let cached = self.cache_path(&sha256);
 
@@ -155,7 +155,7 @@ impl Host {
         if cached.is_file() {
             // Read into memory rather than mapped: a mapped file that someone truncates would
             // take the process down with SIGBUS.
-            let compiled = std::fs::read(&cached).unwrap_or_default();
+            let compiled = fs_err::read(&cached).unwrap_or_default();
             // SAFETY: the file is one gw wrote with `Module::serialize` for this engine key;
             // wasmtime checks its header and compatibility and refuses a mismatch.
             match unsafe { Module::deserialize(&self.engine, &compiled) } {
@@ -191,7 +191,7 @@ impl Host {
 
     /// Written whole or not at all, so another gw never reads half a module.
     fn store(&self, module: &Module, path: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(&self.cache_dir).map_err(|e| e.to_string())?;
+        fs_err::create_dir_all(&self.cache_dir).map_err(|e| e.to_string())?;
         let bytes = module.serialize().map_err(|e| e.to_string())?;
         crate::fsutil::write_atomically(path, &bytes, 0o644).map_err(|e| e.to_string())
     }

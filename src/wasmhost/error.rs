@@ -15,14 +15,14 @@ pub enum Error {
     Scenario { path: PathBuf, message: String },
 }
 
-impl Error {
+impl crate::diagnose::Diagnose for Error {
     /// True when the user's input is at fault (a bad module or scenario file), not the machine.
-    pub fn is_input(&self) -> bool {
+    fn is_input(&self) -> bool {
         matches!(self, Error::Compile { .. } | Error::Scenario { .. })
     }
 
     /// Advice on its own line(s), separate from the message.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Compile { .. } => {
                 Some("build the filter for wasm32-unknown-unknown or wasm32-wasip1 (`gw build`)".into())

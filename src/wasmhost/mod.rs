@@ -17,66 +17,7 @@
 //!
 //! YAML, read by [`Scenario`]. The cases of one file run in order in one VM, so metrics, shared
 //! data, queues and the virtual clock carry over from case to case. Unknown keys are errors.
-//!
-//! Top level:
-//!
-//! | key | meaning |
-//! |---|---|
-//! | `plugin_config` | bytes for `proxy_on_configure`: a string as is, a mapping or sequence as JSON |
-//! | `vm_config` | bytes for `proxy_on_vm_start`, the same way |
-//! | `plugin_name`, `root_id`, `vm_id` | the plugin's names (properties `plugin_name`, `plugin_root_id`, `plugin_vm_id`); defaults: the module's file stem, `""`, `""` |
-//! | `log_level` | the host's level (`trace` … `critical`), returned by `proxy_get_log_level`; lower lines are dropped. Default `trace` |
-//! | `time` | start of the virtual clock: RFC 3339 (`2024-05-01T12:00:00Z`) or unix seconds. Default: the real time when the file starts. The clock stands still except for `tick` |
-//! | `properties` | property overrides for every case: `{source.address: "203.0.113.9:4000"}`; `null` hides one |
-//! | `http_calls` | answers to `proxy_http_call`, for every case (see below) |
-//! | `shared_data` | initial shared data, `{key: value}` |
-//! | `expect_start_failure` | `true`: the plugin must refuse to start (`proxy_on_vm_start` or `proxy_on_configure` returns false); reported as a case named `plugin start` |
-//! | `cases` | the cases, in order |
-//!
-//! A case:
-//!
-//! | key | meaning |
-//! |---|---|
-//! | `name` | the case's name in reports |
-//! | `repeat` | run the case N times in a row (default 1), each run checked against `expect`; a failure names the run. For limits that trip after N requests, and for benchmarks |
-//! | `tick` | first advance the virtual clock by N ms, calling `proxy_on_tick` as often as it falls due |
-//! | `enqueue` | then enqueue items: `[{queue: name, value: "..."}]` (optional `vm_id`), which calls `proxy_on_queue_ready` |
-//! | `request` | an HTTP request: `headers` (mapping, or a list of `[name, value]` for repeats), `body` (a string, or a list of chunks), `trailers` |
-//! | `response` | the upstream's response, the same keys; default `{headers: {":status": "200"}}` |
-//! | `connection` | instead of a request, a TCP connection: `downstream: [chunks]`, `upstream: [chunks]`, or an ordered `events: [{downstream: "..."}, {upstream: "..."}]` |
-//! | `properties` | property overrides for this case |
-//! | `http_calls` | answers for this case, tried before the file's |
-//! | `expect` | what must hold afterwards (below) |
-//!
-//! A case with neither `request`, `response`, `connection`, `tick` nor `enqueue` sends a default
-//! request. Missing request headers are filled in as Envoy's connection manager would:
-//! `:authority: example.com`, `:path: /`, `:method: GET`, `:scheme: http`,
-//! `x-forwarded-proto: http` and an `x-request-id`.
-//!
-//! An HTTP call answer: `{cluster: auth, path: /verify, method: POST, response: {headers: …, body: …}}`;
-//! `path` and `method` are optional filters, `fail: true` answers with a failure (no headers,
-//! as Envoy does on a timeout or reset). A call that no answer matches is answered with a failure
-//! and fails the case, naming the call.
-//!
-//! Expectations (`expect`), each optional:
-//!
-//! | key | checks |
-//! |---|---|
-//! | `action` | what `proxy_on_request_headers` returned (`continue` or `pause`); for a connection, `proxy_on_new_connection` |
-//! | `actions` | per callback: `{request_headers: continue, request_body: pause, response_headers: …, downstream_data: …}` (the last call of each) |
-//! | `local_response` | `{status, body, headers, details}` as the filter sent them; `false`: none was sent, `true`: one was |
-//! | `request_headers`, `request_headers_absent` | the request headers as they went upstream |
-//! | `response_headers`, `response_headers_absent` | the response headers as they went downstream |
-//! | `request_trailers`, `response_trailers` | likewise |
-//! | `request_body`, `response_body` | the bodies as they went upstream and downstream |
-//! | `forwarded` | whether the request reached the upstream |
-//! | `closed` | whether the filter closed the stream or connection (`proxy_close_stream`) |
-//! | `upstream_data`, `downstream_data` | what a connection's upstream and client received |
-//! | `metrics` | `{name: value}`; a histogram's value is its number of samples |
-//! | `logs_contain`, `logs_absent` | substrings of log lines of this case, or `{level: warn, message: "..."}` |
-//! | `http_calls_made` | calls the filter made, in order: `{cluster, path, method, headers, body}` |
-//! | `properties` | properties the filter set (`proxy_set_property`), as strings |
-//! | `shared_data` | shared data after the case |
+//! Every key, of the file, a case and its `expect`, is described once, in docs/testing.md.
 //!
 //! The flow follows Envoy's. A callback that pauses holds its stream until the filter calls
 //! `proxy_continue_stream` (typically from `proxy_on_http_call_response`); HTTP call answers and

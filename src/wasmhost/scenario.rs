@@ -14,7 +14,7 @@ use super::state::LogLevel;
 
 /// A project's scenario files: `scenarios/*.yaml` and `*.yml`, sorted (none without the folder).
 pub fn project_files(root: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(root.join("scenarios")) else { return Vec::new() };
+    let Ok(entries) = fs_err::read_dir(root.join("scenarios")) else { return Vec::new() };
     let mut files: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
@@ -61,7 +61,7 @@ impl Scenario {
     }
 
     pub fn load(path: &Path) -> Result<Scenario, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let text = fs_err::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
         Scenario::from_yaml(&text).map_err(|message| Error::Scenario { path: path.to_path_buf(), message })
     }
 }

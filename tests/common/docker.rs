@@ -58,10 +58,7 @@ pub fn require() -> Option<Turn> {
     if answers {
         return Some(Turn { _serial: guard });
     }
-    if std::env::var("GW_REQUIRE_DOCKER").as_deref() == Ok("1") {
-        panic!("GW_REQUIRE_DOCKER=1 but no Docker daemon answers `docker info`");
-    }
-    eprintln!("skipping: no Docker daemon answers `docker info` (set GW_REQUIRE_DOCKER=1 to make this a failure)");
+    super::require::met(super::require::Need::Docker, "no Docker daemon answers `docker info`");
     None
 }
 

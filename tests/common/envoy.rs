@@ -70,10 +70,7 @@ pub fn all() -> Vec<RealEnvoy> {
 }
 
 fn skip(reason: &str) -> Option<RealEnvoy> {
-    if std::env::var("GW_REQUIRE_ENVOY").as_deref() == Ok("1") {
-        panic!("GW_REQUIRE_ENVOY=1 but no real Envoy can be had: {reason}");
-    }
-    eprintln!("skipping: no real Envoy ({reason}); set GW_REQUIRE_ENVOY=1 to make this a failure");
+    super::require::met(super::require::Need::Envoy, &format!("no real Envoy can be had: {reason}"));
     None
 }
 

