@@ -2,7 +2,7 @@
 //! 0 success, 1 the operation failed, 2 usage or input error.
 
 use crate::diagnose::Diagnose;
-use crate::{builds, download, envoy, k8s, oci, project, scaffold, settings, toolchain, topology, wasmhost};
+use crate::{builds, download, envoy, envoy_api, k8s, oci, project, scaffold, settings, toolchain, topology, wasmhost};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,7 +23,7 @@ pub enum Error {
     #[error(transparent)]
     WasmHost(#[from] wasmhost::Error),
     #[error(transparent)]
-    Validate(#[from] topology::validate::Error),
+    Validate(#[from] envoy_api::validate::Error),
     #[error(transparent)]
     Topology(#[from] topology::Error),
     #[error(transparent)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::builds::Reference;
 use crate::k8s::spec::CiliumSpec;
-use crate::topology::Spec;
+use crate::topology::spec::Spec;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

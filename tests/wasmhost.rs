@@ -5,7 +5,7 @@ use gw::diagnose::Diagnose;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use gw::wasmhost::{AbiVersion, FileReport, Host, LoadedModule, LogLevel, Outcome, junit};
+use gw::wasmhost::{AbiVersion, FileReport, Host, LoadedModule, LogLevel, Verdict, junit};
 
 fn wat(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasm").join(name)
@@ -38,7 +38,7 @@ impl Fixture {
 fn failures(report: &FileReport) -> String {
     let mut out = String::new();
     for case in &report.cases {
-        if let Outcome::Failed(lines) = &case.outcome {
+        if let Verdict::Failed(lines) = &case.outcome {
             out.push_str(&format!("case {:?}:\n  {}\n", case.name, lines.join("\n  ")));
         }
     }
@@ -48,8 +48,8 @@ fn failures(report: &FileReport) -> String {
 fn failed_lines<'a>(report: &'a FileReport, case: &str) -> &'a [String] {
     let case = report.cases.iter().find(|c| c.name == case).unwrap_or_else(|| panic!("no case {case:?}"));
     match &case.outcome {
-        Outcome::Failed(lines) => lines,
-        Outcome::Passed => panic!("case {:?} passed, but should have failed", case.name),
+        Verdict::Failed(lines) => lines,
+        Verdict::Passed => panic!("case {:?} passed, but should have failed", case.name),
     }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates src/topology/envoy-api.binpb, the Envoy v3 API schema that `gw validate` embeds,
-# and src/topology/envoy-api.version, the line that says where it came from.
+# Regenerates src/envoy_api/envoy-api.binpb, the Envoy v3 API schema that `gw validate` embeds,
+# and src/envoy_api/envoy-api.version, the line that says where it came from.
 #
 # The .proto files come from the envoy-types crate (it vendors Envoy's data-plane-api and the
 # files it imports); Debian's protoc compiles them (`apt-get install protobuf-compiler
@@ -17,7 +17,7 @@ ENVOY_TYPES_VERSION=0.7.7
 ENVOY_API="Envoy v3 API from envoyproxy/data-plane-api main, later than 84e84367 (2026-01-29)"
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out_dir="$repo/src/topology"
+out_dir="$repo/src/envoy_api"
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 protoc=${PROTOC:-/usr/bin/protoc}
 wkt_include=${PROTOC_INCLUDE:-/usr/include}

@@ -5,7 +5,7 @@ use crate::cli::Terminal;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::project::Project;
 use crate::settings::Settings;
-use crate::toolchain::{Job, Outcome, Profile};
+use crate::toolchain::{Cargo, Job, Profile};
 
 /// Build the project in Docker (gw's builder image) or with the local toolchain.
 ///
@@ -27,8 +27,8 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let job = Job::for_project(&project, profile, terminal.colors_for_children())?;
     let toolchain = args.toolchain.toolchain(&project, terminal)?;
     match toolchain.build(&job, &mut std::io::stderr())? {
-        Outcome::CargoFailed(code) => Ok(code),
-        Outcome::Done(artifacts) => {
+        Cargo::Failed(code) => Ok(code),
+        Cargo::Done(artifacts) => {
             for artifact in artifacts {
                 let shown = artifact.path.strip_prefix(&settings.cwd).unwrap_or(&artifact.path);
                 println!(

@@ -61,7 +61,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let manifest = |root: &std::path::Path| -> std::result::Result<Vec<(String, String)>, String> {
         let mut text = manifest_text(&answers.name, kind, &answers.template.id);
         if kind == Kind::ProxyWasm {
-            text.push_str(&topology::manifest::text(root).map_err(|e| e.to_string())?);
+            text.push_str(&topology::initial::text(root).map_err(|e| e.to_string())?);
         }
         Ok(vec![("gw.toml".into(), text)])
     };

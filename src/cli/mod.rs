@@ -117,6 +117,15 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
     }
 }
 
+/// Refuses a build that is not an Envoy for the commands that run or choose one.
+fn require_envoy(reference: &crate::builds::Reference, command: &'static str) -> Result<()> {
+    if reference.flavor.is_envoy() {
+        return Ok(());
+    }
+    let (reference, flavor) = (reference.to_string(), reference.flavor.to_string());
+    Err(crate::error::CliError::NotEnvoy { reference, flavor, command }.into())
+}
+
 /// The build context every build command shares.
 fn context<'a>(settings: &Settings, terminal: &'a Terminal) -> Context<'a> {
     Context::new(settings.layout.clone(), settings.sources.clone(), settings.platform, settings.lockfile(), terminal)

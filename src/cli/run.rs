@@ -8,7 +8,7 @@ use crate::cli::run_project::{self, ProjectRun};
 use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::cli::{Terminal, context};
-use crate::envoy::{self, RunRequest};
+use crate::envoy::{self, Launch, RunRequest};
 use crate::project::Kind;
 use crate::settings::Settings;
 use crate::{Error, Result};
@@ -73,23 +73,17 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         return Err(Error::Cli(crate::error::CliError::ProjectOnly { flags: "--watch and --envoy" }));
     }
     let reference = resolve_reference(args.reference, settings)?;
-    if !reference.flavor.is_envoy() {
-        return Err(Error::Cli(crate::error::CliError::NotEnvoy {
-            reference: reference.to_string(),
-            flavor: reference.flavor.to_string(),
-            command: "gw run",
-        }));
-    }
+    super::require_envoy(&reference, "gw run")?;
     let mut ctx = context(settings, terminal);
     args.source.apply(&mut ctx);
     let installed = builds::ensure(&ctx, &reference)?;
-    let request = RunRequest {
+    let launch = Launch {
         binary: installed.binary,
         args: args.envoy_args,
-        runs_dir: settings.layout.runs(),
         echo_stdout: Box::new(std::io::stdout()),
         echo_stderr: Box::new(std::io::stderr()),
     };
+    let request = RunRequest { launch, runs_dir: settings.layout.runs() };
     let outcome = envoy::run(request, terminal)?;
     Ok(outcome.code)
 }

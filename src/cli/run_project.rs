@@ -7,16 +7,15 @@ use std::time::Duration;
 
 use console::Style;
 
+use crate::Result;
 use crate::builds::{self, Reference};
 use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::cli::{Terminal, context};
-use crate::envoy::Stop;
-use crate::project::{DEFAULT_ENVOY_BUILD, Project};
+use crate::project::Project;
 use crate::settings::Settings;
-use crate::toolchain::{Job, Outcome, Profile, Role, Toolchain};
+use crate::toolchain::{Cargo, Job, Profile, Role, Toolchain};
 use crate::topology::{self, sources, up};
-use crate::{Error, Result};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const COLORS: [fn(Style) -> Style; 5] = [Style::cyan, Style::magenta, Style::yellow, Style::blue, Style::green];
@@ -31,14 +30,7 @@ pub struct ProjectRun<'a> {
 
 pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let ProjectRun { project, envoy, watch, toolchain, source } = request;
-    let reference = match envoy {
-        Some(reference) => reference,
-        None => match project.envoy_build()? {
-            Some(reference) => reference,
-            None => DEFAULT_ENVOY_BUILD.parse().expect("the default build is a valid reference"),
-        },
-    };
-    check_wasm_support(&reference)?;
+    let reference = topology::envoy_build(&project, envoy)?;
     // Checked before anything is built or fetched: a bad gw.toml fails fast.
     let spec = topology::load_spec(&project)?;
 
@@ -85,37 +77,19 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
         built_from,
         ready_timeout: READY_TIMEOUT,
     };
-    let outcome = up::up(request, terminal)?;
-    Ok(match outcome.stop {
-        Stop::Signal(_) => 0,
-        Stop::Exited { code, .. } => {
-            if code == 0 {
-                1
-            } else {
-                code
-            }
-        }
-    })
+    Ok(up::up(request, terminal)?.exit_code())
 }
 
 /// Builds the project; `Ok(Err(code))` when cargo failed (its output was shown).
 fn build(toolchain: &dyn Toolchain, job: &Job) -> Result<Result<std::path::PathBuf, i32>> {
     match toolchain.build(job, &mut std::io::stderr())? {
-        Outcome::CargoFailed(code) => Ok(Err(code)),
-        Outcome::Done(artifacts) => Ok(Ok(artifacts
+        Cargo::Failed(code) => Ok(Err(code)),
+        Cargo::Done(artifacts) => Ok(Ok(artifacts
             .into_iter()
             .find(|a| a.role == Role::Wasm)
             .map(|a| a.path)
             .expect("builds check their outputs"))),
     }
-}
-
-fn check_wasm_support(reference: &Reference) -> Result<()> {
-    let version = &reference.version;
-    if version.major == 1 && version.minor < topology::FIRST_WASM_MINOR {
-        return Err(Error::Topology(topology::Error::NoWasm { reference: reference.to_string() }));
-    }
-    Ok(())
 }
 
 /// Writes whole lines, each starting with the prefix.

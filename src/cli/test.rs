@@ -9,8 +9,8 @@ use crate::cli::Terminal;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::project::{Kind, Project};
 use crate::settings::Settings;
-use crate::toolchain::{Job, Outcome as Cargo, Profile, Role};
-use crate::wasmhost::{self, FileReport, Host, Outcome};
+use crate::toolchain::{Cargo, Job, Profile, Role};
+use crate::wasmhost::{self, FileReport, Host, Verdict};
 
 /// Run the project's tests: `cargo test`, then (proxy-wasm) its scenarios in gw's wasm host.
 ///
@@ -44,7 +44,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let project = Project::require(&settings.cwd)?;
     let toolchain = args.toolchain.toolchain(&project, terminal)?;
     let job = Job::for_project(&project, Profile::Debug, terminal.colors_for_children())?;
-    if let Cargo::CargoFailed(code) = toolchain.test(&job, &mut std::io::stderr())? {
+    if let Cargo::Failed(code) = toolchain.test(&job, &mut std::io::stderr())? {
         return Ok(code);
     }
     if job.kind != Kind::ProxyWasm {
@@ -57,7 +57,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     }
     let build = Job { profile: Profile::Release, ..job };
     let artifacts = match toolchain.build(&build, &mut std::io::stderr())? {
-        Cargo::CargoFailed(code) => return Ok(code),
+        Cargo::Failed(code) => return Ok(code),
         Cargo::Done(artifacts) => artifacts,
     };
     let wasm =
@@ -100,8 +100,8 @@ fn show(report: &FileReport, settings: &Settings, terminal: &Terminal) {
     println!("{}", terminal.bold(file.display()));
     for case in &report.cases {
         match &case.outcome {
-            Outcome::Passed => println!("  ok    {} ({:.1?})", case.name, case.duration),
-            Outcome::Failed(differences) => {
+            Verdict::Passed => println!("  ok    {} ({:.1?})", case.name, case.duration),
+            Verdict::Failed(differences) => {
                 println!("  FAIL  {}", case.name);
                 for line in differences {
                     for (i, part) in line.lines().enumerate() {

@@ -1,9 +1,9 @@
 //! `gw use <ref>`: install a build and make it the default.
 
+use crate::Result;
 use crate::builds::{self, Reference, Version, default};
 use crate::cli::{Terminal, context};
 use crate::settings::Settings;
-use crate::{Error, Result};
 
 /// Install an Envoy build and make it the default for `gw run` and `gw which`.
 ///
@@ -19,13 +19,7 @@ pub struct Args {
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let reference = args.reference;
-    if !reference.flavor.is_envoy() {
-        return Err(Error::Cli(crate::error::CliError::NotEnvoy {
-            reference: reference.to_string(),
-            flavor: reference.flavor.to_string(),
-            command: "gw use",
-        }));
-    }
+    super::require_envoy(&reference, "gw use")?;
     let installed = builds::ensure(&context(settings, terminal), &reference)?;
     // Pin the exact patch; keep the platform only if the user named one.
     let pinned = Reference {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cli::Terminal;
-use crate::topology::validate::{self, Error};
+use crate::envoy_api::validate::{self, Error};
 use crate::{Error as GwError, Result};
 
 /// Check Envoy configs (v3 bootstrap YAML or JSON) against Envoy's API schema.

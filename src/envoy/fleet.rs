@@ -1,10 +1,9 @@
-//! Several Envoys run as one: a topology's service Envoys, then its front.
-//! Started in order, ready together, stopped in reverse order (front first,
-//! so no request reaches a stopped service), each with its own run directory
-//! and debug bundle. A killed gw takes them along (parent-death signal).
+//! Envoys supervised together: a topology's service Envoys then its front, or the
+//! one Envoy of `gw run <ref>`. Started in order, watched in one loop (signals,
+//! exits), stopped in reverse order (the front first, so no request reaches a
+//! stopped service), each with its own run directory and debug bundle. A killed
+//! gw takes them along (parent-death signal).
 
-use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -13,29 +12,46 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::Error;
-use super::process::{Ended, Process, Spec, exit_code};
-use super::supervise::signal_name;
+use super::process::{Ended, Launch, Process, exit_code};
 use crate::report::{Event, Reporter};
 
 const POLL: Duration = Duration::from_millis(20);
-/// How long a stopping Envoy gets before SIGKILL.
-const GRACE: Duration = Duration::from_secs(5);
 
+/// One Envoy of the fleet: its name in messages, how to start it, where it keeps its logs.
 pub struct Member {
     pub name: String,
-    pub binary: PathBuf,
-    pub args: Vec<OsString>,
-    pub echo_stdout: Box<dyn Write + Send>,
-    pub echo_stderr: Box<dyn Write + Send>,
+    pub launch: Launch,
+    pub run_dir: PathBuf,
 }
 
 /// Why a fleet stops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
-    /// The user asked (SIGINT or SIGTERM).
-    Signal(String),
-    /// One Envoy exited by itself.
-    Exited { name: String, code: i32 },
+    /// The user asked (SIGINT or SIGTERM, by number).
+    Signal(i32),
+    /// One Envoy exited by itself, and where its log is.
+    Exited { name: String, code: i32, log: PathBuf },
+}
+
+/// How the Envoys are stopped.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopping {
+    /// Sent first, after each Envoy's admin pages are saved.
+    pub signal: i32,
+    /// How long each gets before SIGKILL; None: until a second signal comes.
+    pub grace: Option<Duration>,
+}
+
+impl Stopping {
+    /// A topology: SIGTERM, then SIGKILL after 5 s (or at a second signal).
+    pub const TOPOLOGY: Stopping = Stopping { signal: SIGTERM, grace: Some(Duration::from_secs(5)) };
+}
+
+/// What a wait came to.
+pub enum Waited<T> {
+    Done(T),
+    Stopped(Stop),
+    TimedOut,
 }
 
 pub struct Fleet {
@@ -44,128 +60,126 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Starts every member in order, each in `run_dir/<name>`.
-    pub fn start(run_dir: &std::path::Path, members: Vec<Member>, reporter: &dyn Reporter) -> Result<Fleet, Error> {
+    /// Starts every member in order (their run directories are made if missing).
+    pub fn start(members: Vec<Member>, reporter: &dyn Reporter) -> Result<Fleet, Error> {
         // Registered before any child exists, so an early Ctrl-C is not lost.
         let signals = Signals::new([SIGINT, SIGTERM]).map_err(Error::Signals)?;
         let mut fleet = Fleet { members: Vec::new(), signals };
-        for member in members {
-            let dir = run_dir.join(&member.name);
-            fs_err::create_dir_all(&dir)?;
+        for Member { name, launch, run_dir } in members {
+            fs_err::create_dir_all(&run_dir)?;
             // On an error the fleet is dropped, which kills what already started.
-            let process = Process::start(Spec {
-                binary: member.binary,
-                args: member.args,
-                run_dir: dir.clone(),
-                echo_stdout: member.echo_stdout,
-                echo_stderr: member.echo_stderr,
-            })?;
-            reporter.event(Event::EnvoyStarted { name: member.name.clone(), pid: process.pid(), run_dir: dir });
-            fleet.members.push((member.name, process));
+            let process = Process::start(launch, run_dir.clone())?;
+            reporter.event(Event::EnvoyStarted { name: name.clone(), pid: process.pid(), run_dir });
+            fleet.members.push((name, process));
         }
         Ok(fleet)
     }
 
-    /// Each member's admin endpoint (once it wrote its address), by name.
+    fn member(&self, name: &str) -> Option<&Process> {
+        self.members.iter().find(|(n, _)| n == name).map(|(_, p)| p)
+    }
+
+    /// A member's admin endpoint (once it wrote its address), by name.
     pub fn admin(&self, name: &str) -> Option<super::Admin> {
-        self.members.iter().find(|(n, _)| n == name).and_then(|(_, p)| p.admin())
+        self.member(name).and_then(Process::admin)
     }
 
     /// Where the member called `name` logs its stderr.
     pub fn log(&self, name: &str) -> Option<PathBuf> {
-        self.members.iter().find(|(n, _)| n == name).map(|(_, p)| p.run_dir.join("stderr.log"))
+        self.member(name).map(|p| p.run_dir.join("stderr.log"))
+    }
+
+    /// Saves a member's admin pages into its run directory (for its bundle).
+    pub fn snapshot(&self, name: &str) {
+        if let Some(process) = self.member(name) {
+            process.snapshot_admin();
+        }
     }
 
     pub fn pids(&self) -> Vec<(String, u32)> {
         self.members.iter().map(|(name, p)| (name.clone(), p.pid())).collect()
     }
 
-    /// Until every admin endpoint answers `/ready` (`Ok(None)`), or a reason to stop comes first.
+    /// Until every admin endpoint answers `/ready` (each reported, and its pages saved, as it
+    /// does), a reason to stop, or `timeout`.
     pub fn wait_ready(&mut self, timeout: Duration, reporter: &dyn Reporter) -> Result<Option<Stop>, Error> {
-        let deadline = Instant::now() + timeout;
-        let mut ready = vec![false; self.members.len()];
-        loop {
-            if let Some(stop) = self.stop_reason(reporter)? {
-                return Ok(Some(stop));
-            }
-            for (i, (name, process)) in self.members.iter().enumerate() {
-                if ready[i] {
-                    continue;
-                }
-                if let Some(admin) = process.admin()
+        let names: Vec<String> = self.members.iter().map(|(n, _)| n.clone()).collect();
+        let mut ready = vec![false; names.len()];
+        let mut probe = |fleet: &Fleet| {
+            for (i, name) in names.iter().enumerate() {
+                if !ready[i]
+                    && let Some(admin) = fleet.admin(name)
                     && admin.is_ready()
                 {
                     ready[i] = true;
                     reporter.event(Event::EnvoyReady { name: name.clone(), admin: admin.address().to_string() });
-                    process.snapshot_admin();
+                    fleet.snapshot(name);
                 }
             }
-            if ready.iter().all(|r| *r) {
-                return Ok(None);
+            ready.iter().all(|r| *r).then_some(())
+        };
+        match self.wait_for(Some(timeout), &mut probe)? {
+            Waited::Done(()) => Ok(None),
+            Waited::Stopped(stop) => Ok(Some(stop)),
+            Waited::TimedOut => {
+                let waiting: Vec<String> =
+                    names.iter().zip(&ready).filter(|(_, r)| !**r).map(|(n, _)| n.clone()).collect();
+                Err(Error::NotReady { names: waiting.join(", "), seconds: timeout.as_secs() })
             }
-            if Instant::now() > deadline {
-                let waiting = self.members.iter().zip(&ready).filter(|(_, r)| !**r).map(|((n, _), _)| n.clone());
-                return Err(Error::NotReady {
-                    names: waiting.collect::<Vec<_>>().join(", "),
-                    seconds: timeout.as_secs(),
-                });
-            }
-            thread::sleep(POLL / 2);
         }
     }
 
-    /// Polls `probe` until it answers (`Ok(Ok(answer))`) or a reason to stop comes first
-    /// (`Ok(Err(stop))`); after `timeout`, [`Error::NotServing`].
+    /// Polls `probe` every 40 ms until it answers, a reason to stop comes first, or
+    /// `timeout` (None: none) passes.
     pub fn wait_for<T>(
         &mut self,
-        timeout: Duration,
-        reporter: &dyn Reporter,
+        timeout: Option<Duration>,
         probe: &mut dyn FnMut(&Fleet) -> Option<T>,
-    ) -> Result<Result<T, Stop>, Error> {
-        let deadline = Instant::now() + timeout;
+    ) -> Result<Waited<T>, Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            if let Some(stop) = self.stop_reason(reporter)? {
-                return Ok(Err(stop));
+            if let Some(stop) = self.stop_reason()? {
+                return Ok(Waited::Stopped(stop));
             }
             if let Some(answer) = probe(self) {
-                return Ok(Ok(answer));
+                return Ok(Waited::Done(answer));
             }
-            if Instant::now() > deadline {
-                return Err(Error::NotServing { seconds: timeout.as_secs() });
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return Ok(Waited::TimedOut);
             }
             thread::sleep(POLL * 2);
         }
     }
 
-    /// Runs until a reason to stop, calling `tick` between checks (for `--watch`).
-    pub fn wait(&mut self, tick: &mut dyn FnMut(&Fleet), reporter: &dyn Reporter) -> Result<Stop, Error> {
-        loop {
-            if let Some(stop) = self.stop_reason(reporter)? {
-                return Ok(stop);
-            }
-            tick(self);
-            thread::sleep(POLL * 5);
+    /// Runs until a reason to stop, calling `tick` between checks (for `--watch`, and to
+    /// notice readiness without waiting for it).
+    pub fn wait(&mut self, tick: &mut dyn FnMut(&Fleet)) -> Result<Stop, Error> {
+        let mut never = |fleet: &Fleet| -> Option<()> {
+            tick(fleet);
+            None
+        };
+        match self.wait_for(None, &mut never)? {
+            Waited::Stopped(stop) => Ok(stop),
+            Waited::Done(()) | Waited::TimedOut => unreachable!("the probe never answers and there is no timeout"),
         }
     }
 
-    fn stop_reason(&mut self, reporter: &dyn Reporter) -> Result<Option<Stop>, Error> {
+    fn stop_reason(&mut self) -> Result<Option<Stop>, Error> {
         if let Some(signal) = self.signals.pending().next() {
-            return Ok(Some(Stop::Signal(signal_name(signal).to_string())));
+            return Ok(Some(Stop::Signal(signal)));
         }
         for (name, process) in &mut self.members {
             if let Some(status) = process.try_wait()? {
-                let code = exit_code(status);
                 let log = process.run_dir.join("stderr.log");
-                reporter.event(Event::EnvoyExited { name: name.clone(), code, log });
-                return Ok(Some(Stop::Exited { name: name.clone(), code }));
+                return Ok(Some(Stop::Exited { name: name.clone(), code: exit_code(status), log }));
             }
         }
         Ok(None)
     }
 
-    /// Stops every member, the last started first: admin pages saved, SIGTERM,
-    /// then SIGKILL after a grace period or on a second signal.
-    pub fn stop(mut self, reporter: &dyn Reporter) -> Result<Vec<(String, Ended)>, Error> {
+    /// Stops every member, the last started first: admin pages saved, `how.signal`, then
+    /// SIGKILL after the grace period or at a second signal.
+    pub fn stop(mut self, how: Stopping, reporter: &dyn Reporter) -> Result<Vec<(String, Ended)>, Error> {
         let mut ended = Vec::new();
         let mut hurry = false;
         while let Some((name, mut process)) = self.members.pop() {
@@ -173,16 +187,16 @@ impl Fleet {
                 Some(status) => status,
                 None => {
                     process.snapshot_admin();
-                    process.signal(libc::SIGTERM);
-                    reporter.event(Event::Forwarded { name: name.clone(), signal: "SIGTERM".into() });
-                    let deadline = Instant::now() + GRACE;
+                    process.signal(how.signal);
+                    reporter.event(Event::Forwarded { name: name.clone(), signal: signal_name(how.signal).into() });
+                    let deadline = how.grace.map(|grace| Instant::now() + grace);
                     let mut killed = false;
                     loop {
                         if let Some(status) = process.try_wait()? {
                             break status;
                         }
                         hurry |= self.signals.pending().next().is_some();
-                        if !killed && (hurry || Instant::now() > deadline) {
+                        if !killed && (hurry || deadline.is_some_and(|d| Instant::now() > d)) {
                             process.signal(libc::SIGKILL);
                             reporter.event(Event::Forwarded { name: name.clone(), signal: "SIGKILL".into() });
                             (hurry, killed) = (true, true);
@@ -207,5 +221,15 @@ impl Drop for Fleet {
             let _ = process.try_wait();
         }
         self.signals.handle().close();
+    }
+}
+
+/// The name gw shows for a signal it forwards.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
+        libc::SIGKILL => "SIGKILL",
+        _ => "a signal",
     }
 }

@@ -11,8 +11,8 @@ mod supervise;
 use std::path::PathBuf;
 
 pub use admin::{Admin, ListenerState, Rejected, SNAPSHOT_PATHS};
-pub use fleet::{Fleet, Member, Stop};
-pub use process::{Ended, new_run_dir};
+pub use fleet::{Fleet, Member, Stop, Stopping, Waited, signal_name};
+pub use process::{Ended, Launch, new_run_dir};
 pub use supervise::{RunOutcome, RunRequest, run};
 
 #[derive(Debug, thiserror::Error)]

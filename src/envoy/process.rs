@@ -16,11 +16,11 @@ use super::{Error, bundle};
 
 const ADMIN_FLAG: &str = "--admin-address-path";
 
-pub struct Spec {
+/// How to start one Envoy: its binary, its arguments, and where its output is echoed
+/// (besides the log files in its run directory).
+pub struct Launch {
     pub binary: PathBuf,
     pub args: Vec<OsString>,
-    pub run_dir: PathBuf,
-    /// Where Envoy's stdout and stderr are echoed besides the log files.
     pub echo_stdout: Box<dyn Write + Send>,
     pub echo_stderr: Box<dyn Write + Send>,
 }
@@ -40,35 +40,35 @@ pub struct Ended {
 }
 
 impl Process {
-    /// Starts Envoy in `spec.run_dir` (which must exist), adding
+    /// Starts Envoy with `run_dir` (which must exist) for its logs, adding
     /// `--admin-address-path` unless the arguments have it.
-    pub fn start(spec: Spec) -> Result<Process, Error> {
-        let mut args = spec.args;
+    pub fn start(launch: Launch, run_dir: PathBuf) -> Result<Process, Error> {
+        let mut args = launch.args;
         let admin_file = match user_admin_path(&args) {
             Some(path) => path,
             None => {
-                let path = spec.run_dir.join("admin-address.txt");
+                let path = run_dir.join("admin-address.txt");
                 args.push(ADMIN_FLAG.into());
                 args.push(path.clone().into());
                 path
             }
         };
-        let command_line = std::iter::once(spec.binary.as_os_str())
+        let command_line = std::iter::once(launch.binary.as_os_str())
             .chain(args.iter().map(|a| a.as_os_str()))
             .map(|a| a.to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join(" ");
-        let command_file = spec.run_dir.join("command.txt");
+        let command_file = run_dir.join("command.txt");
         fs::write(&command_file, command_line + "\n")?;
 
-        let mut child = spawn(&spec.binary, &args)?;
+        let mut child = spawn(&launch.binary, &args)?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let logs = vec![
-            tee(stdout, spec.echo_stdout, &spec.run_dir.join("stdout.log"))?,
-            tee(stderr, spec.echo_stderr, &spec.run_dir.join("stderr.log"))?,
+            tee(stdout, launch.echo_stdout, &run_dir.join("stdout.log"))?,
+            tee(stderr, launch.echo_stderr, &run_dir.join("stderr.log"))?,
         ];
-        Ok(Process { child, run_dir: spec.run_dir, admin_file, logs })
+        Ok(Process { child, run_dir, admin_file, logs })
     }
 
     pub fn pid(&self) -> u32 {

@@ -20,9 +20,8 @@ use serde::Serialize;
 use super::Error;
 use super::spec::{ModuleSource, Resolved, Target};
 use crate::download::Sha256;
+use crate::envoy_api::{v3, validate};
 use crate::topology::render::{self, Filter};
-use crate::topology::v3;
-use crate::topology::validate;
 
 /// The largest object etcd stores by default (`--max-request-bytes`, 1.5 MiB).
 pub const OBJECT_LIMIT: usize = 1536 * 1024;
@@ -36,7 +35,7 @@ pub struct Placement {
 
 /// What `gw deploy cilium` writes.
 #[derive(Debug, Clone)]
-pub struct Manifest {
+pub struct CiliumConfig {
     /// `<name>.yaml`.
     pub file_name: String,
     pub yaml: String,
@@ -90,7 +89,7 @@ struct BackendService {
 
 /// The CiliumEnvoyConfig for `placements`, its Envoy resources checked against
 /// Envoy's API schema and its size against what the API server stores.
-pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &Path) -> Result<Manifest, Error> {
+pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &Path) -> Result<CiliumConfig, Error> {
     let namespace = &deployment.namespace;
     let mut modules = Modules::default();
     let source_cluster = format!("{namespace}/{}/gw-module-source", deployment.name);
@@ -160,7 +159,7 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
     if yaml.len() > OBJECT_LIMIT {
         return Err(Error::TooLarge { size: yaml.len() });
     }
-    Ok(Manifest { file_name: format!("{}.yaml", deployment.name), yaml, listeners })
+    Ok(CiliumConfig { file_name: format!("{}.yaml", deployment.name), yaml, listeners })
 }
 
 /// The resources as Envoy would take them over xDS: a DiscoveryResponse's

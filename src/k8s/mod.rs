@@ -10,13 +10,11 @@ use std::path::PathBuf;
 
 use crate::project::{Kind, Project};
 use crate::topology::{self, plan};
-pub use cilium::{Manifest, Placement};
+pub use cilium::{CiliumConfig, Placement};
 pub use spec::{ModuleSource, Overrides, Resolved, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: [deploy.cilium] {reason}", path.display())]
-    Manifest { path: PathBuf, reason: String },
     #[error("{place} {value:?} {reason}")]
     Input { place: String, value: String, reason: String },
     #[error("no Kubernetes Service is named to put the filters in front of")]
@@ -48,8 +46,7 @@ impl crate::diagnose::Diagnose for Error {
     /// Whether what the user gave is at fault (exit code 2).
     fn is_input(&self) -> bool {
         match self {
-            Error::Manifest { .. }
-            | Error::Input { .. }
+            Error::Input { .. }
             | Error::NoServices
             | Error::NotProxyWasm { .. }
             | Error::NoFilters { .. }
@@ -67,9 +64,6 @@ impl crate::diagnose::Diagnose for Error {
                  services = [\"checkout:8080\"] (docs/deploy.md)"
                     .into(),
             ),
-            Error::Manifest { .. } => {
-                Some("[deploy.cilium] takes namespace, name, services and module (docs/deploy.md)".into())
-            }
             Error::NoFilters { .. } => Some("add a filter to [[topology.front.filters]] (docs/topology.md)".into()),
             Error::TooLarge { .. } => Some(
                 "serve the module over HTTP(S) and let Envoy fetch it: --module-url URL, or \
@@ -90,7 +84,7 @@ impl crate::diagnose::Diagnose for Error {
 
 /// The project's filters as a CiliumEnvoyConfig: the front's filters, then those
 /// of the `[[topology.services]]` entry named like the Service, if any.
-pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resolved, Manifest), Error> {
+pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resolved, CiliumConfig), Error> {
     if project.kind()? == Kind::Ebpf {
         return Err(Error::NotProxyWasm { root: project.root.clone() });
     }

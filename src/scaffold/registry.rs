@@ -49,7 +49,7 @@ pub struct FileRule {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Manifest {
+struct TemplateToml {
     description: String,
     kind: String,
     #[serde(default)]
@@ -135,7 +135,7 @@ fn load(dir: &'static Dir<'static>, expected: Kind) -> Result<Template, Error> {
         .get_file(dir.path().join("template.toml"))
         .and_then(|f| f.contents_utf8())
         .ok_or_else(|| broken("has no template.toml".into()))?;
-    let manifest: Manifest = toml::from_str(manifest).map_err(|e| broken(e.to_string()))?;
+    let manifest: TemplateToml = toml::from_str(manifest).map_err(|e| broken(e.to_string()))?;
     let kind = match manifest.kind.as_str() {
         "proxy-wasm" => Kind::ProxyWasm,
         "ebpf" => Kind::Ebpf,

@@ -2,9 +2,12 @@
 //! which files it produced, read from cargo's own messages and metadata
 //! (never guessed from paths).
 
+use std::path::Path;
+
 use cargo_metadata::{Message, Metadata, TargetKind};
 
-use super::{Job, Profile, Role};
+use super::{Artifact, Error, Job, Profile, Role};
+use crate::download::Sha256;
 use crate::project::Kind;
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -98,4 +101,25 @@ pub fn produced(job: &Job, metadata: Option<&Metadata>, messages: &[u8]) -> Vec<
 /// The metadata document (`cargo metadata --format-version 1`).
 pub fn parse_metadata(json: &[u8]) -> Result<Metadata, String> {
     serde_json::from_slice(json).map_err(|e| e.to_string())
+}
+
+/// Every role the project's kind must produce is there.
+pub(super) fn require_artifacts(job: &Job, produced: &[Produced]) -> Result<(), Error> {
+    let needed: &[Role] = match job.kind {
+        Kind::ProxyWasm => &[Role::Wasm],
+        Kind::Ebpf => &[Role::Loader, Role::BpfObject],
+    };
+    for role in needed {
+        if !produced.iter().any(|p| p.role == *role) {
+            return Err(Error::NoArtifact { role: *role, name: job.name.clone(), kind: job.kind });
+        }
+    }
+    Ok(())
+}
+
+/// Size and digest of an output copied into the project.
+pub(super) fn describe(role: Role, path: &Path) -> Result<Artifact, Error> {
+    let size = fs_err::metadata(path)?.len();
+    let sha256 = Sha256::of_file(path)?;
+    Ok(Artifact { role, path: path.to_path_buf(), size, sha256 })
 }

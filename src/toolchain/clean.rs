@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::docker::{CACHE_LABEL, PROJECT_LABEL, target_volume};
+use super::container::{CACHE_LABEL, PROJECT_LABEL, target_volume};
 use super::{Error, OUTPUT_DIR};
 use crate::docker::Docker;
 

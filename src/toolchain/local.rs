@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::cargo::{self, WASM_TARGET};
-use super::{Artifact, Error, Job, OUTPUT_DIR, Outcome, Toolchain};
-use crate::download::Sha256;
+use super::cargo::{describe, require_artifacts};
+use super::{Artifact, Cargo, Error, Job, OUTPUT_DIR, Toolchain};
 use crate::project::Kind;
 
 pub struct LocalToolchain;
@@ -34,7 +34,7 @@ pub fn missing_for(kind: Kind) -> Option<Error> {
 }
 
 impl Toolchain for LocalToolchain {
-    fn build(&self, job: &Job, _echo: &mut dyn Write) -> Result<Outcome<Vec<Artifact>>, Error> {
+    fn build(&self, job: &Job, _echo: &mut dyn Write) -> Result<Cargo<Vec<Artifact>>, Error> {
         if let Some(missing) = missing_for(job.kind) {
             return Err(missing);
         }
@@ -54,10 +54,10 @@ impl Toolchain for LocalToolchain {
         child.stdout.take().expect("piped").read_to_end(&mut messages).map_err(crate::fsutil::at("cargo's output"))?;
         let status = child.wait().map_err(crate::fsutil::at("cargo"))?;
         if !status.success() {
-            return Ok(Outcome::CargoFailed(status.code().unwrap_or(1)));
+            return Ok(Cargo::Failed(status.code().unwrap_or(1)));
         }
         let produced = cargo::produced(job, Some(&metadata), &messages);
-        super::docker::require_artifacts(job, &produced)?;
+        require_artifacts(job, &produced)?;
         let dir = job.root.join(OUTPUT_DIR);
         fs::create_dir_all(&dir)?;
         let mut artifacts = Vec::new();
@@ -66,25 +66,18 @@ impl Toolchain for LocalToolchain {
             fs::copy(&file.path, &target)?;
             artifacts.push(describe(file.role, &target)?);
         }
-        Ok(Outcome::Done(artifacts))
+        Ok(Cargo::Done(artifacts))
     }
 
-    fn test(&self, job: &Job, _echo: &mut dyn Write) -> Result<Outcome<()>, Error> {
+    fn test(&self, job: &Job, _echo: &mut dyn Write) -> Result<Cargo<()>, Error> {
         let status = Command::new("cargo")
             .args(cargo::test_args())
             .current_dir(&job.root)
             .stdin(Stdio::null())
             .status()
             .map_err(|source| Error::Spawn { program: "cargo".into(), source })?;
-        Ok(if status.success() { Outcome::Done(()) } else { Outcome::CargoFailed(status.code().unwrap_or(1)) })
+        Ok(if status.success() { Cargo::Done(()) } else { Cargo::Failed(status.code().unwrap_or(1)) })
     }
-}
-
-/// Size and digest of an output copied into the project.
-pub(super) fn describe(role: super::Role, path: &Path) -> Result<Artifact, Error> {
-    let size = fs::metadata(path)?.len();
-    let sha256 = Sha256::of_file(path)?;
-    Ok(Artifact { role, path: path.to_path_buf(), size, sha256 })
 }
 
 pub(crate) fn run_quiet(program: &str, args: &[&str]) -> Option<String> {

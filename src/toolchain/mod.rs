@@ -3,14 +3,14 @@
 
 mod cargo;
 pub mod clean;
-mod docker;
+mod container;
 mod image;
 mod local;
 
 use std::io::Write;
 use std::path::PathBuf;
 
-pub use docker::DockerToolchain;
+pub use container::DockerToolchain;
 pub use image::{BuilderImage, DEFAULT_BASE, RECIPE};
 pub use local::{LocalToolchain, missing_for};
 
@@ -74,16 +74,16 @@ pub struct Artifact {
 
 /// How cargo ended. A failure's output was already shown; only its code is kept.
 #[derive(Debug)]
-pub enum Outcome<T> {
+pub enum Cargo<T> {
     Done(T),
-    CargoFailed(i32),
+    Failed(i32),
 }
 
 pub trait Toolchain {
     /// `cargo build` for the project's kind, then its outputs copied to `target/gw/`.
-    fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<Vec<Artifact>>, Error>;
+    fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Cargo<Vec<Artifact>>, Error>;
     /// `cargo test` on the host target.
-    fn test(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<()>, Error>;
+    fn test(&self, job: &Job, echo: &mut dyn Write) -> Result<Cargo<()>, Error>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,18 +1,18 @@
 //! Envoy configs: gw.toml's `[topology]` planned, rendered to YAML as typed
 //! v3 values, and checked against Envoy's API schema.
 
-pub mod manifest;
+pub mod echo;
+pub mod initial;
 pub mod plan;
 pub mod render;
 pub mod serving;
 pub mod sources;
 pub mod spec;
 pub mod up;
-pub(crate) mod v3;
-pub mod validate;
 
 use std::path::PathBuf;
 
+use crate::builds::Reference;
 use crate::project::Project;
 pub use plan::{ProjectModule, free_port, plan};
 pub use render::{File, Filter, Plan, Schema, render};
@@ -120,6 +120,20 @@ impl Diagnose for Error {
     }
 }
 
+/// The Envoy build a project's topology runs on: the one named (`--envoy`), else gw.toml's
+/// `[envoy] build`, else gw's default; refused when it has no wasm filter.
+pub fn envoy_build(project: &Project, named: Option<Reference>) -> Result<Reference, Error> {
+    let reference = match named.or(project.envoy_build()?) {
+        Some(reference) => reference,
+        None => crate::project::DEFAULT_ENVOY_BUILD.parse().expect("the default build is a valid reference"),
+    };
+    let version = &reference.version;
+    if reference.flavor == crate::builds::Flavor::Standard && version.major == 1 && version.minor < FIRST_WASM_MINOR {
+        return Err(Error::NoWasm { reference: reference.to_string() });
+    }
+    Ok(reference)
+}
+
 /// The project's `[topology]`, defaults filled in and references checked.
 pub fn load_spec(project: &Project) -> Result<Spec, Error> {
     project.gw_toml()?.topology.clone().complete().map_err(Error::Topology)
@@ -186,10 +200,10 @@ pub fn render_checked(plan: &Plan) -> Result<Vec<File>, Error> {
     let files = render(plan);
     for file in &files {
         let schema = match file.schema {
-            Schema::Bootstrap => validate::BOOTSTRAP,
-            Schema::Discovery => validate::DISCOVERY_RESPONSE,
+            Schema::Bootstrap => crate::envoy_api::validate::BOOTSTRAP,
+            Schema::Discovery => crate::envoy_api::validate::DISCOVERY_RESPONSE,
         };
-        if let Err(problems) = validate::validate_yaml_as(&file.yaml, schema) {
+        if let Err(problems) = crate::envoy_api::validate::validate_yaml_as(&file.yaml, schema) {
             let problems = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
             return Err(Error::Rendered { file: file.name.clone(), problems });
         }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::spec::FilterKind;
-use super::v3::{self, Address, Cluster};
+use crate::envoy_api::v3::{self, Address, Cluster};
 
 const LOOPBACK: &str = "127.0.0.1";
 const WASM_RUNTIME: &str = "envoy.wasm.runtime.v8";
@@ -62,7 +62,7 @@ pub enum Schema {
     Discovery,
 }
 
-pub const FRONT: &str = "front";
+pub use super::spec::FRONT;
 
 /// The file name of a service Envoy's bootstrap.
 pub fn service_file(name: &str) -> String {

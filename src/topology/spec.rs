@@ -5,6 +5,9 @@
 
 use serde::Deserialize;
 
+/// The front Envoy's name: its config file, its listener, its run directory.
+pub const FRONT: &str = "front";
+
 /// `wasm = "project"`: the module this project builds.
 pub const PROJECT_MODULE: &str = "project";
 /// `upstream = "echo"`: gw's built-in echo server.
@@ -133,7 +136,7 @@ impl Spec {
                     service.name
                 ));
             }
-            if service.name == super::render::FRONT {
+            if service.name == FRONT {
                 return Err(format!("services[{i}].name = \"front\" is the front Envoy's name; pick another"));
             }
             if self.services[..i].iter().any(|s| s.name == service.name) {

@@ -9,12 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use std::time::Instant;
 
+use super::echo::Echo;
 use super::render::{self, FRONT, Plan};
 use super::serving::{self, Expected};
 use super::spec::Spec;
 use super::{Error, ProjectModule, Refused, plan, render_checked, sources};
-use crate::echo::Echo;
-use crate::envoy::{self, Ended, Fleet, Member, Stop};
+use crate::envoy::{self, Ended, Fleet, Launch, Member, Stop, Stopping, Waited};
 use crate::report::{Event, Reporter};
 
 /// Where an Envoy's stdout and stderr go (besides its log files).
@@ -34,13 +34,25 @@ pub struct Request<'a> {
     pub ready_timeout: Duration,
 }
 
-pub struct Outcome {
+pub struct Finished {
     pub stop: Stop,
     pub run_dir: PathBuf,
     pub ended: Vec<(String, Ended)>,
 }
 
-pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Error> {
+impl Finished {
+    /// gw's exit code: 0 after Ctrl-C or SIGTERM; an Envoy that exited by itself passes its
+    /// code on, 1 if that was 0 (a topology is not meant to end by itself).
+    pub fn exit_code(&self) -> i32 {
+        match self.stop {
+            Stop::Signal(_) => 0,
+            Stop::Exited { code: 0, .. } => 1,
+            Stop::Exited { code, .. } => code,
+        }
+    }
+}
+
+pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Error> {
     let Request { envoy, spec, mut project, runs_dir, output, mut rebuild, built_from, ready_timeout } = request;
     let run_dir = envoy::new_run_dir(&runs_dir)?;
     let config_dir = run_dir.join("config");
@@ -78,14 +90,15 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Erro
                 "--component-log-level".into(),
                 "wasm:info".into(),
             ];
-            Member { name, binary: envoy.clone(), args, echo_stdout, echo_stderr }
+            let launch = Launch { binary: envoy.clone(), args, echo_stdout, echo_stderr };
+            Member { run_dir: run_dir.join(&name), name, launch }
         })
         .collect();
-    let mut fleet = Fleet::start(&run_dir, members, reporter)?;
+    let mut fleet = Fleet::start(members, reporter)?;
     let envoys: Vec<String> = plan.services.iter().map(|s| s.name.clone()).chain([FRONT.to_string()]).collect();
     let stop = match fleet.wait_ready(ready_timeout, reporter)? {
         Some(stop) => stop,
-        None => match await_serving(&mut fleet, &envoys, &plan, ready_timeout, reporter) {
+        None => match await_serving(&mut fleet, &envoys, &plan, ready_timeout) {
             Ok(Some(stop)) => stop,
             Ok(None) => {
                 let stats = fleet.admin(FRONT).map(|a| format!("http://{}/stats?filter=wasm", a.address()));
@@ -104,38 +117,36 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Outcome, Erro
                         reporter.event(event);
                     }
                 };
-                fleet.wait(&mut tick, reporter)?
+                fleet.wait(&mut tick)?
             }
             Err(error) => {
                 // Stopped in order, bundles written: the run directory shows what Envoy saw.
-                fleet.stop(reporter)?;
+                fleet.stop(Stopping::TOPOLOGY, reporter)?;
                 return Err(error);
             }
         },
     };
-    let ended = fleet.stop(reporter)?;
+    if let Stop::Exited { name, code, log } = &stop {
+        reporter.event(Event::EnvoyExited { name: name.clone(), code: *code, log: log.clone() });
+    }
+    let ended = fleet.stop(Stopping::TOPOLOGY, reporter)?;
     drop(echoes);
-    Ok(Outcome { stop, run_dir, ended })
+    Ok(Finished { stop, run_dir, ended })
 }
 
 /// After /ready: every listener serving what gw wrote (`Ok(None)`), a reason to stop that
 /// came first, or Envoy's refusal with the plugins' log lines and where their configuration
 /// came from.
-fn await_serving(
-    fleet: &mut Fleet,
-    envoys: &[String],
-    plan: &Plan,
-    timeout: Duration,
-    reporter: &dyn Reporter,
-) -> Result<Option<Stop>, Error> {
+fn await_serving(fleet: &mut Fleet, envoys: &[String], plan: &Plan, timeout: Duration) -> Result<Option<Stop>, Error> {
     let expected = serving::at_start(fleet, envoys);
-    match fleet.wait_for(timeout, reporter, &mut |fleet| serving::verdict(fleet, &expected))? {
-        Err(stop) => Ok(Some(stop)),
-        Ok(Ok(())) => Ok(None),
-        Ok(Err(refusal)) => {
+    match fleet.wait_for(Some(timeout), &mut |fleet| serving::verdict(fleet, &expected))? {
+        Waited::Stopped(stop) => Ok(Some(stop)),
+        Waited::Done(Ok(())) => Ok(None),
+        Waited::Done(Err(refusal)) => {
             let filters = filters_of(plan, &refusal.envoy);
             Err(Error::Refused(Box::new(Refused { refusal, filters })))
         }
+        Waited::TimedOut => Err(crate::envoy::Error::NotServing { seconds: timeout.as_secs() }.into()),
     }
 }
 

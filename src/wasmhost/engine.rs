@@ -11,8 +11,6 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, Module, OptLevel, WasmBacktraceDetails};
 
 use super::Error;
-use super::report::FileReport;
-use super::scenario::Scenario;
 
 /// How often the epoch advances; a call's deadline is counted in these.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -194,19 +192,6 @@ impl Host {
         fs_err::create_dir_all(&self.cache_dir).map_err(|e| e.to_string())?;
         let bytes = module.serialize().map_err(|e| e.to_string())?;
         crate::fsutil::write_atomically(path, &bytes, 0o644).map_err(|e| e.to_string())
-    }
-
-    /// Runs one scenario file. Only an unreadable or invalid file is an `Err`; everything the
-    /// filter does wrong is a failed case.
-    pub fn run_scenario_file(&self, module: &LoadedModule, scenario: &Path) -> Result<FileReport, Error> {
-        let parsed = Scenario::load(scenario)?;
-        self.run_scenario(module, &parsed, scenario)
-    }
-
-    /// Runs a scenario already read; `file` names it in the report. `Err` only for invalid
-    /// property overrides.
-    pub fn run_scenario(&self, module: &LoadedModule, scenario: &Scenario, file: &Path) -> Result<FileReport, Error> {
-        super::runner::run(self, module, scenario, file)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::report::{LogLine, Observed};
+use super::results::{LogLine, Observed};
 use super::scenario::{ActionName, Expect, LocalResponseExpect, LogExpect, Pairs};
 
 const CALLBACK_NAMES: &[&str] = &[

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::report::{FileReport, Outcome};
+use super::results::{FileReport, Verdict};
 
 pub fn junit(reports: &[FileReport]) -> String {
     let tests: usize = reports.iter().map(|r| r.cases.len()).sum();
@@ -31,8 +31,8 @@ pub fn junit(reports: &[FileReport]) -> String {
                 case.duration.as_secs_f64()
             );
             match &case.outcome {
-                Outcome::Passed => out.push_str("/>\n"),
-                Outcome::Failed(lines) => {
+                Verdict::Passed => out.push_str("/>\n"),
+                Verdict::Failed(lines) => {
                     let first = lines.first().map(|l| l.lines().next().unwrap_or_default()).unwrap_or("failed");
                     let _ = writeln!(
                         out,

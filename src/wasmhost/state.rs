@@ -7,54 +7,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use wasmtime::{Memory, ResourceLimiter, TypedFunc};
 
 use super::clock::Clock;
-use super::report::{HttpCallRecord, LogLine};
-
-/// proxy-wasm's `proxy_log_level_t`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    Trace,
-    Debug,
-    Info,
-    Warn,
-    Error,
-    Critical,
-}
-
-impl LogLevel {
-    pub(crate) fn from_abi(level: i32) -> Option<LogLevel> {
-        Some(match level {
-            0 => LogLevel::Trace,
-            1 => LogLevel::Debug,
-            2 => LogLevel::Info,
-            3 => LogLevel::Warn,
-            4 => LogLevel::Error,
-            5 => LogLevel::Critical,
-            _ => return None,
-        })
-    }
-
-    pub(crate) fn abi(self) -> u32 {
-        self as u32
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Trace => "trace",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-            LogLevel::Critical => "critical",
-        }
-    }
-}
-
-impl std::fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use super::results::LogLevel;
+use super::results::{HttpCallRecord, LogLine};
 
 /// proxy-wasm's `proxy_status_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

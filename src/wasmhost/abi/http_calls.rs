@@ -4,7 +4,7 @@
 
 use super::Registry;
 use super::memory::{Call, copy_out, read, read_string, write_u32};
-use crate::wasmhost::report::HttpCallRecord;
+use crate::wasmhost::results::HttpCallRecord;
 use crate::wasmhost::state::{HeaderMap, PendingCall, Status};
 
 pub(super) fn register(r: &mut Registry<'_>) -> wasmtime::Result<()> {

@@ -3,10 +3,8 @@
 //! A paused phase waits for `proxy_continue_stream`; one that is never resumed ends the stream
 //! there. A local response stops the request and is sent back through the response callbacks.
 
-use std::collections::BTreeMap;
-
-use super::steps::{self, Answers};
-use crate::wasmhost::report::{LocalResponse, Observed};
+use super::steps::{self, Answers, CaseRun};
+use crate::wasmhost::results::{LocalResponse, Observed};
 use crate::wasmhost::scenario::{Case, MessageSpec, Pairs};
 use crate::wasmhost::state::{ContextKind, HeaderMap, HttpStream};
 use crate::wasmhost::vm::{Fault, Vm};
@@ -19,14 +17,8 @@ enum Next {
     Stop,
 }
 
-pub(super) fn run(
-    vm: &mut Vm,
-    case: &Case,
-    index: usize,
-    overrides: BTreeMap<String, Option<Vec<u8>>>,
-    answers: Answers<'_>,
-    observed: &mut Observed,
-) -> Result<(), Fault> {
+pub(super) fn run(vm: &mut Vm, case: &Case, run: CaseRun<'_>) -> Result<(), Fault> {
+    let CaseRun { index, overrides, answers, observed } = run;
     let request = case.request.clone().unwrap_or_default();
     let stream = HttpStream {
         request_headers: request_headers(&request.headers, index),

@@ -12,11 +12,11 @@ mod http;
 mod steps;
 mod tcp;
 
-use steps::Answers;
+use steps::{Answers, CaseRun};
 
 use super::clock::Clock;
 use super::engine::{Host, LoadedModule};
-use super::report::{CaseReport, FileReport, Observed, Outcome};
+use super::results::{CaseReport, FileReport, Observed, Verdict};
 use super::scenario::{Case, Scenario};
 use super::state::{HostState, LogLevel, Plugin, ROOT_CONTEXT, SharedData, World};
 use super::vm::{Fault, Vm};
@@ -25,6 +25,22 @@ use super::{Error, abi, attributes, expect};
 /// How many of a failed case's warning-or-worse log lines go into its failure (a Rust panic's
 /// message is among them).
 const LOG_LINES_ON_FAULT: usize = 20;
+
+/// Running scenarios is the runner's; the engine only loads modules.
+impl Host {
+    /// Runs one scenario file. Only an unreadable or invalid file is an `Err`; everything the
+    /// filter does wrong is a failed case.
+    pub fn run_scenario_file(&self, module: &LoadedModule, scenario: &Path) -> Result<FileReport, Error> {
+        let parsed = Scenario::load(scenario)?;
+        self.run_scenario(module, &parsed, scenario)
+    }
+
+    /// Runs a scenario already read; `file` names it in the report. `Err` only for invalid
+    /// property overrides.
+    pub fn run_scenario(&self, module: &LoadedModule, scenario: &Scenario, file: &Path) -> Result<FileReport, Error> {
+        run(self, module, scenario, file)
+    }
+}
 
 pub(crate) fn run(host: &Host, module: &LoadedModule, scenario: &Scenario, file: &Path) -> Result<FileReport, Error> {
     let started = Instant::now();
@@ -183,16 +199,16 @@ impl Session<'_> {
         let started = Instant::now();
         let mark = self.world_mut().logs.len();
         let outcome = match self.start() {
-            Start::Refused(_) => Outcome::Passed,
+            Start::Refused(_) => Verdict::Passed,
             Start::Running => {
                 self.shutdown();
-                Outcome::Failed(vec![
+                Verdict::Failed(vec![
                     "start: expected the plugin to refuse to start, but it started (proxy_on_vm_start and \
                      proxy_on_configure returned true)"
                         .into(),
                 ])
             }
-            Start::Failed(message) => Outcome::Failed(vec![format!("the plugin did not start: {message}")]),
+            Start::Failed(message) => Verdict::Failed(vec![format!("the plugin did not start: {message}")]),
         };
         let observed = Observed { logs: self.world_mut().logs[mark..].to_vec(), ..Default::default() };
         CaseReport { name: "plugin start".into(), outcome, duration: started.elapsed(), observed }
@@ -209,7 +225,7 @@ impl Session<'_> {
                 break;
             }
             report = self.case(case, index, overrides.clone());
-            if let Outcome::Failed(lines) = &mut report.outcome {
+            if let Verdict::Failed(lines) = &mut report.outcome {
                 lines.insert(0, format!("run {run} of {times} (the earlier ones passed):"));
             }
         }
@@ -228,7 +244,7 @@ impl Session<'_> {
         let result = match self.start() {
             Start::Running => {
                 let vm = self.vm.as_mut().expect("started");
-                run_steps(vm, case, index, overrides, answers, &mut observed)
+                run_steps(vm, case, CaseRun { index, overrides, answers, observed: &mut observed })
             }
             Start::Refused(why) | Start::Failed(why) => Err(Fault(format!("the plugin did not start: {why}"))),
         };
@@ -252,11 +268,11 @@ impl Session<'_> {
                 let skip = loud.len().saturating_sub(LOG_LINES_ON_FAULT);
                 lines.extend(loud[skip..].iter().map(|l| format!("log {}: {}", l.level, l.message)));
                 observed.fault = Some(fault.0);
-                Outcome::Failed(lines)
+                Verdict::Failed(lines)
             }
             Ok(()) => {
                 let differences = expect::compare(&case.expect, &observed, case.is_http());
-                if differences.is_empty() { Outcome::Passed } else { Outcome::Failed(differences) }
+                if differences.is_empty() { Verdict::Passed } else { Verdict::Failed(differences) }
             }
         };
         CaseReport { name: case.name.clone(), outcome, duration: started.elapsed(), observed }
@@ -277,21 +293,15 @@ impl Session<'_> {
         self.world = Some(vm.into_world());
         result.err().map(|fault| CaseReport {
             name: "plugin shutdown".into(),
-            outcome: Outcome::Failed(vec![fault.0]),
+            outcome: Verdict::Failed(vec![fault.0]),
             duration: started.elapsed(),
             observed: Observed::default(),
         })
     }
 }
 
-fn run_steps(
-    vm: &mut Vm,
-    case: &Case,
-    index: usize,
-    overrides: BTreeMap<String, Option<Vec<u8>>>,
-    answers: Answers<'_>,
-    observed: &mut Observed,
-) -> Result<(), Fault> {
+fn run_steps(vm: &mut Vm, case: &Case, run: CaseRun<'_>) -> Result<(), Fault> {
+    let answers = run.answers;
     if let Some(ms) = case.tick {
         steps::tick(vm, ms, answers)?;
     }
@@ -312,9 +322,9 @@ fn run_steps(
         steps::drain(vm, answers)?;
     }
     if let Some(connection) = &case.connection {
-        tcp::run(vm, connection, index, overrides, answers, observed)
+        tcp::run(vm, connection, run)
     } else if case.is_http() {
-        http::run(vm, case, index, overrides, answers, observed)
+        http::run(vm, case, run)
     } else {
         steps::drain(vm, answers)
     }

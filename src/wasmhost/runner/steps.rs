@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::wasmhost::report::{CallbackRecord, Observed};
+use crate::wasmhost::results::{CallbackRecord, Observed};
 use crate::wasmhost::scenario::{HttpCallSpec, MessageSpec};
 use crate::wasmhost::state::{CallResponse, Context, ContextKind, HeaderMap, PendingCall, ROOT_CONTEXT};
 use crate::wasmhost::vm::{Fault, Vm};
@@ -159,4 +159,13 @@ pub(super) fn action(
     let Some(action) = vm.call(export, id, args)? else { return Ok(0) };
     observed.callbacks.push(CallbackRecord { name, action });
     Ok(action)
+}
+
+/// What one case's run carries through its steps: its number, its property overrides, the
+/// answers to its HTTP calls, and what it observed.
+pub(super) struct CaseRun<'a> {
+    pub index: usize,
+    pub overrides: BTreeMap<String, Option<Vec<u8>>>,
+    pub answers: Answers<'a>,
+    pub observed: &'a mut Observed,
 }

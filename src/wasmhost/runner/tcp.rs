@@ -1,10 +1,7 @@
 //! A connection case, as Envoy drives a network (L4) filter: the new connection, data chunks
 //! from either side (buffered while the filter pauses that direction), then both closes.
 
-use std::collections::BTreeMap;
-
-use super::steps::{self, Answers};
-use crate::wasmhost::report::Observed;
+use super::steps::{self, CaseRun};
 use crate::wasmhost::scenario::ConnectionSpec;
 use crate::wasmhost::state::{ContextKind, TcpStream};
 use crate::wasmhost::vm::{Fault, Vm};
@@ -17,14 +14,8 @@ enum Chunk<'a> {
     Upstream(&'a str),
 }
 
-pub(super) fn run(
-    vm: &mut Vm,
-    connection: &ConnectionSpec,
-    index: usize,
-    overrides: BTreeMap<String, Option<Vec<u8>>>,
-    answers: Answers<'_>,
-    observed: &mut Observed,
-) -> Result<(), Fault> {
+pub(super) fn run(vm: &mut Vm, connection: &ConnectionSpec, run: CaseRun<'_>) -> Result<(), Fault> {
+    let CaseRun { index, overrides, answers, observed } = run;
     let id = steps::open(vm, ContextKind::Tcp(Box::default()), overrides, index as u64 + 1)?;
     steps::action(vm, observed, "new_connection", "proxy_on_new_connection", id, &[id])?;
     steps::drain(vm, answers)?;

@@ -7,8 +7,7 @@
 //! protoc-gen-validate rules Envoy declares are checked over the decoded message (see pgv.rs for
 //! the list). Envoy's own checks beyond the schema (clusters that exist, filter order, ...) are not.
 
-#[path = "pgv.rs"]
-mod pgv;
+use super::pgv;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

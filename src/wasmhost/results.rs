@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::state::LogLevel;
-
 #[derive(Debug, Clone)]
 pub struct FileReport {
     pub file: PathBuf,
@@ -23,7 +21,7 @@ impl FileReport {
             file,
             cases: vec![CaseReport {
                 name: "scenario file".into(),
-                outcome: Outcome::Failed(vec![error.to_string()]),
+                outcome: Verdict::Failed(vec![error.to_string()]),
                 duration: Duration::ZERO,
                 observed: Observed::default(),
             }],
@@ -43,22 +41,22 @@ impl FileReport {
 #[derive(Debug, Clone)]
 pub struct CaseReport {
     pub name: String,
-    pub outcome: Outcome,
+    pub outcome: Verdict,
     pub duration: Duration,
     pub observed: Observed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Verdict {
     Passed,
     /// One line per difference (`request_headers.x-user: expected "admin", got nothing`), or the
     /// fault that stopped the case (with its wasm backtrace).
     Failed(Vec<String>),
 }
 
-impl Outcome {
+impl Verdict {
     pub fn is_passed(&self) -> bool {
-        matches!(self, Outcome::Passed)
+        matches!(self, Verdict::Passed)
     }
 }
 
@@ -136,5 +134,52 @@ pub struct HttpCallRecord {
 impl HttpCallRecord {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// proxy-wasm's `proxy_log_level_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+impl LogLevel {
+    pub(crate) fn from_abi(level: i32) -> Option<LogLevel> {
+        Some(match level {
+            0 => LogLevel::Trace,
+            1 => LogLevel::Debug,
+            2 => LogLevel::Info,
+            3 => LogLevel::Warn,
+            4 => LogLevel::Error,
+            5 => LogLevel::Critical,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn abi(self) -> u32 {
+        self as u32
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

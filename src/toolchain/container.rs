@@ -5,13 +5,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::cargo::{self, Produced};
+use super::cargo::{self};
+use super::cargo::{describe, require_artifacts};
 use super::image::BuilderImage;
-use super::local::describe;
-use super::{Artifact, Error, Job, OUTPUT_DIR, Outcome, Role, Toolchain};
+use super::{Artifact, Cargo, Error, Job, OUTPUT_DIR, Role, Toolchain};
 use crate::docker::{Docker, RunSpec, Stream, Volume};
 use crate::download::Sha256;
-use crate::project::Kind;
 
 const SRC: &str = "/src";
 const CARGO_HOME: &str = "/cargo";
@@ -112,7 +111,7 @@ impl DockerToolchain {
 }
 
 impl Toolchain for DockerToolchain {
-    fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<Vec<Artifact>>, Error> {
+    fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Cargo<Vec<Artifact>>, Error> {
         // The image carries a wasm32 std in rustc's sysroot, so this is plain cargo.
         // The metadata (one JSON line) comes first on stdout, then cargo's build messages.
         let script =
@@ -130,7 +129,7 @@ impl Toolchain for DockerToolchain {
         // exited container, so a build is one container start.
         self.docker.run_then(&spec, on_output, |exited| {
             if exited.code != 0 {
-                return Ok(Outcome::CargoFailed(exited.code as i32));
+                return Ok(Cargo::Failed(exited.code as i32));
             }
             let stdout = stdout.borrow();
             let split = stdout.iter().position(|&b| b == b'\n').unwrap_or(stdout.len());
@@ -147,33 +146,19 @@ impl Toolchain for DockerToolchain {
                 crate::fsutil::write_atomically(&dest, &bytes, mode)?;
                 artifacts.push(describe(file.role, &dest)?);
             }
-            Ok(Outcome::Done(artifacts))
+            Ok(Cargo::Done(artifacts))
         })?
     }
 
-    fn test(&self, job: &Job, echo: &mut dyn Write) -> Result<Outcome<()>, Error> {
+    fn test(&self, job: &Job, echo: &mut dyn Write) -> Result<Cargo<()>, Error> {
         let mut cmd = vec!["cargo".to_string()];
         cmd.extend(cargo::test_args());
         // Test output is cargo's stdout; show it as it comes.
         let code = self.docker.run(&self.spec(job, cmd), &mut |_, bytes| {
             let _ = echo.write_all(bytes).and_then(|_| echo.flush());
         })?;
-        Ok(if code == 0 { Outcome::Done(()) } else { Outcome::CargoFailed(code as i32) })
+        Ok(if code == 0 { Cargo::Done(()) } else { Cargo::Failed(code as i32) })
     }
-}
-
-/// Every role the project's kind must produce is there.
-pub(super) fn require_artifacts(job: &Job, produced: &[Produced]) -> Result<(), Error> {
-    let needed: &[Role] = match job.kind {
-        Kind::ProxyWasm => &[Role::Wasm],
-        Kind::Ebpf => &[Role::Loader, Role::BpfObject],
-    };
-    for role in needed {
-        if !produced.iter().any(|p| p.role == *role) {
-            return Err(Error::NoArtifact { role: *role, name: job.name.clone(), kind: job.kind });
-        }
-    }
-    Ok(())
 }
 
 /// `gw-target-<name>-<hash of the project's path>`: one per project checkout.
