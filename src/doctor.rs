@@ -63,7 +63,7 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
         }
         Err(e) => out.push(found("builds", Status::Missing, e.to_string(), None)),
     }
-    match builds::default::get(&settings.layout, settings.project.as_ref()) {
+    match crate::settings::default_build::get(&settings.layout, settings.project.as_ref()) {
         Ok(Some((reference, origin))) => {
             out.push(found("default", Status::Ok, format!("{reference} (from {})", origin.path().display()), None))
         }

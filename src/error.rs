@@ -9,7 +9,7 @@ pub enum Error {
     #[error(transparent)]
     Builds(#[from] builds::Error),
     #[error(transparent)]
-    Default(#[from] builds::default::DefaultError),
+    Default(#[from] settings::default_build::DefaultError),
     #[error(transparent)]
     Project(#[from] project::Error),
     #[error(transparent)]

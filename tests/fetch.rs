@@ -182,6 +182,28 @@ fn eight_concurrent_fetches_share_one_download() {
 }
 
 #[test]
+fn concurrent_fetches_in_a_project_keep_every_pin() {
+    let gw = Gw::new();
+    std::fs::write(gw.work().join("gw.toml"), "# a gw project\n").unwrap();
+    let versions: Vec<String> = (0..8).map(|patch| format!("1.36.{patch}")).collect();
+    for version in &versions {
+        gw.publish_envoy(version, version.as_bytes());
+    }
+    let children: Vec<_> = versions
+        .iter()
+        .map(|v| gw.command(&["fetch", v]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let lock = std::fs::read_to_string(gw.work().join("gw.lock")).unwrap();
+    for version in &versions {
+        assert!(lock.contains(&format!("name = \"standard:{version}/linux/amd64\"")), "{version} is pinned:\n{lock}");
+    }
+}
+
+#[test]
 fn a_fetch_killed_mid_download_leaves_nothing_that_counts() {
     let gw = Gw::new();
     let bytes = envoy_archive("1.36.2", &noise(400_000)).tar_gz();

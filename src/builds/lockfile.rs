@@ -102,8 +102,9 @@ impl Lockfile {
         }
     }
 
-    /// Adds a pin, or the binary digest to a pin written without one, and saves;
-    /// false if there was nothing to add.
+    /// Adds a pin, or the binary digest to a pin written without one, and saves; false if
+    /// there was nothing to add. The project's directory is locked meanwhile and gw.lock read
+    /// again under the lock, so two gw processes pinning at once both keep their entries.
     pub fn pin(
         &mut self,
         build: &Build,
@@ -111,6 +112,8 @@ impl Lockfile {
         sha256: &Sha256,
         binary: Option<&Sha256>,
     ) -> Result<bool, Error> {
+        let _held = self.lock_directory()?;
+        *self = Lockfile::load(&self.path)?;
         let name = build.to_string();
         if let Some(entry) = self.builds.iter_mut().find(|e| e.name == name) {
             if entry.binary_sha256.is_some() || binary.is_none() {
@@ -129,6 +132,15 @@ impl Lockfile {
         self.builds.sort_by(|a, b| a.name.cmp(&b.name));
         self.save()?;
         Ok(true)
+    }
+
+    /// An exclusive lock on the directory that holds gw.lock (flock on the directory itself:
+    /// gw.lock is replaced by rename, so it cannot carry the lock). Released when dropped.
+    fn lock_directory(&self) -> Result<std::fs::File, Error> {
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let handle = std::fs::File::open(dir).map_err(crate::fsutil::at(dir))?;
+        handle.lock().map_err(crate::fsutil::at(dir))?;
+        Ok(handle)
     }
 
     fn save(&self) -> Result<(), Error> {

@@ -2,7 +2,6 @@
 
 pub mod catalogue;
 mod context;
-pub mod default;
 mod ensure;
 mod github;
 mod image;

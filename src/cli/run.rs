@@ -3,7 +3,8 @@
 
 use std::ffi::OsString;
 
-use crate::builds::{self, Reference, default};
+use crate::builds::{self, Reference};
+use crate::settings::default_build as default;
 use crate::cli::run_project::{self, ProjectRun};
 use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;

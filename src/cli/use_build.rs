@@ -1,7 +1,8 @@
 //! `gw use <ref>`: install a build and make it the default.
 
 use crate::Result;
-use crate::builds::{self, Reference, Version, default};
+use crate::builds::{self, Reference, Version};
+use crate::settings::default_build as default;
 use crate::cli::{Terminal, context};
 use crate::settings::Settings;
 

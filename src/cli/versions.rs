@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use crate::Result;
-use crate::builds::{self, Build, Flavor, default};
+use crate::builds::{self, Build, Flavor};
+use crate::settings::default_build as default;
 use crate::cli::source::SourceArgs;
 use crate::cli::{Terminal, context};
 use crate::settings::Settings;

@@ -4,6 +4,8 @@
 //! (clap reads those for flags that have one, see `env_vars`); the project's
 //! gw.toml; `$GW_HOME/default`; the built-in defaults below.
 
+pub mod default_build;
+
 use std::path::{Path, PathBuf};
 
 use crate::builds::{Layout, Platform, ReferenceError, SourceError, SourceOrder, Sources, pypi};

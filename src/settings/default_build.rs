@@ -4,9 +4,7 @@
 use fs_err as fs;
 use std::path::PathBuf;
 
-use super::layout::Layout;
-use super::reference::Reference;
-use super::{Error, Result};
+use crate::builds::{Error, Layout, Reference, Result};
 use crate::project::{self, Project};
 
 /// Where a default came from, for messages.
