@@ -27,6 +27,8 @@ pub enum Error {
     Interrupted(String),
     #[error("volume {0} is in use by a container")]
     VolumeInUse(String),
+    #[error("the image {0} is not on this Docker daemon")]
+    NoImage(String),
 }
 
 fn api(e: bollard::errors::Error) -> Error {
@@ -220,7 +222,12 @@ impl Docker {
         let created = self
             .runtime
             .block_on(self.client.create_container(None::<bollard::query_parameters::CreateContainerOptions>, body))
-            .map_err(api)?;
+            .map_err(|e| match e {
+                bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
+                    Error::NoImage(spec.image.clone())
+                }
+                other => api(other),
+            })?;
         let id = created.id;
         let outcome = self.runtime.block_on(async {
             tokio::select! {

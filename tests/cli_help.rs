@@ -24,7 +24,6 @@ fn commands() -> Vec<Vec<String>> {
     out
 }
 
-
 fn help(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_gw"))
         .args(args)
@@ -60,8 +59,11 @@ fn common_mistakes_are_explained_whole() {
     let gw = common::gw::Gw::new();
     let project = gw.work().join("shop");
     std::fs::create_dir_all(&project).unwrap();
-    std::fs::write(project.join("gw.toml"), "[project]\nname = \"shop\"\nkind = \"proxy-wasm\"\n\n[topolgy.front]\nport = 1\n")
-        .unwrap();
+    std::fs::write(
+        project.join("gw.toml"),
+        "[project]\nname = \"shop\"\nkind = \"proxy-wasm\"\n\n[topolgy.front]\nport = 1\n",
+    )
+    .unwrap();
     let cases: &[(&str, &[&str], &str)] = &[
         ("bad-reference", &["fetch", "1.x"], "work"),
         ("unknown-flavor", &["fetch", "nope:1.2.3"], "work"),

@@ -265,6 +265,21 @@ fn the_local_toolchain_names_the_missing_wasm_target() {
 }
 
 #[test]
+fn a_builder_image_that_does_not_exist_says_what_to_do() {
+    let Some(_docker) = require() else { return };
+    let gw = Gw::new();
+    let (_tmp, project) = fixture("wasm-filter");
+    let run = gw_in(&gw, &project, &["build", "--builder-image", "gw-test-no-such-image:0"]);
+    run.fails_with(2, "the image gw-test-no-such-image:0 is not on this Docker daemon");
+    assert!(
+        run.stderr.contains("docker pull gw-test-no-such-image:0") && run.stderr.contains("GW_BUILDER_IMAGE"),
+        "{}",
+        run.stderr
+    );
+    assert!(gw_containers(&project).is_empty(), "no container left behind");
+}
+
+#[test]
 fn outside_a_project_build_says_how_to_make_one() {
     let gw = Gw::new();
     gw.run(&["build"]).fails_with(2, "not inside a gw project");

@@ -4,7 +4,6 @@
 use std::ffi::OsString;
 
 use crate::builds::{self, Reference};
-use crate::settings::default_build as default;
 use crate::cli::run_project::{self, ProjectRun};
 use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
@@ -12,6 +11,7 @@ use crate::cli::{Terminal, context};
 use crate::envoy::{self, Launch, RunRequest};
 use crate::project::Kind;
 use crate::settings::Settings;
+use crate::settings::default_build as default;
 use crate::{Error, Result};
 
 /// Run an Envoy build with the given arguments, or the project's topology.

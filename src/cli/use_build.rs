@@ -2,9 +2,9 @@
 
 use crate::Result;
 use crate::builds::{self, Reference, Version};
-use crate::settings::default_build as default;
 use crate::cli::{Terminal, context};
 use crate::settings::Settings;
+use crate::settings::default_build as default;
 
 /// Install an Envoy build and make it the default for `gw run` and `gw which`.
 ///

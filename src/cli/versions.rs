@@ -4,10 +4,10 @@ use serde::Serialize;
 
 use crate::Result;
 use crate::builds::{self, Build, Flavor};
-use crate::settings::default_build as default;
 use crate::cli::source::SourceArgs;
 use crate::cli::{Terminal, context};
 use crate::settings::Settings;
+use crate::settings::default_build as default;
 
 /// List installed builds; --all adds the Envoy versions each source offers for this platform
 /// (with the sources that offer each), and the cilium-envoy builds gw's catalogue pins.

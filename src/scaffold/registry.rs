@@ -9,6 +9,9 @@ use crate::project::Kind;
 
 static WASM: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 static EBPF: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/ebpf-templates");
+/// A folder of a group that is not a template: files every template of the group gets
+/// (unless it has its own of the same path), kept once in the repo.
+const SHARED: &str = "_shared";
 
 /// The template `gw init` uses when none is named.
 pub const DEFAULT_TEMPLATE: &str = "http-filter";
@@ -70,6 +73,8 @@ pub struct Template {
     pub files: Vec<FileRule>,
     pub copy: Vec<String>,
     pub(super) content: &'static Dir<'static>,
+    /// The group's shared files (`_shared/`), under the template's own.
+    pub(super) shared: Option<&'static Dir<'static>>,
 }
 
 impl Template {
@@ -81,7 +86,7 @@ impl Template {
     /// with one, since a package cannot depend on a crate of its own name.
     pub fn dependencies(&self) -> Vec<String> {
         let mut names = Vec::new();
-        let mut stack = vec![self.content];
+        let mut stack: Vec<&Dir> = std::iter::once(self.content).chain(self.shared).collect();
         while let Some(dir) = stack.pop() {
             stack.extend(dir.dirs());
             let manifests = dir.files().filter(|f| f.path().file_name().is_some_and(|n| n == "Cargo.toml"));
@@ -107,8 +112,9 @@ pub fn templates() -> Result<Vec<Template>, Error> {
     let mut all = Vec::new();
     for (root, expected) in [(&WASM, Kind::ProxyWasm), (&EBPF, Kind::Ebpf)] {
         let mut group = Vec::new();
-        for dir in root.dirs() {
-            group.push(load(dir, expected)?);
+        let shared = root.get_dir(root.path().join(SHARED));
+        for dir in root.dirs().filter(|d| d.path().file_name().is_none_or(|n| n != SHARED)) {
+            group.push(Template { shared, ..load(dir, expected)? });
         }
         group.sort_by(|a, b| (!is_default(&a.id), &a.id).cmp(&(!is_default(&b.id), &b.id)));
         all.extend(group);
@@ -153,5 +159,6 @@ fn load(dir: &'static Dir<'static>, expected: Kind) -> Result<Template, Error> {
         files: manifest.files,
         copy: manifest.copy,
         content,
+        shared: None,
     })
 }

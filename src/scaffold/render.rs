@@ -59,27 +59,33 @@ pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -
 
     let copy: Vec<regex::Regex> = template.copy.iter().map(|g| glob(g)).collect::<Result<_, _>>().map_err(broken)?;
     let mut files = Vec::new();
-    let mut stack: Vec<&Dir> = vec![template.content];
-    while let Some(dir) = stack.pop() {
-        for entry in dir.entries() {
-            let source = entry.path().strip_prefix(template.content.path()).expect("entries are under content/");
-            if !included(&env, answers, source, &context)? {
-                continue;
-            }
-            match entry {
-                DirEntry::Dir(sub) => stack.push(sub),
-                DirEntry::File(file) => {
-                    let relative = render_path(&env, source, &context).map_err(broken)?;
-                    let raw = copy.iter().any(|g| g.is_match(&source.to_string_lossy()));
-                    let bytes = match (raw, file.contents_utf8()) {
-                        (false, Some(text)) => env
-                            .render_str(text, &context)
-                            .map_err(|e| broken(format!("{}: {e}", source.display())))?
-                            .into_bytes(),
-                        _ => file.contents().to_vec(),
-                    };
-                    write(staging.path(), &relative, &bytes)?;
-                    files.push(relative);
+    // The template's own files, then its group's shared ones it does not have itself.
+    let mut own = std::collections::HashSet::new();
+    for root in std::iter::once(template.content).chain(template.shared) {
+        let mut stack: Vec<&Dir> = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in dir.entries() {
+                let source = entry.path().strip_prefix(root.path()).expect("entries are under their root");
+                if !included(&env, answers, source, &context)? {
+                    continue;
+                }
+                match entry {
+                    DirEntry::Dir(sub) => stack.push(sub),
+                    DirEntry::File(_) if root != template.content && own.contains(source) => {}
+                    DirEntry::File(file) => {
+                        let relative = render_path(&env, source, &context).map_err(broken)?;
+                        let raw = copy.iter().any(|g| g.is_match(&source.to_string_lossy()));
+                        let bytes = match (raw, file.contents_utf8()) {
+                            (false, Some(text)) => env
+                                .render_str(text, &context)
+                                .map_err(|e| broken(format!("{}: {e}", source.display())))?
+                                .into_bytes(),
+                            _ => file.contents().to_vec(),
+                        };
+                        write(staging.path(), &relative, &bytes)?;
+                        own.insert(source.to_path_buf());
+                        files.push(relative);
+                    }
                 }
             }
         }

@@ -49,11 +49,7 @@ impl DockerToolchain {
             return Ok(false);
         }
         let Some((recipe, _)) = &self.image.recipe else {
-            return Err(crate::docker::Error::Api(format!(
-                "the builder image {} does not exist; pull or build it first",
-                self.image.tag
-            ))
-            .into());
+            return Err(crate::docker::Error::NoImage(self.image.tag.clone()).into());
         };
         let ca = match &self.ca_bundle {
             Some(path) => Some(fs_err::read(path)?),

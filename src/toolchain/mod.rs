@@ -104,12 +104,12 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-impl Error {}
-
 impl crate::diagnose::Diagnose for Error {
-    /// A project that is not one (a bad gw.toml) is the input's fault; a build that fails is not.
+    /// A project that is not one (a bad gw.toml), or a builder image that does not exist, is
+    /// the input's fault; a build that fails is not.
     fn is_input(&self) -> bool {
         matches!(self, Error::Project(e) if e.is_input())
+            || matches!(self, Error::Docker(crate::docker::Error::NoImage(_)))
     }
 
     fn hint(&self) -> Option<String> {
@@ -119,6 +119,10 @@ impl crate::diagnose::Diagnose for Error {
                  set GW_DOCKER_HOST, or build with the host's tools: --toolchain local"
                     .into(),
             ),
+            Error::Docker(crate::docker::Error::NoImage(image)) => Some(format!(
+                "pull or build {image} (`docker pull {image}`), or leave --builder-image and GW_BUILDER_IMAGE unset \
+                 to build in gw's own builder image"
+            )),
             Error::Docker(crate::docker::Error::VolumeInUse(_)) => {
                 Some("stop the `gw build`, `gw test` or `gw run` of that project, then clean again".into())
             }

@@ -2,6 +2,8 @@
 //! egress or both, and prints the packets and bytes counted every second
 //! until Ctrl-C. The programs are detached when this process exits.
 
+mod loader;
+
 use std::fs::File;
 use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
@@ -10,11 +12,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use aya::maps::PerCpuArray;
 use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType};
-use aya::{Ebpf, EbpfLoader};
 use clap::{Parser, ValueEnum};
-use log::{debug, info, warn};
-use tokio::io::unix::AsyncFd;
-use tokio::signal::unix::{SignalKind, signal};
+use log::info;
 use tokio::time;
 
 use {{ crate_name }}_common as common;
@@ -59,9 +58,9 @@ async fn main() -> anyhow::Result<()> {
     let cgroup =
         File::open(&opt.cgroup).with_context(|| format!("opening {}", opt.cgroup.display()))?;
     check_cgroup2(&cgroup, &opt.cgroup)?;
-    raise_memlock_limit();
+    loader::raise_memlock_limit();
 
-    let mut ebpf = load()?;
+    let mut ebpf = loader::load("CAP_BPF with CAP_NET_ADMIN")?;
     for &direction in opt.direction.directions() {
         let name = direction.program();
         let program: &mut CgroupSkb = ebpf
@@ -95,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
         "counting traffic of {} every second; Ctrl-C to stop",
         opt.cgroup.display()
     );
-    let stop = shutdown();
+    let stop = loader::shutdown();
     tokio::pin!(stop);
     let mut tick = time::interval(Duration::from_secs(1));
     tick.tick().await; // the first tick is immediate
@@ -145,67 +144,6 @@ fn check_cgroup2(dir: &File, path: &Path) -> anyhow::Result<()> {
         bail!("{} is not a cgroup v2 directory; {hint}", path.display());
     }
     Ok(())
-}
-
-/// The object aya-build compiled (see build.rs), with kernel-side logging at
-/// the level RUST_LOG asks for, so that disabled log statements cost nothing.
-fn load() -> anyhow::Result<Ebpf> {
-    let level = log::max_level() as u8;
-    let mut ebpf = EbpfLoader::new()
-        .override_global(aya_log::LEVEL, &level, false)
-        // The eBPF crate's binary, named like this package (its [[bin]] in
-        // {{ project_name }}-ebpf/Cargo.toml), in OUT_DIR where build.rs left it.
-        .load(aya::include_bytes_aligned!(concat!(
-            env!("OUT_DIR"),
-            "/",
-            env!("CARGO_PKG_NAME")
-        )))
-        .context("loading the eBPF object (this needs root, or CAP_BPF with CAP_NET_ADMIN)")?;
-    match aya_log::EbpfLogger::init(&mut ebpf) {
-        Ok(logger) => {
-            // SAFETY: the logger owns its ring buffer's descriptor, which stays open and the
-            // same for as long as the AsyncFd, which owns the logger, lives.
-            let mut logger =
-                unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
-                    .map_err(|error| error.into_parts().1)?;
-            tokio::task::spawn(async move {
-                while let Ok(mut guard) = logger.readable_mut().await {
-                    guard.get_inner_mut().flush();
-                    guard.clear_ready();
-                }
-            });
-        }
-        // The program has no log statements (or the linker dropped them).
-        Err(aya_log::Error::MapNotFound) => debug!("no kernel-side logs: the program does not log"),
-        Err(error) => warn!("no kernel-side logs: {error}"),
-    }
-    Ok(ebpf)
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown() -> anyhow::Result<()> {
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = terminate.recv() => {}
-    }
-    Ok(())
-}
-
-/// Older kernels charge BPF maps to RLIMIT_MEMLOCK; newer ones (5.11+) use
-/// memory cgroups and ignore it.
-fn raise_memlock_limit() {
-    let limit = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: setrlimit reads the struct it is given.
-    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
-        debug!(
-            "could not raise RLIMIT_MEMLOCK: {}",
-            std::io::Error::last_os_error()
-        );
-    }
 }
 
 #[cfg(test)]

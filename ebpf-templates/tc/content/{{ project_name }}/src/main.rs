@@ -2,17 +2,16 @@
 //! marks `--port` in DROP_PORT and prints the verdict counters every second
 //! until Ctrl-C. The classifier is detached when this process exits.
 
+mod loader;
+
 use std::time::Duration;
 
 use anyhow::Context as _;
 use aya::maps::{HashMap, PerCpuArray};
 use aya::programs::tc::{self, TcError};
 use aya::programs::{SchedClassifier, TcAttachType};
-use aya::{Ebpf, EbpfLoader};
 use clap::{Parser, ValueEnum};
-use log::{debug, info, warn};
-use tokio::io::unix::AsyncFd;
-use tokio::signal::unix::{SignalKind, signal};
+use log::{debug, info};
 use tokio::time;
 
 use {{ crate_name }}_common as common;
@@ -57,9 +56,9 @@ impl From<Direction> for TcAttachType {
 async fn main() -> anyhow::Result<()> {
     let opt = Opt::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    raise_memlock_limit();
+    loader::raise_memlock_limit();
 
-    let mut ebpf = load()?;
+    let mut ebpf = loader::load("CAP_BPF with CAP_NET_ADMIN")?;
     // Kernels before 6.6 attach classifiers to the clsact qdisc; newer ones use
     // TCX links (aya picks) and need no qdisc, but adding it does no harm.
     match tc::qdisc_add_clsact(&opt.iface) {
@@ -101,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
         "counting packets on {} every second; Ctrl-C to stop",
         opt.iface
     );
-    let stop = shutdown();
+    let stop = loader::shutdown();
     tokio::pin!(stop);
     let mut tick = time::interval(Duration::from_secs(1));
     tick.tick().await; // the first tick is immediate
@@ -123,67 +122,6 @@ async fn main() -> anyhow::Result<()> {
     }
     info!("detaching from {}", opt.iface);
     Ok(())
-}
-
-/// The object aya-build compiled (see build.rs), with kernel-side logging at
-/// the level RUST_LOG asks for, so that disabled log statements cost nothing.
-fn load() -> anyhow::Result<Ebpf> {
-    let level = log::max_level() as u8;
-    let mut ebpf = EbpfLoader::new()
-        .override_global(aya_log::LEVEL, &level, false)
-        // The eBPF crate's binary, named like this package (its [[bin]] in
-        // {{ project_name }}-ebpf/Cargo.toml), in OUT_DIR where build.rs left it.
-        .load(aya::include_bytes_aligned!(concat!(
-            env!("OUT_DIR"),
-            "/",
-            env!("CARGO_PKG_NAME")
-        )))
-        .context("loading the eBPF object (this needs root, or CAP_BPF with CAP_NET_ADMIN)")?;
-    match aya_log::EbpfLogger::init(&mut ebpf) {
-        Ok(logger) => {
-            // SAFETY: the logger owns its ring buffer's descriptor, which stays open and the
-            // same for as long as the AsyncFd, which owns the logger, lives.
-            let mut logger =
-                unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
-                    .map_err(|error| error.into_parts().1)?;
-            tokio::task::spawn(async move {
-                while let Ok(mut guard) = logger.readable_mut().await {
-                    guard.get_inner_mut().flush();
-                    guard.clear_ready();
-                }
-            });
-        }
-        // The program has no log statements (or the linker dropped them).
-        Err(aya_log::Error::MapNotFound) => debug!("no kernel-side logs: the program does not log"),
-        Err(error) => warn!("no kernel-side logs: {error}"),
-    }
-    Ok(ebpf)
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown() -> anyhow::Result<()> {
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = terminate.recv() => {}
-    }
-    Ok(())
-}
-
-/// Older kernels charge BPF maps to RLIMIT_MEMLOCK; newer ones (5.11+) use
-/// memory cgroups and ignore it.
-fn raise_memlock_limit() {
-    let limit = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: setrlimit reads the struct it is given.
-    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
-        debug!(
-            "could not raise RLIMIT_MEMLOCK: {}",
-            std::io::Error::last_os_error()
-        );
-    }
 }
 
 #[cfg(test)]
