@@ -74,6 +74,23 @@ pub const GW_PLATFORM: Var = gw(
     "this machine",
     "The platform for references that name none, e.g. `linux/arm64` (same syntax as the platform part of a reference, aliases included). An invalid value makes every command except `completions` (and `--help`, `--version`) exit 2.",
 );
+pub const GW_HTTP_CONNECT_TIMEOUT: Var = gw(
+    "GW_HTTP_CONNECT_TIMEOUT",
+    "`15`",
+    "Seconds gw waits to connect to a server (an index, a mirror, a registry) before it gives up on that try. See [security.md](security.md#limits).",
+);
+pub const GW_HTTP_IDLE_TIMEOUT: Var = gw(
+    "GW_HTTP_IDLE_TIMEOUT",
+    "`30`",
+    "Seconds a server may send nothing (no headers, no body byte) before gw gives up on that try, naming the URL. Raise it for a very slow mirror.",
+);
+pub const GW_MAX_UNPACKED: Var = gw(
+    "GW_MAX_UNPACKED",
+    "`4294967296` (4 GiB)",
+    "Bytes one downloaded archive may unpack to; an archive is also refused once it unpacks to more than 100 times what was downloaded (plus 16 MiB).",
+);
+pub const GW_MAX_MODULE: Var =
+    gw("GW_MAX_MODULE", "`67108864` (64 MiB)", "Bytes of the largest Wasm module `gw pull` accepts.");
 pub const NO_COLOR: Var = gw(
     "NO_COLOR",
     "unset",
@@ -146,6 +163,10 @@ pub const ALL: &[Var] = &[
     GW_GITHUB_URL,
     GW_REGISTRY_MIRROR,
     GW_PLATFORM,
+    GW_HTTP_CONNECT_TIMEOUT,
+    GW_HTTP_IDLE_TIMEOUT,
+    GW_MAX_UNPACKED,
+    GW_MAX_MODULE,
     NO_COLOR,
     GW_BUILDER_IMAGE,
     GW_BUILDER_BASE,

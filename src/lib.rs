@@ -16,7 +16,9 @@ pub mod envoy_api;
 pub mod error;
 pub mod fsutil;
 pub mod gwtoml;
+pub mod interrupt;
 pub mod k8s;
+pub mod limits;
 pub mod oci;
 pub mod project;
 pub mod report;
@@ -25,5 +27,6 @@ pub mod settings;
 pub mod toolchain;
 pub mod topology;
 pub mod wasmhost;
+pub mod yaml_depth;
 
 pub use error::{Error, Result};

@@ -26,7 +26,7 @@ fn project(gw: &Gw, envoy_version: &str, topology: &str) -> PathBuf {
     std::fs::create_dir_all(root.join("scenarios")).unwrap();
     std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"shop-filter\"\nversion = \"0.1.0\"\n").unwrap();
     std::fs::write(root.join("src/lib.rs"), "").unwrap();
-    std::fs::write(root.join("scenarios/a.yaml"), "plugin_config: \"admin:secret\\n\"\ncases: []\n").unwrap();
+    std::fs::write(root.join("scenarios/a.yaml"), "plugin_config: \"admin:secret\\n\"\ncases: [{name: a}]\n").unwrap();
     let manifest = format!(
         "[project]\nname = \"shop\"\nkind = \"proxy-wasm\"\ntemplate = \"http-filter\"\n\n\
          [envoy]\nbuild = \"{envoy_version}\"\n{topology}"

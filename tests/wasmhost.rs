@@ -321,6 +321,30 @@ fn memory_over_the_limit_fails_the_case() {
 }
 
 #[test]
+fn the_memory_limit_counts_every_memory_together() {
+    let f = Fixture::new();
+    let module = f.load("memories.wat");
+    let report = f.run(&module, "cases:\n  - name: six memories\n");
+    let message = &failed_lines(&report, "six memories")[0];
+    assert!(message.starts_with("the filter ran out of memory in proxy_on_request_headers"), "{message}");
+    assert!(message.contains("over gw's limit of 256 MiB"), "{message}");
+}
+
+#[test]
+fn a_flood_of_log_lines_is_cut_at_the_case_budget() {
+    let f = Fixture::new();
+    let module = f.load("log_flood.wat");
+    let report = f.run(&module, "cases:\n  - name: floods\n  - name: again\n");
+    for case in &report.cases {
+        let (last, lines) = case.observed.logs.split_last().unwrap();
+        assert!(last.message.contains("dropped the rest"), "{}: {}", case.name, last.message);
+        let kept: usize = lines.iter().map(|l| l.message.len()).sum();
+        assert!(kept <= 16 << 20, "{}: kept {kept} bytes", case.name);
+        assert!(kept >= 15 << 20, "{}: kept only {kept} bytes", case.name);
+    }
+}
+
+#[test]
 fn an_unimplemented_import_links_and_fails_the_case_naming_it() {
     let f = Fixture::new();
     let module = f.load("unimplemented.wat");
@@ -400,7 +424,7 @@ fn scenario_files_are_checked() {
     let report = FileReport::from_error(path.clone(), &error);
     assert_eq!(report.failed(), 1);
 
-    std::fs::write(&path, "properties: {source.port: eighty}\ncases: []\n").unwrap();
+    std::fs::write(&path, "properties: {source.port: eighty}\ncases: [{name: a}]\n").unwrap();
     let text = f.host.run_scenario_file(&module, &path).unwrap_err().to_string();
     assert!(text.contains("properties.source.port: expected an integer, got \"eighty\""), "{text}");
 

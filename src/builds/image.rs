@@ -80,16 +80,12 @@ pub(super) fn install(ctx: &Context, source: &ImageSource, lock: Option<&Lockfil
         Begun::Staged(staged) => staged,
     };
     let image = &source.image;
-    let (endpoint, login_host) = match &ctx.sources.registry_mirror {
-        Some(mirror) => {
-            let endpoint = Endpoint::mirror(mirror);
-            let host = endpoint.base.split_once("://").map_or(endpoint.base.clone(), |(_, host)| host.to_string());
-            (endpoint, host)
-        }
-        None => (Endpoint::of(image, false), image.registry.clone()),
+    let endpoint = match &ctx.sources.registry_mirror {
+        Some(mirror) => Endpoint::mirror(mirror),
+        None => Endpoint::of(image, false),
     };
     ctx.reporter.event(Event::Downloading { build: build.to_string(), url: format!("{image} ({})", endpoint.base) });
-    let credentials = Credentials::for_registry(&login_host)?;
+    let credentials = Credentials::for_registry(&endpoint.login)?;
     let registry = Registry::new(ctx.client()?.http(), endpoint, image, credentials, false);
     let root = staged.tmp.path().join("build");
     let bin = root.join("bin");
@@ -142,7 +138,9 @@ fn fetch_binary(
     let binary = bin.join(build.flavor.binary());
     let total = selected.manifest.layers.iter().map(|l| l.size).sum();
     let progress = ctx.reporter.progress(&build.to_string(), Some(total));
-    let extracted = oci::extract_file(registry, &selected.manifest, source.path, &binary, progress.as_ref());
+    let max = crate::limits::max_unpacked().map_err(oci::Error::from)?;
+    let caps = oci::Caps { layer: max, file: max };
+    let extracted = oci::extract_file(registry, &selected.manifest, source.path, &binary, caps, progress.as_ref());
     progress.finish();
     extracted?;
     fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755))?;

@@ -44,10 +44,15 @@ impl EnvoyIndex {
         let bad = |reason: String| Error::BadIndex { url: url.to_string(), reason };
         let raw: RawIndex = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let mut releases = BTreeMap::new();
+        let mut keys: HashMap<Version, String> = HashMap::new();
         for (key, release) in raw.versions {
             let version: Version = key.parse().map_err(|_| bad(format!("'{key}' is not a version")))?;
             if version.is_minor() {
                 return Err(bad(format!("'{key}' is not a patch version")));
+            }
+            // `1.2.3` and `v1.2.3` are one version: which entry is meant cannot be told.
+            if let Some(other) = keys.insert(version.clone(), key.clone()) {
+                return Err(bad(format!("'{other}' and '{key}' are the same version listed twice")));
             }
             // Platforms gw does not know (say, windows/amd64) are left out, not refused.
             let tarballs = release.tarballs.into_iter().filter_map(|(p, u)| Some((p.parse().ok()?, u))).collect();
@@ -114,6 +119,13 @@ mod tests {
         assert!(matches!(index.sha256_for("https://x/other.tar.xz"), Err(Error::MissingChecksum { .. })));
         assert_eq!(index.nearby(&"1.36.9".parse().unwrap()), ["1.36.2", "1.36.1"]);
         assert_eq!(index.nearby(&"1.15.0".parse().unwrap())[0], "1.36.2");
+    }
+
+    #[test]
+    fn refuses_a_version_listed_twice() {
+        let text = r#"{"versions":{"1.2.3":{"tarballs":{}},"v1.2.3":{"tarballs":{}}},"sha256sums":{}}"#;
+        let err = EnvoyIndex::parse("u", text).unwrap_err().to_string();
+        assert!(err.contains("'1.2.3' and 'v1.2.3'"), "{err}");
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub enum Error {
         "{flavor} needs a full version such as {flavor}:{version}.0: its releases cannot be listed to pick the newest patch"
     )]
     NeedsFullVersion { flavor: Flavor, version: Version },
-    #[error("{reference} has no build for {platform}; builds exist for: {available}")]
+    #[error("{reference} has no build for {platform}; {available}")]
     NoPlatform { reference: String, platform: Platform, available: String },
     #[error("gw has no builds for this machine ({os}/{arch}); set GW_PLATFORM or add a platform to the reference, one of {SUPPORTED}", os = std::env::consts::OS, arch = std::env::consts::ARCH, SUPPORTED = platform::SUPPORTED)]
     NoHostPlatform,
@@ -140,6 +140,7 @@ impl crate::diagnose::Diagnose for Error {
                 | Error::NotInCatalogue { .. }
                 | Error::BadImage { .. }
         ) || matches!(self, Error::Image(e) if e.is_input())
+            || matches!(self, Error::Download(e) if e.is_input())
     }
 
     /// A separate line that says what to do about it.
@@ -158,6 +159,7 @@ impl crate::diagnose::Diagnose for Error {
                     .into(),
             ),
             Error::Image(e) => e.hint(),
+            Error::Download(e) => e.hint(),
             Error::NotInstalled { build } => Some(format!("run `gw fetch {build}`")),
             Error::LockMismatch { .. } | Error::LockBinaryMismatch(_) => {
                 Some("if the new build is intended, remove its entry from gw.lock and fetch again".into())

@@ -245,7 +245,12 @@ fn not_found(reference: &Reference, platform: Platform, looked: Looked) -> Error
         let mut available: Vec<String> = elsewhere.iter().map(|p| p.to_string()).collect();
         available.sort();
         available.dedup();
-        return Error::NoPlatform { reference: reference.to_string(), platform, available: available.join(", ") };
+        let available = format!("builds exist for: {}", available.join(", "));
+        return Error::NoPlatform { reference: reference.to_string(), platform, available };
+    }
+    if looked.misses.iter().any(|m| m.platforms.as_ref().is_some_and(Vec::is_empty)) {
+        let available = "the index lists the version, with no build for a platform gw supports".to_string();
+        return Error::NoPlatform { reference: reference.to_string(), platform, available };
     }
     let unreachable: Vec<String> =
         looked.unreachable.iter().map(|(_, what, reason)| format!("{what} ({reason})")).collect();

@@ -12,6 +12,7 @@ use super::lockfile::Lockfile;
 use super::reference::Build;
 use super::store::{Marker, read_marker};
 use crate::download::{InstallLock, Sha256};
+use crate::interrupt::RemoveOnInterrupt;
 use crate::report::Event;
 
 /// A build ready to use.
@@ -29,6 +30,8 @@ pub(super) struct Staged<'c, 'r> {
     ctx: &'c Context<'r>,
     build: Build,
     _lock: InstallLock,
+    // Dropped before `tmp` (fields drop in order): the directory is then removed normally.
+    _interrupt: RemoveOnInterrupt,
     pub tmp: tempfile::TempDir,
 }
 
@@ -64,7 +67,8 @@ impl<'c, 'r> Staged<'c, 'r> {
             .prefix(&format!("{}.", build.key()))
             .tempdir_in(&staging)
             .map_err(crate::fsutil::at(&staging))?;
-        Ok(Begun::Staged(Staged { ctx, build: build.clone(), _lock: lock, tmp }))
+        let interrupt = RemoveOnInterrupt::new(tmp.path())?;
+        Ok(Begun::Staged(Staged { ctx, build: build.clone(), _lock: lock, _interrupt: interrupt, tmp }))
     }
 
     /// Writes the marker into `root` (which holds `bin/<binary>`, verified)
@@ -74,8 +78,7 @@ impl<'c, 'r> Staged<'c, 'r> {
         if let (Some(path), Some(binary)) = (ctx.lockfile.as_deref(), &marker.binary_sha256) {
             Lockfile::load(path)?.check_binary(build, binary, &marker.source)?;
         }
-        let marker_path = root.join(MARKER);
-        fs::write(&marker_path, serde_json::to_vec_pretty(&marker).expect("a marker serialises"))?;
+        write_marker(&root.join(MARKER), &marker)?;
         let target = ctx.layout.build_dir(build);
         if target.exists() {
             // A directory without a valid marker is debris from outside gw; the lock is ours.
@@ -92,6 +95,21 @@ impl<'c, 'r> Staged<'c, 'r> {
         });
         Ok(Installed { build: build.clone(), binary, sha256: marker.sha256, downloaded: true })
     }
+}
+
+/// Writes gw's record of the build. Whatever the archive put at that name (a
+/// link to the binary, a directory) is removed first, and the file is created
+/// new, so the record is never written through an archive's entry.
+fn write_marker(path: &Path, marker: &Marker) -> Result<()> {
+    use std::io::Write;
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(path)?,
+        Ok(_) => fs::remove_file(path)?,
+        Err(_) => {}
+    }
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    file.write_all(&serde_json::to_vec_pretty(marker).expect("a marker serialises"))?;
+    Ok(())
 }
 
 /// Removes staging directories an interrupted install of this build left

@@ -3,6 +3,7 @@
 //! compare the digest, put the binary at `bin/<name>`.
 
 use fs_err as fs;
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ pub(super) fn install(ctx: &Context, download: &Download) -> Result<Installed> {
         .ok_or_else(|| Error::UnknownArchive { url: download.url.clone() })?;
     ctx.reporter.event(Event::Downloading { build: build.to_string(), url: download.url.clone() });
     let client = ctx.client()?;
+    let budget = download::Budget::from_env().map_err(download::Error::from)?;
     let mut attempt = 0;
     let unpacked = retrying(&download.url, ctx.reporter, || {
         attempt += 1;
@@ -38,10 +40,12 @@ pub(super) fn install(ctx: &Context, download: &Download) -> Result<Installed> {
         }
         let dir = tmp.path().join(format!("attempt-{attempt}"));
         fs::create_dir(&dir).map_err(|e| Fault::Fatal(e.into()))?;
-        fetch_into(ctx, client, download, format, &dir).map(|()| dir)
+        fetch_into(ctx, client, download, format, budget, &dir).map(|()| dir)
     })?;
 
     let root = download::single_top_dir(&unpacked).map_err(crate::fsutil::at(&unpacked))?;
+    download::links_stay_inside(&root)
+        .map_err(|source| download::Error::Extract { url: download.url.clone(), source })?;
     let binary = place_binary(&root, build)?;
     let binary_sha256 = Some(Sha256::of_file(&binary)?);
     let source = download.url.clone();
@@ -55,25 +59,48 @@ fn fetch_into(
     client: &download::Client,
     download: &Download,
     format: ArchiveFormat,
+    budget: download::Budget,
     dir: &Path,
 ) -> Result<(), Fault> {
     let url = &download.url;
     let body = client.open(url)?;
+    let too_large = || download::Error::TooLarge { url: url.clone(), limit: budget.max_bytes };
+    if body.len.is_some_and(|n| n > budget.max_bytes) {
+        return Err(Fault::Fatal(too_large()));
+    }
     let progress = ctx.reporter.progress(&download.build.to_string(), body.len);
-    let mut reader = HashingReader::new(body.reader, Some(progress.as_ref()));
-    let unpacked = unpack(&mut reader, format, dir);
-    // Hash whatever the unpacker left unread, so the digest covers every byte.
-    let drained = reader.drain();
+    // A download is never larger than what it may unpack to: an endless body stops there.
+    let mut reader = HashingReader::new(Read::take(body.reader, budget.max_bytes + 1), Some(progress.as_ref()));
+    let unpacked = unpack(&mut reader, format, dir, budget);
+    // Hash whatever the unpacker left unread, so the digest covers every byte
+    // (unless the archive was refused already: its digest no longer matters).
+    let drained = match &unpacked {
+        Err(download::ExtractError::TooLarge { .. }) => Ok(0),
+        _ => reader.drain(),
+    };
     progress.finish();
-    let received = reader.bytes();
+    let received = HashingReader::bytes(&reader);
+    if received > budget.max_bytes {
+        return Err(Fault::Fatal(too_large()));
+    }
+    let unpacked = match unpacked {
+        Err(source @ download::ExtractError::TooLarge { .. }) => {
+            return Err(Fault::Fatal(download::Error::Extract { url: url.clone(), source }));
+        }
+        other => other,
+    };
     if reader.source_failed() || drained.is_err() {
-        return Err(Fault::Transient(match body.len {
-            Some(expected) if received < expected => {
+        return Err(Fault::Transient(match (body.len, reader.failure()) {
+            (_, Some(failure)) if failure.timed_out => client.timed_out(url),
+            (Some(expected), _) if received < expected => {
                 download::Error::Truncated { url: url.clone(), expected, received }
             }
-            _ => download::Error::Network {
+            (_, failure) => download::Error::Network {
                 url: url.clone(),
-                reason: drained.err().map(|e| e.to_string()).unwrap_or_else(|| "the connection failed".into()),
+                reason: failure
+                    .map(|f| f.message.clone())
+                    .or(drained.err().map(|e| e.to_string()))
+                    .unwrap_or_else(|| "the connection failed".into()),
             },
         }));
     }

@@ -64,6 +64,11 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         Some(dir) => settings.cwd.join(dir),
         None => project.root.join(crate::toolchain::OUTPUT_DIR).join("cilium"),
     };
+    if out.exists() && !out.is_dir() {
+        let value = out.display().to_string();
+        let reason = "is a file; --out names the directory to write the object into".to_string();
+        return Err(k8s::Error::Input { place: "--out".into(), value, reason }.into());
+    }
     fs_err::create_dir_all(&out)?;
     let path = out.join(&manifest.file_name);
     crate::fsutil::write_atomically(&path, manifest.yaml.as_bytes(), 0o644)?;

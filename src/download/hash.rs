@@ -73,13 +73,21 @@ pub struct HashingReader<'p, R> {
     inner: R,
     hasher: Hasher,
     bytes: u64,
-    source_failed: bool,
+    failure: Option<SourceFailure>,
     progress: Option<&'p dyn Progress>,
+}
+
+/// How the source failed, kept because the consumer may replace the error with its own.
+#[derive(Debug, Clone)]
+pub struct SourceFailure {
+    /// The server sent nothing for longer than the idle timeout.
+    pub timed_out: bool,
+    pub message: String,
 }
 
 impl<'p, R: Read> HashingReader<'p, R> {
     pub fn new(inner: R, progress: Option<&'p dyn Progress>) -> Self {
-        HashingReader { inner, hasher: Hasher::new(), bytes: 0, source_failed: false, progress }
+        HashingReader { inner, hasher: Hasher::new(), bytes: 0, failure: None, progress }
     }
 
     pub fn bytes(&self) -> u64 {
@@ -87,7 +95,12 @@ impl<'p, R: Read> HashingReader<'p, R> {
     }
 
     pub fn source_failed(&self) -> bool {
-        self.source_failed
+        self.failure.is_some()
+    }
+
+    /// How the source failed, if it did.
+    pub fn failure(&self) -> Option<&SourceFailure> {
+        self.failure.as_ref()
     }
 
     /// Reads what is left, so the digest covers the whole stream.
@@ -113,7 +126,7 @@ impl<R: Read> Read for HashingReader<'_, R> {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
             Err(e) => {
-                self.source_failed = true;
+                self.failure = Some(SourceFailure { timed_out: super::is_timeout(&e), message: super::chain(&e) });
                 Err(e)
             }
         }

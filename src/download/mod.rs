@@ -8,9 +8,9 @@ mod lock;
 pub mod trust;
 mod wheel;
 
-pub use extract::{ArchiveFormat, ExtractError, single_top_dir, unpack};
+pub use extract::{ArchiveFormat, Bounded, Budget, Counted, ExtractError, links_stay_inside, single_top_dir, unpack};
 pub use hash::{HashingReader, NotADigest, Sha256};
-pub use http::{Body, Client, Fault, retrying};
+pub use http::{Body, Client, Fault, is_timeout, retrying};
 pub use lock::InstallLock;
 pub use wheel::{Member, WheelError, extract_member};
 
@@ -18,6 +18,14 @@ pub use wheel::{Member, WheelError, extract_member};
 pub enum Error {
     #[error("GET {url}: the server answered {status}")]
     Status { url: String, status: u16 },
+    #[error("{url}: there is no file {}", path.display())]
+    NoFile { url: String, path: std::path::PathBuf },
+    #[error("{url} timed out: the server sent nothing for {seconds} s")]
+    TimedOut { url: String, seconds: u64 },
+    #[error("{url} is larger than the {} gw reads; refusing it", crate::limits::bytes(*limit))]
+    TooLarge { url: String, limit: u64 },
+    #[error(transparent)]
+    Limit(#[from] crate::limits::Invalid),
     #[error("could not download {url}: {reason}")]
     Network { url: String, reason: String },
     #[error("the download of {url} stopped early: got {received} of {expected} bytes")]
@@ -37,12 +45,33 @@ pub enum Error {
 impl Error {
     /// Whether the server said the thing does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::Status { status: 404 | 410, .. })
+        matches!(self, Error::Status { status: 404 | 410, .. } | Error::NoFile { .. })
     }
 
-    /// Whether the failure was reaching the server at all (offline, DNS, refused).
+    /// Whether the failure was reaching the server at all (offline, DNS, refused, silent).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, Error::Network { .. })
+        matches!(self, Error::Network { .. } | Error::TimedOut { .. })
+    }
+}
+
+impl crate::diagnose::Diagnose for Error {
+    fn is_input(&self) -> bool {
+        matches!(self, Error::Limit(_))
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Limit(e) => e.hint(),
+            Error::TimedOut { .. } => Some(format!(
+                "for a slow server, raise {} (seconds; see docs/security.md#limits)",
+                crate::env_vars::GW_HTTP_IDLE_TIMEOUT.name
+            )),
+            Error::Extract { source: ExtractError::TooLarge { .. }, .. } => Some(format!(
+                "if the archive is genuine, raise {} (bytes; see docs/security.md#limits)",
+                crate::env_vars::GW_MAX_UNPACKED.name
+            )),
+            _ => None,
+        }
     }
 }
 

@@ -9,10 +9,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 use super::Error;
 use super::process::{Ended, Launch, Process, exit_code};
+use crate::interrupt::Subscription;
 use crate::report::{Event, Reporter};
 
 const POLL: Duration = Duration::from_millis(20);
@@ -56,14 +56,14 @@ pub enum Waited<T> {
 
 pub struct Fleet {
     members: Vec<(String, Process)>,
-    signals: Signals,
+    signals: Subscription,
 }
 
 impl Fleet {
     /// Starts every member in order (their run directories are made if missing).
     pub fn start(members: Vec<Member>, reporter: &dyn Reporter) -> Result<Fleet, Error> {
         // Registered before any child exists, so an early Ctrl-C is not lost.
-        let signals = Signals::new([SIGINT, SIGTERM]).map_err(Error::Signals)?;
+        let signals = Subscription::new().map_err(Error::Signals)?;
         let mut fleet = Fleet { members: Vec::new(), signals };
         for Member { name, launch, run_dir } in members {
             fs_err::create_dir_all(&run_dir)?;
@@ -165,7 +165,7 @@ impl Fleet {
     }
 
     fn stop_reason(&mut self) -> Result<Option<Stop>, Error> {
-        if let Some(signal) = self.signals.pending().next() {
+        if let Some(signal) = self.signals.pending() {
             return Ok(Some(Stop::Signal(signal)));
         }
         for (name, process) in &mut self.members {
@@ -195,7 +195,7 @@ impl Fleet {
                         if let Some(status) = process.try_wait()? {
                             break status;
                         }
-                        hurry |= self.signals.pending().next().is_some();
+                        hurry |= self.signals.pending().is_some();
                         if !killed && (hurry || deadline.is_some_and(|d| Instant::now() > d)) {
                             process.signal(libc::SIGKILL);
                             reporter.event(Event::Forwarded { name: name.clone(), signal: "SIGKILL".into() });
@@ -220,7 +220,6 @@ impl Drop for Fleet {
             process.signal(libc::SIGKILL);
             let _ = process.try_wait();
         }
-        self.signals.handle().close();
     }
 }
 

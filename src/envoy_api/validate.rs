@@ -78,6 +78,10 @@ pub fn validate_yaml_as(text: &str, message: &str) -> Result<(), Vec<Problem>> {
     let Some(desc) = POOL.get_message_by_name(message) else {
         return Err(vec![Problem { path: String::new(), line: None, message: format!("no {message} in the schema") }]);
     };
+    if let Err(deep) = crate::yaml_depth::check(text) {
+        let message = deep.to_string().split_once(": ").map_or(deep.to_string(), |(_, m)| m.to_string());
+        return Err(vec![Problem { path: String::new(), line: Some(deep.line), message }]);
+    }
     let deserializer = serde_norway::Deserializer::from_str(text);
     let decoded = DynamicMessage::deserialize_with_options(desc, deserializer, &DeserializeOptions::new())
         .map_err(|error| vec![decode_problem(text, &error)])?;
@@ -114,7 +118,73 @@ fn decode_problem(text: &str, error: &serde_norway::Error) -> Problem {
         path = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
         line = line_of(text, &parse_path(&path)).or(line);
     }
+    // Two fields of a oneof: the parser marks the message; the second field is where it went wrong.
+    let oneof = message.strip_prefix("multiple fields provided for oneof '").and_then(|m| m.strip_suffix('\''));
+    if let Some(oneof) = oneof
+        && let Some((name, found)) = later_oneof_field(text, &path, oneof)
+    {
+        message = format!("{name} is one of '{oneof}', and another of them is set already");
+        line = Some(found);
+    }
+    if let Some(plain) = number_message(&message) {
+        let key = path.rsplit(['.', '[']).next().unwrap_or_default();
+        message = match line.and_then(|l| scalar_at(text, l, key)) {
+            Some(value) => format!("'{value}': {plain}"),
+            None => plain.to_string(),
+        };
+    }
     Problem { path, line, message }
+}
+
+/// Rust's words for a number that does not parse, in the user's.
+fn number_message(message: &str) -> Option<&'static str> {
+    Some(match message {
+        "invalid digit found in string" => "expected a whole number",
+        "cannot parse integer from empty string" => "expected a whole number, found nothing",
+        "number too large to fit in target type" => "the number is too large for this field",
+        "number too small to fit in target type" => "the number is too small for this field",
+        "invalid float literal" => "expected a number",
+        _ => return None,
+    })
+}
+
+/// The scalar written after `key:` on line `line` (block or flow style).
+fn scalar_at(text: &str, line: usize, key: &str) -> Option<String> {
+    let source = text.lines().nth(line.checked_sub(1)?)?;
+    let start = source.find(&format!("{key}:"))? + key.len() + 1;
+    let value = source[start..].split([',', '}', '#']).next()?.trim().trim_matches(['"', '\'']);
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// The member of `oneof` (in the message at `path`) written last, and its line.
+fn later_oneof_field(text: &str, path: &str, oneof: &str) -> Option<(String, usize)> {
+    let steps = parse_path(path);
+    let mut message = POOL.get_message_by_name(BOOTSTRAP)?;
+    let mut rest = steps.iter();
+    while let Some(step) = rest.next() {
+        let Seg::Key(name) = step else { continue };
+        let field = message.fields().find(|f| f.name() == name || f.json_name() == name)?;
+        let prost_reflect::Kind::Message(inner) = field.kind() else { return None };
+        message = if field.is_map() {
+            rest.next(); // the map key
+            match inner.map_entry_value_field().kind() {
+                prost_reflect::Kind::Message(value) => value,
+                _ => return None,
+            }
+        } else {
+            inner
+        };
+    }
+    let group = message.oneofs().find(|o| o.name() == oneof)?;
+    let parent = line_of(text, &steps);
+    group
+        .fields()
+        .filter_map(|f| {
+            let mut at = steps.clone();
+            at.push(Seg::Field { name: f.name().to_owned(), json: f.json_name().to_owned() });
+            line_of(text, &at).filter(|l| Some(*l) != parent).map(|l| (f.name().to_owned(), l))
+        })
+        .max_by_key(|(_, l)| *l)
 }
 
 /// `a.b[0].c` back into steps (a map key with a dot in it splits wrongly; [`line_of`] then finds
@@ -245,6 +315,22 @@ mod tests {
 
     fn problems(yaml: &str) -> Vec<Problem> {
         validate_yaml(yaml).expect_err("expected problems")
+    }
+
+    #[test]
+    fn a_second_oneof_field_is_named_on_its_own_line() {
+        let yaml = "static_resources:\n  clusters:\n  - name: a\n    type: STATIC\n    cluster_type: {name: x}\n";
+        let found = problems(yaml);
+        assert_eq!(found[0].line, Some(5), "{found:?}");
+        assert!(found[0].message.starts_with("cluster_type is one of 'cluster_discovery_type'"), "{found:?}");
+    }
+
+    #[test]
+    fn numbers_that_do_not_parse_say_so_in_words() {
+        let yaml = "admin:\n  address:\n    socket_address: {address: 127.0.0.1, port_value: 99x01}\n";
+        let found = problems(yaml);
+        assert_eq!(found[0].line, Some(3), "{found:?}");
+        assert_eq!(found[0].message, "'99x01': expected a whole number");
     }
 
     fn cluster(body: &str) -> String {

@@ -118,7 +118,9 @@ fn module(text: &str) -> Result<ModuleSource, String> {
         return Ok(ModuleSource::Inline);
     }
     let url = reqwest::Url::parse(text).map_err(|e| format!("is neither \"inline\" nor a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+    // The URL parser reads `http:///x.wasm` as host `x.wasm`; the text has no host.
+    let hostless = text.split_once("://").is_none_or(|(_, rest)| rest.is_empty() || rest.starts_with('/'));
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || hostless {
         return Err("must be \"inline\" or an http:// or https:// URL with a host".into());
     }
     Ok(ModuleSource::Url(url))
@@ -167,6 +169,9 @@ mod tests {
         let spec = CiliumSpec { module: Some("ftp://x/f.wasm".into()), ..services(&["a"]) };
         let e = resolve(spec, Overrides::default(), "f").unwrap_err().to_string();
         assert!(e.starts_with("[deploy.cilium] module"), "{e}");
+        let overrides = Overrides { module_url: Some("http:///x.wasm".into()), ..Overrides::default() };
+        let e = resolve(services(&["a"]), overrides, "f").unwrap_err().to_string();
+        assert!(e.starts_with("--module-url \"http:///x.wasm\"") && e.contains("with a host"), "{e}");
         assert!(matches!(resolve(CiliumSpec::default(), Overrides::default(), "f"), Err(Error::NoServices)));
         let e = resolve(services(&["a"]), Overrides::default(), "Ünïcode").unwrap_err().to_string();
         assert!(e.contains("--name"), "{e}");

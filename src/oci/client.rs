@@ -1,6 +1,11 @@
 //! The registry HTTP API (distribution spec) on reqwest, with its two ways
 //! of asking for credentials: Basic, and Bearer tokens from a token service
 //! (anonymous when no login is known, as Docker Hub, quay.io and ghcr.io allow).
+//!
+//! Credentials and tokens go only to the registry's own origin and to the
+//! token service its own challenge names (over HTTPS, or plain HTTP on the
+//! host the user named): never to an upload location or a redirect target
+//! elsewhere, and no challenge from elsewhere is answered (docs/security.md).
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -14,29 +19,54 @@ use super::manifest::{self, Document};
 use super::{Digest, Error, ImageRef};
 use crate::download::chain;
 
-/// The largest manifest gw reads (the distribution spec suggests 4 MiB).
-const MANIFEST_LIMIT: u64 = 4 << 20;
+use crate::limits::MANIFEST as MANIFEST_LIMIT;
 
 /// How to reach one registry.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// `https://ghcr.io`, `http://127.0.0.1:5000`.
     pub base: String,
+    /// The name its logins are kept under (`docker login <login>`): `docker.io`, `mirror.example:5000`.
+    pub login: String,
 }
 
 impl Endpoint {
     /// The registry an image names; plain HTTP when `insecure`.
     pub fn of(image: &ImageRef, insecure: bool) -> Endpoint {
         let scheme = if insecure { "http" } else { "https" };
-        Endpoint { base: format!("{scheme}://{}", image.api_host()) }
+        Endpoint { base: format!("{scheme}://{}", image.api_host()), login: image.registry.clone() }
     }
 
     /// A mirror given as a base URL (`http://127.0.0.1:5000`, `https://mirror.example`).
     pub fn mirror(base: &str) -> Endpoint {
         let base = base.trim_end_matches('/');
         let base = if base.contains("://") { base.to_string() } else { format!("https://{base}") };
-        Endpoint { base }
+        let login = base.split_once("://").map_or(base.as_str(), |(_, host)| host).to_string();
+        Endpoint { base, login }
     }
+
+    /// Whether `url` is on this registry's own origin (scheme, host and port).
+    fn owns(&self, url: &str) -> bool {
+        match (reqwest::Url::parse(&self.base), reqwest::Url::parse(url)) {
+            (Ok(base), Ok(url)) => origin(&base) == origin(&url),
+            _ => false,
+        }
+    }
+
+    /// Whether a token service at `realm` may be sent credentials: over
+    /// HTTPS, or over plain HTTP on the registry's own host (the one the user
+    /// named with --insecure or an http:// mirror).
+    fn trusts_realm(&self, realm: &reqwest::Url) -> bool {
+        match realm.scheme() {
+            "https" => true,
+            "http" => reqwest::Url::parse(&self.base).is_ok_and(|base| base.host_str() == realm.host_str()),
+            _ => false,
+        }
+    }
+}
+
+fn origin(url: &reqwest::Url) -> (&str, Option<&str>, Option<u16>) {
+    (url.scheme(), url.host_str(), url.port_or_known_default())
 }
 
 /// A session with one registry for one repository; it keeps the token it got.
@@ -115,23 +145,34 @@ impl<'c> Registry<'c> {
         format!("{}/v2/{}/{rest}", self.endpoint.base, self.image.repository)
     }
 
+    /// The name the registry's logins are kept under.
+    pub fn login(&self) -> &str {
+        &self.endpoint.login
+    }
+
     /// Sends a request, answering one 401 challenge and sending it again.
     /// `make` builds the request afresh each time (bodies cannot be replayed).
+    /// Only requests to the registry's own origin carry credentials, and only
+    /// a challenge the registry itself sent (not a redirect target) is answered.
     pub fn send(
         &self,
         method: Method,
         url: &str,
         make: &dyn Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, Error> {
+        let own = self.endpoint.owns(url);
         let attempt = |authorization: &Option<String>| {
             let mut request = make(self.http.request(method.clone(), url));
-            if let Some(value) = authorization {
+            if let Some(value) = authorization.as_ref().filter(|_| own) {
                 request = request.header(AUTHORIZATION, value);
             }
-            request.send().map_err(|e| Error::Network { url: url.to_string(), reason: chain(&e) })
+            request.send().map_err(|e| network(url, &e))
         };
         let response = attempt(&self.authorization.borrow())?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED
+            || !own
+            || !self.endpoint.owns(response.url().as_str())
+        {
             return Ok(response);
         }
         let challenge =
@@ -144,7 +185,7 @@ impl<'c> Registry<'c> {
 
     fn authorize(&self, challenge: &Challenge) -> Result<String, Error> {
         let unauthorized = |detail: String| Error::Unauthorized {
-            registry: self.image.registry.clone(),
+            registry: self.endpoint.login.clone(),
             image: self.image.to_string(),
             detail,
         };
@@ -159,6 +200,14 @@ impl<'c> Registry<'c> {
                 None => Err(unauthorized("it asks for a user name and password, and none is configured".into())),
             },
             Challenge::Bearer { realm, service, scope } => {
+                let url = reqwest::Url::parse(realm)
+                    .map_err(|e| unauthorized(format!("its token service '{realm}' is not a URL: {e}")))?;
+                if self.credentials.is_some() && !self.endpoint.trusts_realm(&url) {
+                    return Err(unauthorized(format!(
+                        "its token service {realm} is plain HTTP on another host; gw sends credentials \
+                         there only over HTTPS"
+                    )));
+                }
                 let ours = format!("repository:{}:{}", self.image.repository, self.actions);
                 let mut query =
                     vec![("scope", if self.actions == "pull" { scope.clone().unwrap_or(ours.clone()) } else { ours })];
@@ -183,7 +232,7 @@ impl<'c> Registry<'c> {
                         }
                     }
                 };
-                let response = request.send().map_err(|e| Error::Network { url: realm.clone(), reason: chain(&e) })?;
+                let response = request.send().map_err(|e| network(realm, &e))?;
                 if !response.status().is_success() {
                     return Err(unauthorized(format!(
                         "its token service {realm} answered {}",
@@ -208,10 +257,15 @@ impl<'c> Registry<'c> {
             return Ok(response);
         }
         let url = response.url().to_string();
+        if !self.endpoint.owns(&url) {
+            // A redirect target (a CDN, a storage service) refused: not the registry.
+            let detail = " (a place the registry redirected to; it gets none of the registry's credentials)".into();
+            return Err(Error::Status { url, status: status.as_u16(), detail });
+        }
         let detail = registry_message(response);
         Err(match status.as_u16() {
             401 | 403 => Error::Unauthorized {
-                registry: self.image.registry.clone(),
+                registry: self.endpoint.login.clone(),
                 image: self.image.to_string(),
                 detail: format!("it answered {}{detail}", status.as_u16()),
             },
@@ -233,10 +287,7 @@ impl<'c> Registry<'c> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<Digest>().ok());
         let mut bytes = Vec::new();
-        response
-            .take(MANIFEST_LIMIT + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::Network { url: url.clone(), reason: chain(&e) })?;
+        response.take(MANIFEST_LIMIT + 1).read_to_end(&mut bytes).map_err(|e| read_failed(&url, &e))?;
         if bytes.len() as u64 > MANIFEST_LIMIT {
             return Err(Error::BadDocument {
                 image: self.image.to_string(),
@@ -269,6 +320,27 @@ impl<'c> Registry<'c> {
         let response = self.send(Method::GET, &url, &|r| r)?;
         self.check(response, &format!("blob {digest}"))
     }
+}
+
+/// A request that got no answer: the connection failed, or the server went quiet.
+pub fn network(url: &str, error: &reqwest::Error) -> Error {
+    if error.is_timeout() {
+        return timed_out(url);
+    }
+    Error::Network { url: url.to_string(), reason: chain(error) }
+}
+
+/// A body read that failed.
+pub fn read_failed(url: &str, error: &std::io::Error) -> Error {
+    if crate::download::is_timeout(error) {
+        return timed_out(url);
+    }
+    Error::Network { url: url.to_string(), reason: chain(error) }
+}
+
+pub(super) fn timed_out(url: &str) -> Error {
+    let seconds = crate::limits::idle_timeout().map_or(30, |d| d.as_secs());
+    Error::TimedOut { url: url.to_string(), seconds }
 }
 
 /// The first message of a registry's JSON error body, if it sent one.

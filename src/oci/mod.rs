@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub use auth::{Credentials, LoginSources};
 pub use client::{Endpoint, Registry};
 pub use manifest::PlatformSpec;
-pub use pull::{Selected, extract_file, select};
+pub use pull::{Caps, Selected, extract_file, select};
 pub use push::{Pulled, Pushed, Upload, abi_versions, pull_wasm, push_wasm};
 pub use reference::{DOCKER_HUB, Digest, ImageRef};
 
@@ -24,6 +24,14 @@ pub enum Error {
     Reference { input: String, reason: String },
     #[error("could not reach {url}: {reason}")]
     Network { url: String, reason: String },
+    #[error("{url} timed out: the registry sent nothing for {seconds} s")]
+    TimedOut { url: String, seconds: u64 },
+    #[error("{image}: {what}: the registry sent {}; refusing it", size_text(*expected, *received))]
+    Size { image: String, what: String, expected: u64, received: u64 },
+    #[error("{image}: {what} is larger than the {} gw accepts; refusing it", crate::limits::bytes(*limit))]
+    TooLarge { image: String, what: String, limit: u64 },
+    #[error(transparent)]
+    Limit(#[from] crate::limits::Invalid),
     #[error("{url}: the registry answered {status}{detail}")]
     Status { url: String, status: u16, detail: String },
     #[error("{image}: the registry has no {what}{detail}")]
@@ -50,12 +58,21 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// What a blob of the wrong size was, against its descriptor (reads stop one byte past it).
+fn size_text(expected: u64, received: u64) -> String {
+    if received > expected {
+        format!("more than the {expected} bytes its descriptor gives")
+    } else {
+        format!("{received} of the {expected} bytes its descriptor gives")
+    }
+}
+
 impl Error {
     /// Whether another try could go better: the connection failed, or the
     /// registry was overloaded (5xx, 429, 408).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Network { .. } => true,
+            Error::Network { .. } | Error::TimedOut { .. } => true,
             Error::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             _ => false,
         }
@@ -67,7 +84,11 @@ impl crate::diagnose::Diagnose for Error {
     fn is_input(&self) -> bool {
         matches!(
             self,
-            Error::Reference { .. } | Error::NoPlatform { .. } | Error::NotFound { .. } | Error::NotWasm { .. }
+            Error::Reference { .. }
+                | Error::NoPlatform { .. }
+                | Error::NotFound { .. }
+                | Error::NotWasm { .. }
+                | Error::Limit(_)
         )
     }
 
@@ -82,6 +103,16 @@ impl crate::diagnose::Diagnose for Error {
                     .into(),
             ),
             Error::Network { .. } => Some("check the network and proxy settings (`gw doctor`)".into()),
+            Error::TimedOut { .. } => Some(format!(
+                "for a slow registry, raise {} (seconds; see docs/security.md#limits)",
+                crate::env_vars::GW_HTTP_IDLE_TIMEOUT.name
+            )),
+            Error::TooLarge { .. } => Some(format!(
+                "if it is genuine, raise {} or {} (bytes; see docs/security.md#limits)",
+                crate::env_vars::GW_MAX_MODULE.name,
+                crate::env_vars::GW_MAX_UNPACKED.name
+            )),
+            Error::Limit(e) => e.hint(),
             Error::Reference { .. } => {
                 Some("expected [registry/]repository[:tag][@sha256:digest], e.g. ghcr.io/acme/filter:1.0".into())
             }

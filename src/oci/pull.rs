@@ -4,15 +4,17 @@
 //! compared with its digest before anything taken from it counts.
 
 use fs_err::{self as fs, File};
+use std::cell::Cell;
 use std::io::{self, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use flate2::read::GzDecoder;
 
 use super::client::Registry;
 use super::manifest::{self, Compression, Descriptor, Document, ImageConfig, Manifest, PlatformSpec};
 use super::{Digest, Error};
-use crate::download::{HashingReader, Sha256};
+use crate::download::{Bounded, Counted, HashingReader, Sha256};
 use crate::report::Progress;
 
 /// The manifest chosen for a platform.
@@ -85,34 +87,45 @@ fn check_single_platform(registry: &Registry, manifest: &Manifest, platform: &Pl
 pub fn read_blob(registry: &Registry, descriptor: &Descriptor, limit: u64) -> Result<Vec<u8>, Error> {
     let image = registry.image().to_string();
     if descriptor.size > limit {
-        return Err(Error::BadDocument {
+        return Err(Error::TooLarge {
             image,
-            what: format!("blob {}", descriptor.digest),
-            reason: format!("it is {} bytes, more than the {limit} gw reads", descriptor.size),
+            what: format!("blob {} ({} bytes)", descriptor.digest, descriptor.size),
+            limit,
         });
     }
     let response = registry.blob(&descriptor.digest)?;
-    let mut reader = HashingReader::new(response.take(limit + 1), None);
+    // Never past the descriptor's size, whatever the server sends.
+    let mut reader = HashingReader::new(response.take(descriptor.size + 1), None);
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|e| Error::Network {
-        url: registry.url(&format!("blobs/{}", descriptor.digest)),
-        reason: e.to_string(),
-    })?;
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| super::client::read_failed(&registry.url(&format!("blobs/{}", descriptor.digest)), &e))?;
     verify(&image, descriptor, reader.finish())?;
     Ok(bytes)
 }
 
 fn verify(image: &str, descriptor: &Descriptor, (actual, size): (Sha256, u64)) -> Result<(), Error> {
+    let what = || format!("blob {}", descriptor.digest);
+    if size != descriptor.size {
+        return Err(Error::Size { image: image.to_string(), what: what(), expected: descriptor.size, received: size });
+    }
     let actual = Digest(actual);
-    if actual != descriptor.digest || size != descriptor.size {
+    if actual != descriptor.digest {
         return Err(Error::Digest {
             image: image.to_string(),
-            what: format!("blob {} ({} bytes, {size} received)", descriptor.digest, descriptor.size),
+            what: what(),
             expected: descriptor.digest.clone(),
             actual,
         });
     }
     Ok(())
+}
+
+/// What [`extract_file`] may read: bytes a layer unpacks to, bytes of the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub layer: u64,
+    pub file: u64,
 }
 
 /// What one layer said about the wanted path.
@@ -123,13 +136,15 @@ enum Found {
 }
 
 /// Writes the file at `path` (absolute, as in the image) to `dest`, reading
-/// layers from the top. The caller puts `dest` in a staging area: on error it
-/// may hold bytes that failed verification.
+/// layers from the top; a layer that unpacks to more than `max.layer` bytes (or
+/// is a decompression bomb, see [`Bounded`]), or a file over `max.file`, is refused. The caller puts `dest` in
+/// a staging area: on error it may hold bytes that failed verification.
 pub fn extract_file(
     registry: &Registry,
     manifest: &Manifest,
     path: &str,
     dest: &Path,
+    max: Caps,
     progress: &dyn Progress,
 ) -> Result<(), Error> {
     let image = registry.image().to_string();
@@ -145,16 +160,32 @@ pub fn extract_file(
         };
         let response = registry.blob(&layer.digest)?;
         let url = registry.url(&format!("blobs/{}", layer.digest));
-        let mut hashing = HashingReader::new(response, Some(progress));
-        let found = decompress(compression, &mut hashing).and_then(|tar| scan_layer(tar, wanted, dest));
+        let layer_name = format!("layer {} of {total} ({})", index + 1, layer.digest);
+        // Never past the descriptor's size, whatever the server sends.
+        let mut hashing = HashingReader::new(response.take(layer.size + 1), Some(progress));
+        let crossed = Rc::new(Cell::new(None));
+        let found = {
+            let (counted, compressed) = Counted::new(&mut hashing);
+            decompress(compression, counted)
+                .map(|tar| Bounded::new(tar, compressed, max.layer, Rc::clone(&crossed)))
+                .and_then(|tar| scan_layer(tar, wanted, dest, max.file))
+        };
+        if let Some(reason) = crossed.take() {
+            return Err(Error::TooLarge { image, what: format!("{layer_name}, which {reason},"), limit: max.layer });
+        }
         // The digest covers the whole blob, including what the scan left unread.
         let drained = hashing.drain();
-        if hashing.source_failed() || drained.is_err() {
-            let reason = drained.err().map(|e| e.to_string()).unwrap_or_else(|| "the connection failed".into());
-            return Err(Error::Network { url, reason });
+        if let Some(failure) = hashing.failure() {
+            return Err(if failure.timed_out {
+                super::client::timed_out(&url)
+            } else {
+                Error::Network { url, reason: failure.message.clone() }
+            });
+        }
+        if let Err(e) = drained {
+            return Err(Error::Network { url, reason: e.to_string() });
         }
         verify(&image, layer, hashing.finish())?;
-        let layer_name = format!("layer {} of {total} ({})", index + 1, layer.digest);
         match found.map_err(|source| Error::Layer { image: image.clone(), layer: layer_name.clone(), source })? {
             Found::File => return Ok(()),
             Found::Deleted => {
@@ -171,7 +202,7 @@ pub fn extract_file(
 }
 
 /// The layer's tar stream out of its blob.
-fn decompress<'a>(compression: Compression, blob: &'a mut dyn Read) -> io::Result<Box<dyn Read + 'a>> {
+fn decompress<'a>(compression: Compression, blob: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match compression {
         Compression::None => Box::new(blob),
         Compression::Gzip => Box::new(GzDecoder::new(blob)),
@@ -179,8 +210,8 @@ fn decompress<'a>(compression: Compression, blob: &'a mut dyn Read) -> io::Resul
     })
 }
 
-/// Looks through one layer's tar stream for `wanted` or a whiteout of it.
-fn scan_layer(tar: Box<dyn Read + '_>, wanted: &str, dest: &Path) -> io::Result<Found> {
+/// Looks through one layer's tar stream for `wanted` (at most `max` bytes) or a whiteout of it.
+fn scan_layer(tar: impl Read, wanted: &str, dest: &Path, max: u64) -> io::Result<Found> {
     let mut archive = tar::Archive::new(tar);
     let mut deleted = false;
     for entry in archive.entries()? {
@@ -205,6 +236,10 @@ fn scan_layer(tar: Box<dyn Read + '_>, wanted: &str, dest: &Path) -> io::Result<
         if !kind.is_file() {
             let link = entry.link_name().ok().flatten().map(|l| format!(" to {}", l.display())).unwrap_or_default();
             return Err(io::Error::other(format!("/{wanted} is a {kind:?} entry{link}, not a regular file")));
+        }
+        if entry.size() > max {
+            let size = entry.size();
+            return Err(io::Error::other(format!("/{wanted} is {size} bytes, more than the {max} gw accepts")));
         }
         let mut out = File::create(dest)?;
         io::copy(&mut entry, &mut out)?;

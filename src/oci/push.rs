@@ -17,9 +17,6 @@ use super::pull::read_blob;
 use super::{Digest, Error};
 use crate::report::Reporter;
 
-/// The largest module `gw pull` accepts.
-const WASM_LIMIT: u64 = 256 << 20;
-
 /// The artifact's config, the wasm image spec's `module.wasm.config.Runtime`:
 /// what kind of module it is, for runtimes that check.
 #[derive(Serialize)]
@@ -106,7 +103,8 @@ fn upload_blob(registry: &Registry, bytes: &[u8], media_type: &str, upload: Uplo
         for chunk in bytes.chunks(size.max(1)) {
             let end = offset + chunk.len() - 1;
             let response = registry.send(Method::PATCH, &location, &|r| {
-                r.header(CONTENT_TYPE, "application/octet-stream")
+                r.timeout(upload_time(chunk.len()))
+                    .header(CONTENT_TYPE, "application/octet-stream")
                     .header(CONTENT_RANGE, format!("{offset}-{end}"))
                     .body(chunk.to_vec())
             })?;
@@ -117,10 +115,18 @@ fn upload_blob(registry: &Registry, bytes: &[u8], media_type: &str, upload: Uplo
     }
     let body = if matches!(upload, Upload::Monolithic) { bytes.to_vec() } else { Vec::new() };
     let finish = with_query(&location, &format!("digest={digest}"));
-    let response = registry
-        .send(Method::PUT, &finish, &|r| r.header(CONTENT_TYPE, "application/octet-stream").body(body.clone()))?;
+    let response = registry.send(Method::PUT, &finish, &|r| {
+        r.timeout(upload_time(body.len())).header(CONTENT_TYPE, "application/octet-stream").body(body.clone())
+    })?;
     registry.check(response, &format!("blob {digest}"))?;
     Ok(descriptor)
+}
+
+/// How long one upload request may take: the idle timeout (the client's, for
+/// requests without a body, bounds the whole request), plus a second per 256 KiB.
+fn upload_time(bytes: usize) -> std::time::Duration {
+    let idle = crate::limits::idle_timeout().unwrap_or(std::time::Duration::from_secs(30));
+    idle + std::time::Duration::from_secs(bytes as u64 / (256 << 10))
 }
 
 /// The upload URL a response points to (relative ones resolved against it).
@@ -173,8 +179,9 @@ pub fn pull_wasm(registry: &Registry) -> Result<Pulled, Error> {
             reason: "it is an index of platform images, not a Wasm artifact".into(),
         });
     };
+    let max_module = crate::limits::max_module()?;
     if let Some(layer) = manifest.layers.iter().find(|l| l.media_type == manifest::WASM_LAYER) {
-        let wasm = read_blob(registry, layer, WASM_LIMIT)?;
+        let wasm = read_blob(registry, layer, max_module)?;
         return Ok(Pulled { wasm, digest: fetched.digest });
     }
     // The spec's "compat" variant: an ordinary image whose layer holds /plugin.wasm.
@@ -189,7 +196,8 @@ pub fn pull_wasm(registry: &Registry) -> Result<Pulled, Error> {
     let dir = tempfile::tempdir().map_err(crate::fsutil::at(std::env::temp_dir()))?;
     let path = dir.path().join(manifest::WASM_TITLE);
     let progress = crate::report::Silent.progress("", None);
-    super::pull::extract_file(registry, &manifest, "/plugin.wasm", &path, progress.as_ref())?;
+    let caps = super::pull::Caps { layer: crate::limits::max_unpacked()?, file: max_module };
+    super::pull::extract_file(registry, &manifest, "/plugin.wasm", &path, caps, progress.as_ref())?;
     let wasm = fs_err::read(&path)?;
     Ok(Pulled { wasm, digest: fetched.digest })
 }

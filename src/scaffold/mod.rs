@@ -38,6 +38,8 @@ pub enum Error {
     NoParent(PathBuf),
     #[error("template {template}: {message}")]
     Template { template: String, message: String },
+    #[error("{} is a symbolic link; gw does not write {} through it", link.display(), file.display())]
+    LinkInTarget { link: PathBuf, file: PathBuf },
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("the prompt failed: {0}")]
@@ -54,6 +56,9 @@ impl crate::diagnose::Diagnose for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::NotEmpty(_) => Some("choose another directory, or pass --force to write into it".into()),
+            Error::LinkInTarget { .. } => {
+                Some("nothing was written; replace the link with a directory, or make the project elsewhere".into())
+            }
             Error::Missing { .. } => Some("or pass --accept-defaults to take every default".into()),
             _ => None,
         }

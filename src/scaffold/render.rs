@@ -98,7 +98,11 @@ pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -
     files.dedup();
 
     if occupied {
-        // --force: the rendered files replace their namesakes; other files stay.
+        // --force: the rendered files replace their namesakes; other files stay. Checked
+        // first, so a refusal leaves the directory as it was.
+        for file in &files {
+            refuse_links(target, file)?;
+        }
         for file in &files {
             let to = target.join(file);
             if let Some(dir) = to.parent() {
@@ -115,6 +119,23 @@ pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -
         std::mem::forget(staging);
     }
     Ok(Rendered { root: target.to_path_buf(), files })
+}
+
+/// Refuses to place `file` if a directory on its way below `target` is a symbolic link: the
+/// file would land wherever the link points, perhaps outside the project.
+fn refuse_links(target: &Path, file: &Path) -> Result<(), Error> {
+    let mut at = target.to_path_buf();
+    for part in file.parent().into_iter().flat_map(Path::components) {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(Error::LinkInTarget { link: at, file: file.to_path_buf() });
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(()), // from here on gw makes the directories itself
+        }
+    }
+    Ok(())
 }
 
 /// Whether a rule's condition leaves this path (or one of its parents) out.

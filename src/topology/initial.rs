@@ -106,9 +106,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs_err::create_dir(dir.path().join("scenarios")).unwrap();
         let scenarios = dir.path().join("scenarios");
-        fs_err::write(scenarios.join("a-bad.yaml"), "plugin_config: {n: 0}\nexpect_start_failure: true\ncases: []\n")
+        fs_err::write(
+            scenarios.join("a-bad.yaml"),
+            "plugin_config: {n: 0}\nexpect_start_failure: true\ncases: [{name: a}]\n",
+        )
+        .unwrap();
+        fs_err::write(scenarios.join("b.yaml"), "plugin_config: {n: 2, s: \"it's '''\"}\ncases: [{name: a}]\n")
             .unwrap();
-        fs_err::write(scenarios.join("b.yaml"), "plugin_config: {n: 2, s: \"it's '''\"}\ncases: []\n").unwrap();
         let text = text(dir.path()).unwrap();
         assert!(text.contains("gw init took it from scenarios/b.yaml"), "{text}");
         let spec = read(&text);

@@ -193,7 +193,23 @@ pub fn upstream(text: &str) -> Result<Upstream, String> {
     if host.is_empty() {
         return Err("the host is empty".into());
     }
+    if host.parse::<std::net::IpAddr>().is_err() && !is_dns_name(host) {
+        return Err(format!("'{host}' is neither an IP address nor a host name (letters, digits, '-' and '.')"));
+    }
     Ok(Upstream::Address { host: host.to_string(), port })
+}
+
+/// A DNS name as Envoy's STRICT_DNS/LOGICAL_DNS clusters take it: dot-separated labels of
+/// letters, digits and '-', none empty or longer than 63, 253 in all.
+fn is_dns_name(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host.len() <= 253
+        && host.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 #[cfg(test)]
@@ -231,5 +247,9 @@ mod tests {
         assert_eq!(upstream("echo"), Ok(Upstream::Echo));
         assert_eq!(upstream("[::1]:80"), Ok(Upstream::Address { host: "::1".into(), port: 80 }));
         assert!(upstream("a:0").is_err());
+        assert_eq!(upstream("db.shop.svc:5432"), Ok(Upstream::Address { host: "db.shop.svc".into(), port: 5432 }));
+        assert!(upstream("evil host:80").unwrap_err().contains("'evil host'"));
+        assert!(upstream("a..b:80").is_err());
+        assert!(upstream("-a:80").is_err());
     }
 }

@@ -57,7 +57,13 @@ pub struct Scenario {
 
 impl Scenario {
     pub fn from_yaml(text: &str) -> Result<Scenario, String> {
-        serde_norway::from_str(text).map_err(|e| e.to_string())
+        crate::yaml_depth::check(text).map_err(|e| e.to_string())?;
+        let scenario: Scenario = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+        if scenario.cases.is_empty() && !scenario.expect_start_failure {
+            // A file that checks nothing would pass; it is almost always a mistake (a typo in `cases:`).
+            return Err("it has no cases: add at least one under `cases:`".into());
+        }
+        Ok(scenario)
     }
 
     pub fn load(path: &Path) -> Result<Scenario, Error> {
@@ -483,11 +489,20 @@ cases:
 
     #[test]
     fn mappings_become_json_and_unknown_keys_are_refused() {
-        let s = Scenario::from_yaml("plugin_config: {users: {admin: x}, n: 2}\ncases: []\n").unwrap();
+        let s = Scenario::from_yaml("plugin_config: {users: {admin: x}, n: 2}\ncases: [{name: a}]\n").unwrap();
         assert_eq!(s.plugin_config.0, br#"{"users":{"admin":"x"},"n":2}"#);
         let err = Scenario::from_yaml("cases:\n  - name: x\n    expect: {request_header: {a: b}}\n").unwrap_err();
         assert!(err.contains("unknown field `request_header`"), "{err}");
         assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn a_file_without_cases_is_refused() {
+        let err = Scenario::from_yaml("plugin_config: {}\ncases: []\n").unwrap_err();
+        assert!(err.contains("no cases"), "{err}");
+        assert!(Scenario::from_yaml("expect_start_failure: true\n").is_ok());
+        let deep = format!("cases: {}", "[".repeat(200_000));
+        assert!(Scenario::from_yaml(&deep).unwrap_err().contains("nests more than 64"));
     }
 
     #[test]

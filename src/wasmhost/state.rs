@@ -341,12 +341,27 @@ pub(crate) struct World {
     pub metrics: Metrics,
     pub shared_data: SharedData,
     pub queues: Queues,
+    /// The log lines of the case under way (see [`World::begin_case`]).
     pub logs: Vec<LogLine>,
+    /// Bytes of them, held under [`crate::limits::CASE_LOG`]; true once lines were dropped.
+    pub log_bytes: usize,
+    pub logs_dropped: bool,
     pub http_calls: Vec<HttpCallRecord>,
     pub next_call_token: u32,
     pub next_context_id: u32,
     /// splitmix64 state for `random_get`: deterministic, so runs repeat.
     pub random_state: u64,
+}
+
+impl World {
+    /// A case begins: the log lines of earlier ones go (no later case looks at them) and the
+    /// log budget starts again. Returns where this case's HTTP calls begin.
+    pub(crate) fn begin_case(&mut self) -> usize {
+        self.logs.clear();
+        self.log_bytes = 0;
+        self.logs_dropped = false;
+        self.http_calls.len()
+    }
 }
 
 /// A call of `proxy_http_call` not yet answered.
@@ -374,23 +389,28 @@ pub(crate) enum HostFault {
     Exit(i32),
 }
 
-/// Memory limit: refuses growth past the limit with an error, so the trap names the cause.
+/// Memory limit over all of a VM's memories together (a module may declare
+/// several): refuses growth past it with an error, so the trap names the cause.
 #[derive(Debug)]
 pub(crate) struct Limiter {
     pub memory_bytes: usize,
     pub refused: Option<usize>,
+    /// Bytes of every memory so far.
+    pub used: usize,
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
-            self.refused = Some(desired);
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.used.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_bytes {
+            self.refused = Some(total);
             return Err(wasmtime::Error::msg(format!(
                 "memory limit: the filter asked for {} MiB of memory, over gw's limit of {} MiB",
                 desired.div_ceil(1 << 20),
                 self.memory_bytes >> 20
             )));
         }
+        self.used = total;
         Ok(true)
     }
 
@@ -423,7 +443,7 @@ impl HostState {
     pub(crate) fn new(world: World, memory_bytes: usize) -> HostState {
         HostState {
             world,
-            limiter: Limiter { memory_bytes, refused: None },
+            limiter: Limiter { memory_bytes, refused: None, used: 0 },
             memory: None,
             alloc: None,
             contexts: BTreeMap::from([(ROOT_CONTEXT, Context::root())]),
@@ -463,12 +483,35 @@ impl HostState {
         }
     }
 
+    /// Whether a log line of `len` bytes would still be kept.
+    pub(crate) fn log_has_room(&self, len: usize) -> bool {
+        self.world.log_bytes.saturating_add(len) <= crate::limits::CASE_LOG
+    }
+
     pub(crate) fn log(&mut self, level: LogLevel, message: String) {
         if level < self.world.plugin.log_level.unwrap_or(LogLevel::Trace) {
             return;
         }
+        if !self.log_has_room(message.len()) {
+            return self.drop_log(level);
+        }
         let context = self.active_id();
+        self.world.log_bytes += message.len();
         self.world.logs.push(LogLine { level, message, context });
+    }
+
+    /// A line over the case's log budget: dropped, and the first drop said so in the log.
+    pub(crate) fn drop_log(&mut self, level: LogLevel) {
+        if level < self.world.plugin.log_level.unwrap_or(LogLevel::Trace) || self.world.logs_dropped {
+            return;
+        }
+        self.world.logs_dropped = true;
+        let message = format!(
+            "gw kept the first {} of this case's log lines and dropped the rest",
+            crate::limits::bytes(crate::limits::CASE_LOG as u64)
+        );
+        let context = self.active_id();
+        self.world.logs.push(LogLine { level: LogLevel::Warn, message, context });
     }
 }
 

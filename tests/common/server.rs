@@ -25,12 +25,32 @@ pub struct Reply {
     headers: Vec<(String, String)>,
     truncate_at: Option<usize>,
     throttle: Option<(usize, Duration)>,
+    shape: Shape,
+}
+
+/// How a reply misbehaves beyond its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Normal,
+    /// Reads the request, then sends nothing for `Duration` and closes.
+    Silent(Duration),
+    /// Sends headers and the first `n` body bytes, then nothing for `Duration`.
+    Stall(usize, Duration),
+    /// No Content-Length; the body repeats until the client goes away.
+    Endless,
 }
 
 impl Reply {
     /// `status` with `body` (Content-Type: application/octet-stream).
     pub fn bytes(status: u16, body: impl Into<Vec<u8>>) -> Reply {
-        Reply { status, body: body.into().into(), headers: Vec::new(), truncate_at: None, throttle: None }
+        Reply {
+            status,
+            body: body.into().into(),
+            headers: Vec::new(),
+            truncate_at: None,
+            throttle: None,
+            shape: Shape::Normal,
+        }
     }
 
     /// 200 with `body`.
@@ -68,6 +88,23 @@ impl Reply {
         self
     }
 
+    /// Never answers: reads the request, waits `for_` (or until the server stops), closes.
+    pub fn silent(for_: Duration) -> Reply {
+        Reply { shape: Shape::Silent(for_), ..Reply::ok(Vec::new()) }
+    }
+
+    /// Sends the headers and the first `n` bytes of the body, then nothing for `for_`.
+    pub fn stall_after(mut self, n: usize, for_: Duration) -> Reply {
+        self.shape = Shape::Stall(n, for_);
+        self
+    }
+
+    /// Sends the body over and over without a Content-Length, until the client hangs up.
+    pub fn endless(mut self) -> Reply {
+        self.shape = Shape::Endless;
+        self
+    }
+
     /// The full body this reply represents.
     pub fn body(&self) -> &[u8] {
         &self.body
@@ -96,6 +133,8 @@ fn reason(code: u16) -> &'static str {
 #[derive(Default)]
 struct Shared {
     routes: Mutex<HashMap<String, Reply>>,
+    /// Replies sent instead of a route's to requests without an Authorization header.
+    challenges: Mutex<HashMap<String, Reply>>,
     hits: Mutex<HashMap<String, usize>>,
     bytes_sent: Mutex<HashMap<String, u64>>,
     /// Every request as (method, path, headers), in arrival order.
@@ -153,6 +192,12 @@ impl TestServer {
     /// Registers (or replaces) the reply for `path` (matched without query string).
     pub fn route(&self, path: &str, reply: Reply) {
         self.shared.routes.lock().unwrap().insert(normalize(path), reply);
+    }
+
+    /// Like [`TestServer::route`], but a request without an Authorization header gets `challenge`.
+    pub fn route_guarded(&self, path: &str, challenge: Reply, reply: Reply) {
+        self.shared.challenges.lock().unwrap().insert(normalize(path), challenge);
+        self.route(path, reply);
     }
 
     /// Removes a route; later requests for it get 404.
@@ -246,10 +291,34 @@ fn handle(stream: TcpStream, sh: &Shared) {
         body.clear();
     }
     *sh.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let authorized = headers.iter().any(|(k, _)| k == "authorization");
     sh.requests.lock().unwrap().push(Request { method: method.clone(), path: path.clone(), target, headers, body });
 
-    let reply = sh.routes.lock().unwrap().get(&path).cloned().unwrap_or_else(|| Reply::status(404));
+    let challenge = if authorized { None } else { sh.challenges.lock().unwrap().get(&path).cloned() };
+    let reply =
+        challenge.or_else(|| sh.routes.lock().unwrap().get(&path).cloned()).unwrap_or_else(|| Reply::status(404));
     let mut out = stream;
+    let wait = |duration: Duration| {
+        let until = std::time::Instant::now() + duration;
+        while std::time::Instant::now() < until && !sh.stop.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(20));
+        }
+    };
+    if let Shape::Silent(duration) = reply.shape {
+        wait(duration);
+        return;
+    }
+    if reply.shape == Shape::Endless {
+        let head = format!("HTTP/1.1 {} {}\r\nConnection: close\r\n\r\n", reply.status, reason(reply.status));
+        let piece = if reply.body.is_empty() { Arc::from(vec![0u8; 64 * 1024]) } else { Arc::clone(&reply.body) };
+        if out.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        while !sh.stop.load(Ordering::SeqCst) && out.write_all(&piece).is_ok() {
+            *sh.bytes_sent.lock().unwrap().entry(path.clone()).or_default() += piece.len() as u64;
+        }
+        return;
+    }
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         reply.status,
@@ -264,6 +333,12 @@ fn handle(stream: TcpStream, sh: &Shared) {
     }
     head.push_str("\r\n");
     if out.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    if let Shape::Stall(n, duration) = reply.shape {
+        let _ = out.write_all(&reply.body[..n.min(reply.body.len())]);
+        let _ = out.flush();
+        wait(duration);
         return;
     }
     if method != "HEAD" {

@@ -197,7 +197,7 @@ impl Session<'_> {
     /// The `expect_start_failure` case: the plugin must refuse its configuration.
     fn expect_refusal(&mut self) -> CaseReport {
         let started = Instant::now();
-        let mark = self.world_mut().logs.len();
+        self.world_mut().begin_case();
         let outcome = match self.start() {
             Start::Refused(_) => Verdict::Passed,
             Start::Running => {
@@ -210,7 +210,7 @@ impl Session<'_> {
             }
             Start::Failed(message) => Verdict::Failed(vec![format!("the plugin did not start: {message}")]),
         };
-        let observed = Observed { logs: self.world_mut().logs[mark..].to_vec(), ..Default::default() };
+        let observed = Observed { logs: std::mem::take(&mut self.world_mut().logs), ..Default::default() };
         CaseReport { name: "plugin start".into(), outcome, duration: started.elapsed(), observed }
     }
 
@@ -235,10 +235,7 @@ impl Session<'_> {
 
     fn case(&mut self, case: &Case, index: usize, overrides: BTreeMap<String, Option<Vec<u8>>>) -> CaseReport {
         let started = Instant::now();
-        let (log_mark, call_mark) = {
-            let world = self.world_mut();
-            (world.logs.len(), world.http_calls.len())
-        };
+        let call_mark = self.world_mut().begin_case();
         let mut observed = Observed::default();
         let answers = Answers { case: &case.http_calls, file: self.answers };
         let result = match self.start() {
@@ -256,7 +253,7 @@ impl Session<'_> {
             vm.state().contexts.retain(|id, _| *id == ROOT_CONTEXT);
         }
         let world = self.world_mut();
-        observed.logs = world.logs[log_mark..].to_vec();
+        observed.logs = std::mem::take(&mut world.logs);
         observed.http_calls = world.http_calls[call_mark..].to_vec();
         observed.metrics = world.metrics.snapshot();
         observed.shared_data = world.shared_data.entries.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
