@@ -8,6 +8,8 @@
 #   bash bench/fetch.sh
 #   BENCH_RUNS=10 BENCH_SIZE_MB=100 bash bench/fetch.sh
 #   BENCH_GW=/path/to/gw bash bench/fetch.sh     # skip `cargo build --release`
+#   BENCH_ENVOY=/path/to/envoy bash bench/fetch.sh  # a real Envoy binary in a tar.xz, as Envoy
+#                                                   # ships it; adds D: xz -dc of the archive
 set -euo pipefail
 
 runs=${BENCH_RUNS:-5}
@@ -56,13 +58,23 @@ fi
 
 # --- the release --------------------------------------------------------------
 name=envoy-v9.9.9-linux-amd64
-tarball=$name.tar.gz
 serve=$work/serve
 mkdir -p "$work/stage/$name/bin" "$serve"
-say "making a ${size_mb} MiB envoy of random bytes and $tarball"
-head -c "$((size_mb * 1024 * 1024))" /dev/urandom >"$work/stage/$name/bin/envoy"
+if [[ -n ${BENCH_ENVOY:-} ]]; then
+    [[ -x $BENCH_ENVOY ]] || die "BENCH_ENVOY=$BENCH_ENVOY is not an executable"
+    command -v xz >/dev/null || die "xz is required with BENCH_ENVOY"
+    tarball=$name.tar.xz z=J
+    cp "$BENCH_ENVOY" "$work/stage/$name/bin/envoy"
+    envoy_bytes=$(wc -c <"$BENCH_ENVOY")
+    say "packing the real envoy ($envoy_bytes bytes) into $tarball (xz -6, as Envoy's releases)"
+else
+    tarball=$name.tar.gz z=z
+    envoy_bytes=$((size_mb * 1024 * 1024))
+    say "making a ${size_mb} MiB envoy of random bytes and $tarball"
+    head -c "$envoy_bytes" /dev/urandom >"$work/stage/$name/bin/envoy"
+fi
 chmod 755 "$work/stage/$name/bin/envoy"
-tar -czf "$serve/$tarball" -C "$work/stage" "$name"
+tar -c${z}f "$serve/$tarball" -C "$work/stage" "$name"
 rm -rf "$work/stage"
 sha=$(sha256sum "$serve/$tarball" | awk '{ print $1 }')
 archive_bytes=$(wc -c <"$serve/$tarball")
@@ -92,14 +104,21 @@ a=$work/a b=$work/b c=$work/c
 names=(A B)
 labels=("curl | tar (no verification)" "curl; sha256sum -c; tar")
 prepares=("rm -rf $(q "$a") && mkdir $(q "$a")"
-    "rm -rf $(q "$b") $(q "$b.tar.gz") && mkdir $(q "$b")")
-commands=("curl -s $(q "$url") | tar -xz -C $(q "$a")"
-    "curl -s -o $(q "$b.tar.gz") $(q "$url") && echo $(q "$sha  $b.tar.gz") | sha256sum -c --quiet - && tar -xzf $(q "$b.tar.gz") -C $(q "$b")")
+    "rm -rf $(q "$b") $(q "$b.tar") && mkdir $(q "$b")")
+commands=("curl -s $(q "$url") | tar -x$z -C $(q "$a")"
+    "curl -s -o $(q "$b.tar") $(q "$url") && echo $(q "$sha  $b.tar") | sha256sum -c --quiet - && tar -x${z}f $(q "$b.tar") -C $(q "$b")")
 if [[ -n $bench_c ]]; then
     names+=(C)
     labels+=("gw fetch")
     prepares+=("rm -rf $(q "$c") && mkdir $(q "$c")")
     commands+=("GW_HOME=$(q "$c") GW_ENVOY_VERSIONS_URL=$(q "$base/envoy-versions.json") GW_PLATFORM=linux/amd64 $(q "$gw") fetch --quiet standard:9.9.9")
+fi
+
+if [[ -n ${BENCH_ENVOY:-} ]]; then
+    names+=(D)
+    labels+=("xz -dc of the archive (no I/O)")
+    prepares+=("true")
+    commands+=("xz -dc $(q "$serve/$tarball") >/dev/null")
 fi
 
 declare -A med
@@ -137,7 +156,6 @@ else
 fi
 
 # --- each contender really unpacked the envoy binary ------------------------------
-envoy_bytes=$((size_mb * 1024 * 1024))
 check_unpacked() {
     local label=$1 dir=$2 found
     found=$(find "$dir" -type f -name envoy -size "${envoy_bytes}c" -print -quit)
@@ -148,14 +166,17 @@ check_unpacked B "$b"
 if [[ -n $bench_c ]]; then check_unpacked C "$c"; fi
 
 # --- report ---------------------------------------------------------------------
-printf '\ngw fetch vs. baselines: %s MiB envoy in a %s-byte tar.gz, loopback (python3 http.server), median of %s runs after 1 warm-up\n' \
-    "$size_mb" "$archive_bytes" "$runs"
+printf '\ngw fetch vs. baselines: a %s-byte envoy in a %s-byte %s, loopback (python3 http.server), median of %s runs after 1 warm-up\n' \
+    "$envoy_bytes" "$archive_bytes" "${tarball#"$name".}" "$runs"
 for i in "${!names[@]}"; do
     printf '  %s  %-30s %8.3f s\n' "${names[$i]}" "${labels[$i]}" "${med[${names[$i]}]}"
 done
 if [[ -n $bench_c ]]; then
     awk -v a="${med[A]}" -v b="${med[B]}" -v c="${med[C]}" \
         'BEGIN { printf "  C/A %.2f\n  C/B %.2f\n", c / a, c / b }'
+    if [[ -n ${med[D]:-} ]]; then
+        awk -v c="${med[C]}" -v d="${med[D]}" 'BEGIN { printf "  C/D %.2f\n", c / d }'
+    fi
 else
     echo "  C  skipped: $gw has no working 'fetch' subcommand"
 fi
