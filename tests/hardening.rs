@@ -23,6 +23,17 @@ fn index_path(gw: &Gw) -> String {
     gw.index_url().replace(&gw.server.base_url(), "")
 }
 
+/// An Envoy archive holding `binary` as bin/envoy, and what `extra` adds.
+fn envoy_with(binary: &[u8], extra: impl FnOnce(Archive) -> Archive) -> Vec<u8> {
+    extra(Archive::new().dir(TOP).dir(&format!("{TOP}/bin")).file(&format!("{TOP}/bin/envoy"), binary, 0o755)).tar_gz()
+}
+
+/// Nothing installed, nothing left in staging.
+fn nothing_left(gw: &Gw) {
+    assert!(gw.installed_dirs().is_empty(), "installed: {:?}", gw.installed_dirs());
+    assert!(gw.staging_leftovers().is_empty(), "left: {:?}", gw.staging_leftovers());
+}
+
 fn timed(f: impl FnOnce() -> Run) -> (Run, Duration) {
     let started = Instant::now();
     let run = f();
@@ -49,7 +60,7 @@ fn a_tarball_that_stalls_after_its_headers_times_out_and_leaves_nothing() {
     run.fails_with(1, "timed out: the server sent nothing for 1 s");
     assert!(run.stderr.contains("GW_HTTP_IDLE_TIMEOUT"), "{}", run.stderr);
     assert!(took < Duration::from_secs(20), "took {took:?}");
-    assert!(gw.installed_dirs().is_empty() && gw.staging_leftovers().is_empty());
+    nothing_left(&gw);
 }
 
 #[test]
@@ -74,7 +85,7 @@ fn an_endless_tarball_stops_at_the_unpack_cap() {
         .into();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(gw.server.bytes_sent(&path) < 64 << 20, "sent {}", gw.server.bytes_sent(&path));
-    assert!(gw.installed_dirs().is_empty() && gw.staging_leftovers().is_empty());
+    nothing_left(&gw);
 }
 
 /// A tar.gz of one file of `size` zero bytes, made as a stream (never whole in memory).
@@ -98,7 +109,7 @@ fn a_decompression_bomb_is_refused_before_it_fills_the_disk() {
     let run = run(&gw, &["fetch", "1.36.2", "--source", "index"]);
     run.fails_with(1, "a decompression bomb");
     assert!(run.stderr.contains("nothing was installed"), "{}", run.stderr);
-    assert!(gw.installed_dirs().is_empty() && gw.staging_leftovers().is_empty());
+    nothing_left(&gw);
 }
 
 #[test]
@@ -113,35 +124,32 @@ fn an_archive_larger_than_the_cap_is_refused_at_its_header() {
         .into();
     run.fails_with(1, "unpacks to more than");
     assert!(run.stderr.contains("GW_MAX_UNPACKED"), "{}", run.stderr);
-    assert!(gw.installed_dirs().is_empty() && gw.staging_leftovers().is_empty());
+    nothing_left(&gw);
 }
 
 #[test]
 fn a_deeply_nested_archive_is_refused_quickly() {
     let gw = Gw::new();
-    let mut archive =
-        Archive::new().dir(TOP).dir(&format!("{TOP}/bin")).file(&format!("{TOP}/bin/envoy"), b"envoy", 0o755);
-    let mut path = TOP.to_string();
-    for _ in 0..2000 {
-        path.push_str("/d");
-        archive = archive.raw_dir(path.as_bytes());
-    }
-    gw.publish_envoy_bytes("1.36.2", "tar.gz", archive.tar_gz(), None);
+    let archive = envoy_with(b"envoy", |mut archive| {
+        let mut path = TOP.to_string();
+        for _ in 0..2000 {
+            path.push_str("/d");
+            archive = archive.raw_dir(path.as_bytes());
+        }
+        archive
+    });
+    gw.publish_envoy_bytes("1.36.2", "tar.gz", archive, None);
     let (run, took) = timed(|| run(&gw, &["fetch", "1.36.2", "--source", "index"]));
     run.fails_with(1, "is nested more than 64 directories deep");
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert!(gw.installed_dirs().is_empty() && gw.staging_leftovers().is_empty());
+    nothing_left(&gw);
 }
 
 #[test]
 fn an_archive_cannot_write_the_install_record_through_a_link() {
     let gw = Gw::new();
-    let archive = Archive::new()
-        .dir(TOP)
-        .dir(&format!("{TOP}/bin"))
-        .file(&format!("{TOP}/bin/envoy"), b"the real envoy", 0o755)
-        .symlink(&format!("{TOP}/.gw-build.json"), "bin/envoy");
-    gw.publish_envoy_bytes("1.36.2", "tar.gz", archive.tar_gz(), None);
+    let archive = envoy_with(b"the real envoy", |a| a.symlink(&format!("{TOP}/.gw-build.json"), "bin/envoy"));
+    gw.publish_envoy_bytes("1.36.2", "tar.gz", archive, None);
     run(&gw, &["fetch", "1.36.2", "--source", "index"]).ok();
     let binary = gw.installed("standard", "1.36.2", "envoy");
     assert_eq!(std::fs::read(&binary).unwrap(), b"the real envoy");
@@ -154,15 +162,11 @@ fn an_archive_cannot_write_the_install_record_through_a_link() {
 fn a_link_that_climbs_out_of_the_kept_directory_is_refused() {
     let gw = Gw::new();
     // Inside what was unpacked, but above the single top directory gw keeps as the build.
-    let archive = Archive::new()
-        .dir(TOP)
-        .dir(&format!("{TOP}/bin"))
-        .file(&format!("{TOP}/bin/envoy"), b"envoy", 0o755)
-        .symlink(&format!("{TOP}/bin/up"), "../..");
-    gw.publish_envoy_bytes("1.36.2", "tar.gz", archive.tar_gz(), None);
+    let archive = envoy_with(b"envoy", |a| a.symlink(&format!("{TOP}/bin/up"), "../.."));
+    gw.publish_envoy_bytes("1.36.2", "tar.gz", archive, None);
     let run = run(&gw, &["fetch", "1.36.2", "--source", "index"]);
     run.fails_with(1, "outside the build");
-    assert!(gw.installed_dirs().is_empty() && gw.staging_leftovers().is_empty());
+    nothing_left(&gw);
 }
 
 #[test]
@@ -191,8 +195,7 @@ fn ctrl_c_during_an_install_removes_its_staging_directory() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert!(gw.staging_leftovers().is_empty(), "left: {:?}", gw.staging_leftovers());
-    assert!(gw.installed_dirs().is_empty());
+    nothing_left(&gw);
 }
 
 #[test]
