@@ -152,3 +152,112 @@ fn at_least_one_file_is_required() {
     let run = gw.run(&["validate"]);
     run.fails_with(2, "<FILE>...");
 }
+
+// ---- the corpus, judged by real Envoys ----
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/validate-corpus");
+const TABLE_START: &str = "<!-- corpus table: made by tests/validate.rs, GW_UPDATE_DOCS=1 rewrites it -->\n";
+const TABLE_END: &str = "<!-- end of corpus table -->\n";
+
+fn corpus() -> Vec<String> {
+    let mut files: Vec<String> =
+        std::fs::read_dir(CORPUS).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    files
+}
+
+/// Envoy's own verdict: `--mode validate` run directly.
+fn envoy_accepts(envoy: &common::envoy::RealEnvoy, file: &str) -> bool {
+    std::process::Command::new(&envoy.binary)
+        .args(["--mode", "validate", "--disable-hot-restart", "--log-level", "critical", "-c", file])
+        .current_dir(CORPUS)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// gw validate over the whole corpus with `flags`: the files it accepted.
+fn gw_accepts(flags: &[&str]) -> (Vec<String>, Run) {
+    let files = corpus();
+    let run: Run = std::process::Command::new(env!("CARGO_BIN_EXE_gw"))
+        .arg("validate")
+        .args(flags)
+        .args(&files)
+        .current_dir(CORPUS)
+        .env("GW_HOME", common::envoy::home())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+        .into();
+    let refused =
+        |file: &str| run.stdout.lines().any(|l| l.starts_with(&format!("{file}:")) && l != format!("{file}: ok"));
+    (files.iter().filter(|f| !refused(f)).cloned().collect(), run)
+}
+
+#[test]
+fn gw_validate_agrees_with_envoy_on_the_corpus() {
+    let envoys = common::envoy::all();
+    if envoys.is_empty() {
+        return;
+    }
+    let files = corpus();
+    assert!(files.len() >= 30, "the corpus has {} files", files.len());
+    let (schema_ok, _) = gw_accepts(&["--schema-only"]);
+    let mut rows: Vec<Vec<String>> = files.iter().map(|f| vec![format!("`{f}`")]).collect();
+    for envoy in &envoys {
+        let (judged_ok, run) = gw_accepts(&["--envoy", &envoy.version]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        // Envoy's reasons, on the file's line after gw's own problems.
+        let name = format!("Envoy {}", envoy.version);
+        for (file, reason) in
+            [("bad-unknown-cluster.yaml", "unknown cluster 'nowhere'"), ("bad-missing-file.yaml", "/nonexistent/gw/")]
+        {
+            let line = format!("{file}: {name}: ");
+            assert!(run.stdout.lines().any(|l| l.starts_with(&line) && l.contains(reason)), "{}", run.stdout);
+        }
+        for (file, row) in files.iter().zip(&mut rows) {
+            let accepts = envoy_accepts(envoy, file);
+            // The corpus says what Envoy does: ok-* it accepts, bad-* it refuses.
+            assert_eq!(accepts, file.starts_with("ok-"), "Envoy {} on {file}", envoy.version);
+            // gw's schema check alone never refuses what Envoy accepts.
+            assert!(
+                !accepts || schema_ok.contains(file),
+                "gw --schema-only refuses {file}, Envoy {} accepts it",
+                envoy.version
+            );
+            // With Envoy, gw's verdict is Envoy's.
+            assert_eq!(judged_ok.contains(file), accepts, "gw --envoy {} on {file}:\n{}", envoy.version, run.stdout);
+            row.push(if accepts { "accepts" } else { "refuses" }.into());
+        }
+    }
+    if envoys.len() < common::envoy::LINES.len() {
+        return; // the table is made with every line
+    }
+    for (file, row) in files.iter().zip(&mut rows) {
+        row.push(if schema_ok.contains(file) { "accepts" } else { "refuses" }.into());
+    }
+    let mut table = String::from("| File | Envoy 1.36 | Envoy 1.40 | gw --schema-only |\n|---|---|---|---|\n");
+    for row in &rows {
+        table.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    let agree = files.iter().zip(&rows).filter(|(_, r)| r[2] == r[3]).count();
+    table.push_str(&format!(
+        "\nThe schema check alone agrees with Envoy on {agree} of {} files, and refuses none that Envoy accepts.\n",
+        files.len()
+    ));
+    let doc_path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/validate.md");
+    let doc = std::fs::read_to_string(doc_path).unwrap();
+    let start =
+        doc.find(TABLE_START).expect("docs/validate.md has the corpus table's start marker") + TABLE_START.len();
+    let end = doc.find(TABLE_END).expect("docs/validate.md has the corpus table's end marker");
+    if doc[start..end] != table {
+        #[allow(clippy::disallowed_methods)] // a switch of the tests, not a variable gw reads
+        let update = std::env::var("GW_UPDATE_DOCS").as_deref() == Ok("1");
+        if update {
+            std::fs::write(doc_path, format!("{}{table}{}", &doc[..start], &doc[end..])).unwrap();
+        } else {
+            panic!("docs/validate.md's corpus table is out of date (GW_UPDATE_DOCS=1 rewrites it):\n{table}");
+        }
+    }
+}

@@ -61,10 +61,14 @@ includes+=(-I "$wkt_include")
 # Every Envoy v3 API file, so that configs using any extension validate; --include_imports adds
 # what they import (validate, udpa, xds, google/protobuf, ...). Sorted for a reproducible output.
 mapfile -t files < <(cd "$proto/data-plane-api" && find envoy -name '*.proto' | LC_ALL=C sort)
+# TypedStruct, which configs may use in place of the message itself (Envoy unpacks it), is imported
+# by no Envoy file and not vendored by envoy-types: tools/protos holds its wire form.
+includes+=(-I "$repo/tools/protos")
+typed_structs=("$repo/tools/protos/xds/type/v3/typed_struct.proto" "$repo/tools/protos/udpa/type/v1/typed_struct.proto")
 
 mkdir -p "$out_dir"
 tmp="$out_dir/envoy-api.binpb.tmp"
-"$protoc" "${includes[@]}" --include_imports --descriptor_set_out="$tmp" "${files[@]}" 2> >(grep -v 'warning: Import .* is unused\.' >&2)
+(cd "$proto/data-plane-api" && "$protoc" "${includes[@]}" --include_imports --descriptor_set_out="$tmp" "${files[@]}" "${typed_structs[@]}") 2> >(grep -v 'warning: Import .* is unused\.' >&2)
 mv "$tmp" "$out_dir/envoy-api.binpb"
 
 vcs=$(sed -n 's/.*"sha1": *"\([0-9a-f]\{8\}\).*/\1/p' "$crate/.cargo_vcs_info.json" 2>/dev/null || true)

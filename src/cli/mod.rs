@@ -108,7 +108,7 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Test(args) => test::run(args, &settings, terminal),
         Command::Clean(args) => clean::run(args, &settings, terminal),
         Command::Render(args) => render::run(args, &settings, terminal),
-        Command::Validate(args) => validate::run(args, terminal),
+        Command::Validate(args) => validate::run(args, &settings, terminal),
         Command::Push(args) => push::run(args, &settings, terminal),
         Command::Pull(args) => pull::run(args, &settings, terminal),
         Command::Deploy(args) => deploy::run(args, &settings, terminal),

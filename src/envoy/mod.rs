@@ -7,6 +7,7 @@ mod fleet;
 pub mod logs;
 mod process;
 mod supervise;
+mod verdict;
 
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ pub use admin::{Admin, ListenerState, Rejected, SNAPSHOT_PATHS};
 pub use fleet::{Fleet, Member, Stop, Stopping, Waited, signal_name};
 pub use process::{Ended, Launch, new_run_dir};
 pub use supervise::{RunOutcome, RunRequest, run};
+pub use verdict::{Verdict, validate_mode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,6 +29,8 @@ pub enum Error {
     NotReady { names: String, seconds: u64 },
     #[error("the Envoys were ready, but their listeners were not serving within {seconds} s")]
     NotServing { seconds: u64 },
+    #[error("envoy --mode validate did not finish {} within {seconds} s; it was stopped", file.display())]
+    ValidateHung { file: PathBuf, seconds: u64 },
 }
 
 /// Envoy could not be started or supervised: the operation failed, not the input.

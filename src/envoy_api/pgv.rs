@@ -107,7 +107,34 @@ fn sub(rules: &DynamicMessage, name: &str) -> Option<DynamicMessage> {
     get(rules, name).and_then(|v| v.as_message().cloned())
 }
 
+/// Envoy accepts these in an `Any` for the message their `type_url` names, given as JSON in
+/// `value`, and unpacks them before it checks anything.
+const TYPED_STRUCTS: [&str; 2] = ["xds.type.v3.TypedStruct", "udpa.type.v1.TypedStruct"];
+
 impl Walker {
+    /// A TypedStruct: its `value` read as the message `type_url` names, and checked like one.
+    fn typed_struct(&mut self, message: &DynamicMessage) {
+        let url = message.get_field_by_name("type_url").and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let name = url.rsplit('/').next().unwrap_or(&url).to_owned();
+        self.path.push(Seg::Field { name: "type_url".into(), json: "typeUrl".into() });
+        let Some(target) = message.descriptor().parent_pool().get_message_by_name(&name) else {
+            self.report(format!("unknown type_url '{url}': Envoy's API has no message {name}"));
+            return self.path.truncate(self.path.len() - 1);
+        };
+        self.path.pop();
+        let value = message.get_field_by_name("value").map(|v| v.into_owned());
+        let json = match value.as_ref().and_then(Value::as_message) {
+            Some(structure) => serde_json::to_value(structure).unwrap_or_default(),
+            None => serde_json::Value::Object(Default::default()),
+        };
+        self.path.push(Seg::Field { name: "value".into(), json: "value".into() });
+        match DynamicMessage::deserialize(target, json) {
+            Ok(inner) => self.message(&inner),
+            Err(e) => self.report(format!("as {name}: {e}")),
+        }
+        self.path.pop();
+    }
+
     fn report(&mut self, message: impl Into<String>) {
         self.out.push(Violation { path: self.path.clone(), message: message.into() });
     }
@@ -136,6 +163,9 @@ impl Walker {
                 self.message(&inner);
             }
             return;
+        }
+        if TYPED_STRUCTS.contains(&desc.full_name()) {
+            return self.typed_struct(message);
         }
         for oneof in desc.oneofs().filter(|o| !o.is_synthetic()) {
             if flag(&oneof.options(), &self.oneof_required) && !oneof.fields().any(|f| message.has_field(&f)) {

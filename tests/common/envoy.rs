@@ -23,7 +23,8 @@ pub struct RealEnvoy {
     pub version: String,
 }
 
-fn home() -> PathBuf {
+/// The GW_HOME the real Envoys are installed in.
+pub fn home() -> PathBuf {
     match std::env::var_os("GW_TEST_ENVOY_HOME") {
         Some(home) if !home.is_empty() => PathBuf::from(home),
         _ => Path::new(env!("CARGO_TARGET_TMPDIR")).join("gw-test-envoys"),
