@@ -419,3 +419,28 @@ fn render_writes_checked_configs() {
     args.extend(paths.iter().map(String::as_str));
     gw_in(&gw, &root, &args).ok();
 }
+
+#[test]
+fn rendered_topologies_are_accepted_by_real_envoys() {
+    let custom = "\n[topology.front]\nfilters = []\n\n\
+         [[topology.routes]]\nprefix = \"/users\"\nservice = \"users\"\n\
+         [[topology.routes]]\nprefix = \"/\"\nservice = \"legacy\"\n\n\
+         [[topology.services]]\nname = \"users\"\n[[topology.services.filters]]\nwasm = \"project\"\nname = \"tagger\"\nconfig = \"user:pw\"\n\n\
+         [[topology.services]]\nname = \"legacy\"\nupstream = \"127.0.0.1:9\"\n";
+    for envoy in common::envoy::all() {
+        for topology in ["", custom] {
+            let (gw, root) = on_real(&envoy, topology);
+            let out = gw.work().join("rendered");
+            gw_in(&gw, &root, &["render", "--out", out.to_str().unwrap()]).ok();
+            let mut files: Vec<String> =
+                common::gw::list(&out).iter().map(|f| out.join(f).display().to_string()).collect();
+            files.sort();
+            let mut args = vec!["validate", "--envoy", &envoy.version];
+            args.extend(files.iter().map(String::as_str));
+            let run = gw_in(&gw, &root, &args);
+            run.ok();
+            let expected: Vec<String> = files.iter().map(|f| format!("{f}: ok")).collect();
+            assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected, "Envoy {}:\n{}", envoy.version, run.stderr);
+        }
+    }
+}
