@@ -253,6 +253,15 @@ fn docker_config(gw: &Gw, registry: &str) -> std::path::PathBuf {
     dir
 }
 
+/// `gw pull <registry>/acme/f:1.0 --insecure` with a login for the registry, and `env`.
+fn pull(gw: &Gw, registry: &TestServer, env: &[(&str, &str)]) -> Run {
+    let config = docker_config(gw, &host(registry));
+    let target = format!("{}/acme/f:1.0", host(registry));
+    let mut command = gw.command(&["pull", &target, "--insecure"]);
+    command.env("DOCKER_CONFIG", &config).envs(env.iter().copied());
+    command.output().unwrap().into()
+}
+
 fn basic_challenge() -> Reply {
     Reply::status(401).header("WWW-Authenticate", "Basic realm=\"registry\"")
 }
@@ -327,9 +336,7 @@ fn a_redirect_target_that_asks_for_a_login_gets_none() {
     let bearer = format!("Bearer realm=\"{}\",service=\"cdn\"", realm.url("/token"));
     cdn.route("/blob", Reply::status(401).header("WWW-Authenticate", &bearer));
     realm.route("/token", Reply::ok(br#"{"token":"stolen"}"#.to_vec()));
-    let config = docker_config(&gw, &host(&registry));
-    let target = format!("{}/acme/f:1.0", host(&registry));
-    let run: Run = gw.command(&["pull", &target, "--insecure"]).env("DOCKER_CONFIG", &config).output().unwrap().into();
+    let run = pull(&gw, &registry, &[]);
     run.fails_with(1, &cdn.url("/blob"));
     assert!(run.stderr.contains("redirected"), "{}", run.stderr);
     assert!(!run.stderr.contains("refused access"), "{}", run.stderr);
@@ -347,9 +354,7 @@ fn a_token_service_over_plain_http_on_another_host_gets_no_login() {
     let challenge =
         Reply::status(401).header("WWW-Authenticate", &format!("Bearer realm=\"{elsewhere}\",service=\"r\""));
     registry.route_guarded("/v2/acme/f/manifests/1.0", challenge, Reply::status(404));
-    let config = docker_config(&gw, &host(&registry));
-    let target = format!("{}/acme/f:1.0", host(&registry));
-    let run: Run = gw.command(&["pull", &target, "--insecure"]).env("DOCKER_CONFIG", &config).output().unwrap().into();
+    let run = pull(&gw, &registry, &[]);
     run.fails_with(1, "plain HTTP on another host");
     assert_eq!(realm.total_hits(), 0);
 }
@@ -362,9 +367,7 @@ fn a_blob_longer_than_its_descriptor_is_refused_with_sizes() {
     route_manifest(&registry, &wasm_manifest(&wasm, wasm.len() - 5));
     let blob = format!("/v2/acme/f/blobs/sha256:{}", common::sha256_hex(&wasm));
     registry.route(&blob, Reply::ok(vec![0u8; 64 * 1024]).endless());
-    let config = docker_config(&gw, &host(&registry));
-    let target = format!("{}/acme/f:1.0", host(&registry));
-    let run: Run = gw.command(&["pull", &target, "--insecure"]).env("DOCKER_CONFIG", &config).output().unwrap().into();
+    let run = pull(&gw, &registry, &[]);
     run.fails_with(1, &format!("more than the {} bytes its descriptor gives", wasm.len() - 5));
     assert!(registry.bytes_sent(&blob) < 16 << 20);
 }
@@ -375,15 +378,7 @@ fn pull_refuses_a_module_over_its_cap_before_reading_it() {
     let registry = TestServer::start();
     let wasm = common::wasm_module::module(4000);
     route_manifest(&registry, &wasm_manifest(&wasm, wasm.len()));
-    let config = docker_config(&gw, &host(&registry));
-    let target = format!("{}/acme/f:1.0", host(&registry));
-    let run: Run = gw
-        .command(&["pull", &target, "--insecure"])
-        .env("DOCKER_CONFIG", &config)
-        .env("GW_MAX_MODULE", "1000")
-        .output()
-        .unwrap()
-        .into();
+    let run = pull(&gw, &registry, &[("GW_MAX_MODULE", "1000")]);
     run.fails_with(1, "larger than the 1000 bytes gw accepts");
     assert!(run.stderr.contains("GW_MAX_MODULE"), "{}", run.stderr);
 }

@@ -219,23 +219,28 @@ impl Walker {
         }
     }
 
+    /// `min_<things>` and `max_<things>` of a repeated or map field's rules.
+    fn count(&mut self, rules: &DynamicMessage, count: usize, things: &str, thing: &str) {
+        let count = count as u64;
+        if let Some(min) = get(rules, &format!("min_{things}")).and_then(|v| v.as_u64())
+            && count < min
+        {
+            self.report(format!("value must contain at least {min} {thing}(s)"));
+        }
+        if let Some(max) = get(rules, &format!("max_{things}")).and_then(|v| v.as_u64())
+            && count > max
+        {
+            self.report(format!("value must contain at most {max} {thing}(s)"));
+        }
+    }
+
     fn list(&mut self, field: &FieldDescriptor, value: &Value, rules: Option<&DynamicMessage>) {
         let items = value.as_list().unwrap_or_default();
         let repeated = rules.and_then(|r| sub(r, "repeated"));
         let mut item_rules = None;
         if let Some(r) = &repeated {
             if !(items.is_empty() && is_true(r, "ignore_empty")) {
-                let count = items.len() as u64;
-                if let Some(min) = get(r, "min_items").and_then(|v| v.as_u64())
-                    && count < min
-                {
-                    self.report(format!("value must contain at least {min} item(s)"));
-                }
-                if let Some(max) = get(r, "max_items").and_then(|v| v.as_u64())
-                    && count > max
-                {
-                    self.report(format!("value must contain at most {max} item(s)"));
-                }
+                self.count(r, items.len(), "items", "item");
             }
             item_rules = sub(r, "items");
         }
@@ -259,17 +264,7 @@ impl Walker {
         let (mut key_rules, mut value_rules) = (None, None);
         if let Some(r) = &map {
             if !(pairs.is_empty() && is_true(r, "ignore_empty")) {
-                let count = pairs.len() as u64;
-                if let Some(min) = get(r, "min_pairs").and_then(|v| v.as_u64())
-                    && count < min
-                {
-                    self.report(format!("value must contain at least {min} pair(s)"));
-                }
-                if let Some(max) = get(r, "max_pairs").and_then(|v| v.as_u64())
-                    && count > max
-                {
-                    self.report(format!("value must contain at most {max} pair(s)"));
-                }
+                self.count(r, pairs.len(), "pairs", "pair");
             }
             (key_rules, value_rules) = (sub(r, "keys"), sub(r, "values"));
         }
