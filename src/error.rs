@@ -45,6 +45,8 @@ pub enum CliError {
     NotEnvoy { reference: String, flavor: String, command: &'static str },
     #[error("{flags} run a project's topology: use them inside a proxy-wasm project, without a REF or Envoy arguments")]
     ProjectOnly { flags: &'static str },
+    #[error("{command} --envoy names no build, and no default Envoy build is installed")]
+    NoEnvoyBuild { command: &'static str },
 }
 
 impl Diagnose for CliError {
@@ -59,6 +61,9 @@ impl Diagnose for CliError {
             ),
             CliError::NotEnvoy { .. } => Some("use `gw which <ref>` to find the binary and run it directly".into()),
             CliError::ProjectOnly { .. } => Some("`gw init` makes a project; `gw run --help` shows both forms".into()),
+            CliError::NoEnvoyBuild { command } => Some(format!(
+                "name one (`{command} --envoy 1.40`, fetched if needed), or set a default with `gw use 1.40`"
+            )),
         }
     }
 }

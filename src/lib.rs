@@ -13,6 +13,7 @@ pub mod download;
 pub mod env_vars;
 pub mod envoy;
 pub mod envoy_api;
+pub mod envoytest;
 pub mod error;
 pub mod fsutil;
 pub mod gwtoml;

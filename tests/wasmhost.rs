@@ -49,7 +49,7 @@ fn failed_lines<'a>(report: &'a FileReport, case: &str) -> &'a [String] {
     let case = report.cases.iter().find(|c| c.name == case).unwrap_or_else(|| panic!("no case {case:?}"));
     match &case.outcome {
         Verdict::Failed(lines) => lines,
-        Verdict::Passed => panic!("case {:?} passed, but should have failed", case.name),
+        other => panic!("case {:?}: {other:?}, but it should have failed", case.name),
     }
 }
 

@@ -12,6 +12,7 @@ mod deploy;
 mod doctor;
 mod fetch;
 mod init;
+mod judge;
 mod output;
 mod prompt;
 mod pull;

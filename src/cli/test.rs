@@ -1,12 +1,17 @@
 //! `gw test`: the project's tests in the same toolchain as `gw build`, then,
 //! for proxy-wasm filters, every scenario against the built module in gw's
-//! proxy-wasm host. `--wasm` runs scenarios against any prebuilt module.
+//! proxy-wasm host, and with `--envoy` through a real Envoy too, the two compared.
+//! `--wasm` runs scenarios against any prebuilt module.
 
 use std::path::{Path, PathBuf};
 
 use crate::Result;
+use crate::builds::Reference;
 use crate::cli::Terminal;
+use crate::cli::judge::{EnvoyBuild, envoy_build};
+use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
+use crate::envoytest::{self, Judge};
 use crate::project::{Kind, Project};
 use crate::settings::Settings;
 use crate::toolchain::{Cargo, Job, Profile, Role};
@@ -17,7 +22,9 @@ use crate::wasmhost::{self, FileReport, Host, Verdict};
 /// Scenarios are the YAML files in scenarios/ (or those given with --scenario),
 /// run against the module `gw build` makes; see docs/testing.md. Exit code:
 /// cargo's when cargo test fails, 1 when a scenario case fails, else 0.
-/// With --wasm no project and no Docker are needed.
+/// With --wasm no project and no Docker are needed. With --envoy each scenario file
+/// also runs through that Envoy build (see docs/testing.md); a case passes when it
+/// passes in both, and cases Envoy cannot run faithfully are skipped with their reason.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario files to run instead of scenarios/*.yaml; repeatable.
@@ -32,14 +39,32 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
 
+    /// Also run the scenarios through this Envoy build (fetched if needed), e.g. 1.40;
+    /// without a value, the default build (`gw use`).
+    #[arg(long, value_name = "REF", num_args = 0..=1)]
+    #[allow(clippy::option_option)] // absent, `--envoy`, `--envoy 1.40`: three meanings
+    envoy: Option<Option<Reference>>,
+
+    #[command(flatten)]
+    source: SourceArgs,
+
     #[command(flatten)]
     toolchain: ToolchainArgs,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let scenarios: Vec<PathBuf> = args.scenario.iter().map(|s| settings.cwd.join(s)).collect();
+    // Settled first: a build that cannot be had stops before any work.
+    let judge = match &args.envoy {
+        None => None,
+        Some(reference) => match envoy_build(reference.as_ref(), &args.source, "gw test", settings, terminal)? {
+            Some(EnvoyBuild { version, binary }) => Some(Judge { binary, version }),
+            None => return Err(crate::error::CliError::NoEnvoyBuild { command: "gw test" }.into()),
+        },
+    };
+    let run = Run { junit: args.junit.as_deref(), judge: judge.as_ref(), settings, terminal };
     if let Some(wasm) = &args.wasm {
-        return run_scenarios(&settings.cwd.join(wasm), &scenarios, args.junit.as_deref(), settings, terminal);
+        return run.scenarios(&settings.cwd.join(wasm), &scenarios);
     }
     let project = Project::require(&settings.cwd)?;
     let toolchain = args.toolchain.toolchain(&project, terminal)?;
@@ -62,37 +87,54 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     };
     let wasm =
         artifacts.into_iter().find(|a| a.role == Role::Wasm).map(|a| a.path).expect("builds check their outputs");
-    run_scenarios(&wasm, &scenarios, args.junit.as_deref(), settings, terminal)
+    run.scenarios(&wasm, &scenarios)
 }
 
-fn run_scenarios(
-    wasm: &Path,
-    files: &[PathBuf],
-    junit: Option<&Path>,
-    settings: &Settings,
-    terminal: &Terminal,
-) -> Result<i32> {
-    let host = Host::new(settings.layout.home().join("cache").join("wasm"))?;
-    let module = host.load(wasm)?;
-    if let Some(warning) = &module.cache_warning {
-        terminal.warning(warning);
+struct Run<'a> {
+    junit: Option<&'a Path>,
+    judge: Option<&'a Judge>,
+    settings: &'a Settings,
+    terminal: &'a Terminal,
+}
+
+impl Run<'_> {
+    fn scenarios(&self, wasm: &Path, files: &[PathBuf]) -> Result<i32> {
+        let host = Host::new(self.settings.layout.home().join("cache").join("wasm"))?;
+        let module = host.load(wasm)?;
+        if let Some(warning) = &module.cache_warning {
+            self.terminal.warning(warning);
+        }
+        let origin = if module.from_cache { "from the cache" } else { "compiled" };
+        self.terminal.status(format!("{} loaded ({origin}, {:.0?})", wasm.display(), module.load_time));
+        if let Some(judge) = self.judge {
+            self.terminal.status(format!("each file runs in gw's host, then through Envoy {}", judge.version));
+        }
+        let mut reports = Vec::new();
+        for file in files {
+            let mut report =
+                host.run_scenario_file(&module, file).unwrap_or_else(|e| FileReport::from_error(file.clone(), &e));
+            if let Some(judge) = self.judge {
+                let through_envoy = envoytest::run_file(judge, wasm, file);
+                report = envoytest::agree(&report, &through_envoy, &judge.version);
+            }
+            show(&report, self.settings, self.terminal);
+            reports.push(report);
+        }
+        let passed: usize = reports.iter().map(FileReport::passed).sum();
+        let failed: usize = reports.iter().map(FileReport::failed).sum();
+        let skipped: usize = reports.iter().map(FileReport::skipped).sum();
+        if let Some(path) = self.junit {
+            let path = self.settings.cwd.join(path);
+            fs_err::write(&path, wasmhost::junit(&reports))?;
+        }
+        match self.judge {
+            Some(judge) => {
+                println!("{passed} passed, {failed} failed, {skipped} skipped (gw's host and Envoy {})", judge.version)
+            }
+            None => println!("{passed} passed, {failed} failed"),
+        }
+        Ok(if failed == 0 { 0 } else { 1 })
     }
-    let origin = if module.from_cache { "from the cache" } else { "compiled" };
-    terminal.status(format!("{} loaded ({origin}, {:.0?})", wasm.display(), module.load_time));
-    let mut reports = Vec::new();
-    for file in files {
-        let report = host.run_scenario_file(&module, file).unwrap_or_else(|e| FileReport::from_error(file.clone(), &e));
-        show(&report, settings, terminal);
-        reports.push(report);
-    }
-    let passed: usize = reports.iter().map(FileReport::passed).sum();
-    let failed: usize = reports.iter().map(FileReport::failed).sum();
-    if let Some(path) = junit {
-        let path = settings.cwd.join(path);
-        fs_err::write(&path, wasmhost::junit(&reports))?;
-    }
-    println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 { 0 } else { 1 })
 }
 
 fn show(report: &FileReport, settings: &Settings, terminal: &Terminal) {
@@ -101,6 +143,7 @@ fn show(report: &FileReport, settings: &Settings, terminal: &Terminal) {
     for case in &report.cases {
         match &case.outcome {
             Verdict::Passed => println!("  ok    {} ({:.1?})", case.name, case.duration),
+            Verdict::Skipped(reason) => println!("  skip  {}: {reason}", case.name),
             Verdict::Failed(differences) => {
                 println!("  FAIL  {}", case.name);
                 for line in differences {

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use crate::builds::{self, Reference};
+use crate::builds::Reference;
 use crate::cli::Terminal;
 use crate::cli::source::SourceArgs;
 use crate::envoy::{self, Verdict};
 use crate::envoy_api::validate::{self, Error};
-use crate::settings::{Settings, default_build};
+use crate::settings::Settings;
 use crate::{Error as GwError, Result};
 
 /// Check Envoy configs (v3 bootstrap YAML or JSON) against Envoy's API schema, and by Envoy.
@@ -84,21 +84,8 @@ fn judge(args: &Args, settings: &Settings, terminal: &Terminal) -> Result<Option
     if args.schema_only {
         return Ok(None);
     }
-    let platform = settings.platform.ok_or(builds::Error::NoHostPlatform)?;
-    if let Some(reference) = &args.envoy {
-        super::require_envoy(reference, "gw validate")?;
-        let mut ctx = super::context(settings, terminal);
-        args.source.apply(&mut ctx);
-        let installed = builds::ensure(&ctx, reference)?;
-        return Ok(Some((format!("Envoy {}", installed.build.version), installed.binary)));
-    }
-    let default = default_build::get(&settings.layout, settings.project.as_ref())?;
-    let found = match default.as_ref().filter(|(reference, _)| reference.flavor.is_envoy()) {
-        Some((reference, _)) => builds::find_installed(&settings.layout, reference, platform)?,
-        None => None,
-    };
-    match found {
-        Some(found) => Ok(Some((format!("Envoy {}", found.build.version), found.binary))),
+    match super::judge::envoy_build(args.envoy.as_ref(), &args.source, "gw validate", settings, terminal)? {
+        Some(build) => Ok(Some((format!("Envoy {}", build.version), build.binary))),
         None => {
             terminal.warning(
                 "gw's schema check only: no default Envoy build is installed to judge the files \

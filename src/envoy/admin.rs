@@ -1,6 +1,7 @@
 //! Envoy's admin endpoint: readiness and the pages a debug bundle keeps.
 
 use fs_err as fs;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -119,6 +120,39 @@ impl Admin {
         let body = self.get("/config_dump?resource=dynamic_listeners")?;
         let dump: Dump = serde_json::from_slice(&body).ok()?;
         Some(dump.configs.into_iter().map(ListenerState::from).collect())
+    }
+
+    /// Counters and gauges whose names match the regex `filter` (`/stats?format=json`), by name;
+    /// None when the admin does not answer.
+    pub fn stats(&self, filter: &str) -> Option<BTreeMap<String, i64>> {
+        #[derive(serde::Deserialize)]
+        struct Stats {
+            #[serde(default)]
+            stats: Vec<serde_json::Value>,
+        }
+        let query: String = filter
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        let body = self.get(&format!("/stats?format=json&filter={query}"))?;
+        let parsed: Stats = serde_json::from_slice(&body).ok()?;
+        // Histograms come as one entry without a plain value; they are left out.
+        Some(
+            parsed
+                .stats
+                .iter()
+                .filter_map(|s| Some((s.get("name")?.as_str()?.to_string(), s.get("value")?.as_i64()?)))
+                .collect(),
+        )
+    }
+
+    /// The port the listener called `name` is bound to (it may have asked for port 0).
+    pub fn listener_port(&self, name: &str) -> Option<u16> {
+        let body = self.get("/listeners?format=json")?;
+        let parsed: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        parsed["listener_statuses"].as_array()?.iter().find(|l| l["name"] == name).and_then(|l| {
+            l["local_address"]["socket_address"]["port_value"].as_u64().and_then(|p| u16::try_from(p).ok())
+        })
     }
 
     /// Saves every page of [`SNAPSHOT_PATHS`] into `dir`; returns how many answered.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 pub use admin::{Admin, ListenerState, Rejected, SNAPSHOT_PATHS};
 pub use fleet::{Fleet, Member, Stop, Stopping, Waited, signal_name};
-pub use process::{Ended, Launch, new_run_dir};
+pub use process::{Ended, Launch, Process, exit_code, new_run_dir};
 pub use supervise::{RunOutcome, RunRequest, run};
 pub use verdict::{Verdict, validate_mode};
 

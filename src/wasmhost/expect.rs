@@ -18,7 +18,7 @@ const CALLBACK_NAMES: &[&str] = &[
     "upstream_data",
 ];
 
-pub(crate) fn compare(expect: &Expect, observed: &Observed, http: bool) -> Vec<String> {
+pub fn compare(expect: &Expect, observed: &Observed, http: bool) -> Vec<String> {
     let mut out = Vec::new();
 
     for call in observed.http_calls.iter().filter(|c| c.unmatched) {

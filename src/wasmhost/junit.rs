@@ -8,18 +8,23 @@ use super::results::{FileReport, Verdict};
 pub fn junit(reports: &[FileReport]) -> String {
     let tests: usize = reports.iter().map(|r| r.cases.len()).sum();
     let failures: usize = reports.iter().map(FileReport::failed).sum();
+    let skipped: usize = reports.iter().map(FileReport::skipped).sum();
     let time: f64 = reports.iter().map(|r| r.duration.as_secs_f64()).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(out, r#"<testsuites name="gw test" tests="{tests}" failures="{failures}" time="{time:.3}">"#);
+    let _ = writeln!(
+        out,
+        r#"<testsuites name="gw test" tests="{tests}" failures="{failures}" skipped="{skipped}" time="{time:.3}">"#
+    );
     for report in reports {
         let file = report.file.display().to_string();
         let class = report.file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file.clone());
         let _ = writeln!(
             out,
-            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" time="{:.3}">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="{}" time="{:.3}">"#,
             escape(&file),
             report.cases.len(),
             report.failed(),
+            report.skipped(),
             report.duration.as_secs_f64()
         );
         for case in &report.cases {
@@ -32,6 +37,9 @@ pub fn junit(reports: &[FileReport]) -> String {
             );
             match &case.outcome {
                 Verdict::Passed => out.push_str("/>\n"),
+                Verdict::Skipped(reason) => {
+                    let _ = writeln!(out, ">\n      <skipped message=\"{}\"/>\n    </testcase>", escape(reason));
+                }
                 Verdict::Failed(lines) => {
                     let first = lines.first().map(|l| l.lines().next().unwrap_or_default()).unwrap_or("failed");
                     let _ = writeln!(

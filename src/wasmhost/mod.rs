@@ -60,6 +60,7 @@ mod vm;
 
 pub use engine::{AbiVersion, Host, Limits, LoadedModule};
 pub use error::Error;
+pub use expect::compare;
 pub use junit::junit;
 pub use results::{CallbackRecord, CaseReport, FileReport, HttpCallRecord, LocalResponse, LogLine, Observed, Verdict};
 pub use scenario::Scenario;

@@ -24,6 +24,7 @@ impl FileReport {
                 outcome: Verdict::Failed(vec![error.to_string()]),
                 duration: Duration::ZERO,
                 observed: Observed::default(),
+                notes: Vec::new(),
             }],
             duration: Duration::ZERO,
         }
@@ -34,7 +35,11 @@ impl FileReport {
     }
 
     pub fn failed(&self) -> usize {
-        self.cases.len() - self.passed()
+        self.cases.iter().filter(|c| matches!(c.outcome, Verdict::Failed(_))).count()
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.cases.iter().filter(|c| matches!(c.outcome, Verdict::Skipped(_))).count()
     }
 }
 
@@ -44,6 +49,8 @@ pub struct CaseReport {
     pub outcome: Verdict,
     pub duration: Duration,
     pub observed: Observed,
+    /// What the case's verdict does not cover, e.g. expectations a real Envoy cannot show.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +59,8 @@ pub enum Verdict {
     /// One line per difference (`request_headers.x-user: expected "admin", got nothing`), or the
     /// fault that stopped the case (with its wasm backtrace).
     Failed(Vec<String>),
+    /// Not run, for this reason (a case a real Envoy cannot run as the scenario says).
+    Skipped(String),
 }
 
 impl Verdict {

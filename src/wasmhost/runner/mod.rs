@@ -211,7 +211,7 @@ impl Session<'_> {
             Start::Failed(message) => Verdict::Failed(vec![format!("the plugin did not start: {message}")]),
         };
         let observed = Observed { logs: std::mem::take(&mut self.world_mut().logs), ..Default::default() };
-        CaseReport { name: "plugin start".into(), outcome, duration: started.elapsed(), observed }
+        CaseReport { name: "plugin start".into(), outcome, duration: started.elapsed(), observed, notes: Vec::new() }
     }
 
     /// The case `repeat` times, stopping at the first run that fails; the report is that
@@ -272,7 +272,7 @@ impl Session<'_> {
                 if differences.is_empty() { Verdict::Passed } else { Verdict::Failed(differences) }
             }
         };
-        CaseReport { name: case.name.clone(), outcome, duration: started.elapsed(), observed }
+        CaseReport { name: case.name.clone(), outcome, duration: started.elapsed(), observed, notes: Vec::new() }
     }
 
     /// Ends the root context (`proxy_on_done`, then `proxy_on_delete` unless the filter
@@ -293,6 +293,7 @@ impl Session<'_> {
             outcome: Verdict::Failed(vec![fault.0]),
             duration: started.elapsed(),
             observed: Observed::default(),
+            notes: Vec::new(),
         })
     }
 }
