@@ -186,3 +186,60 @@ fn a_cluster_without_the_crd_gets_kubectls_error_its_code_and_the_helm_setting()
     assert!(api.patches().is_empty());
     assert!(root.join("target/gw/cilium/gw-wasm-filter.yaml").is_file(), "the file stays for a later apply");
 }
+
+/// The Envoy resources of a CiliumEnvoyConfig as a bootstrap Envoy can judge: the listeners
+/// (given the loopback address Cilium would assign) and, for the clusters Cilium makes from its
+/// services (EDS), static stand-ins of the same names.
+fn as_bootstrap(cec: &Value) -> Value {
+    let mut listeners = Vec::new();
+    let mut clusters = Vec::new();
+    for resource in cec["spec"]["resources"].as_array().unwrap() {
+        let mut resource = resource.clone();
+        let kind = resource.as_object_mut().unwrap().remove("@type").unwrap();
+        if kind.as_str().unwrap().ends_with(".Listener") {
+            resource["address"] = json!({"socket_address": {"address": "127.0.0.1", "port_value": 0}});
+            listeners.push(resource);
+        } else if resource["type"] == "EDS" {
+            let name = resource["name"].clone();
+            clusters.push(json!({"name": name, "type": "STATIC", "connect_timeout": "1s",
+                "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
+                    {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9}}}}]}]}}));
+        } else {
+            clusters.push(resource);
+        }
+    }
+    json!({"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+           "static_resources": {"listeners": listeners, "clusters": clusters}})
+}
+
+#[test]
+fn the_envoy_resources_are_accepted_by_real_envoys() {
+    let envoys = common::envoy::all();
+    let (_dir, root, _) = project(
+        "\n[deploy.cilium]\nnamespace = \"shop\"\nservices = [\"checkout:8080\", \"cart\"]\n\
+         [[topology.services]]\nname = \"cart\"\n[[topology.services.filters]]\nwasm = \"project\"\nname = \"cart_tagger\"\n",
+    );
+    // A real filter inline, which Envoy loads (tests/wasm/filter.wat, Basic auth).
+    common::envoy::wat_module("filter", &root.join("target/gw/wasm_filter.wasm"));
+    for envoy in &envoys {
+        let gw = Gw::new();
+        gw.publish_real_envoy(envoy);
+        let mut files = Vec::new();
+        for (name, extra) in [("inline", vec![]), ("remote", vec!["--module-url", "https://cdn.example/f.wasm"])] {
+            let mut args = vec!["--out", "k8s", "--name", name];
+            args.extend(extra);
+            let run = deploy(&gw, &root, &args);
+            run.ok();
+            let bootstrap = as_bootstrap(&written(&root, &run));
+            let file = root.join(format!("k8s/{name}-bootstrap.yaml"));
+            std::fs::write(&file, serde_norway::to_string(&bootstrap).unwrap()).unwrap();
+            files.push(file.display().to_string());
+        }
+        let mut args = vec!["validate", "--envoy", &envoy.version];
+        args.extend(files.iter().map(String::as_str));
+        let run: Run = gw.command(&args).current_dir(&root).output().unwrap().into();
+        run.ok();
+        let expected: Vec<String> = files.iter().map(|f| format!("{f}: ok")).collect();
+        assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected, "Envoy {}:\n{}", envoy.version, run.stderr);
+    }
+}

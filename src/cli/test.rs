@@ -154,4 +154,11 @@ fn show(report: &FileReport, settings: &Settings, terminal: &Terminal) {
             }
         }
     }
+    // What a verdict did not cover, once per file rather than under every case.
+    let mut notes: Vec<&String> = report.cases.iter().flat_map(|c| &c.notes).collect();
+    notes.sort();
+    notes.dedup();
+    for note in notes {
+        println!("  {}", terminal.paint(console::Style::new().dim(), format!("({note})")));
+    }
 }
