@@ -22,6 +22,8 @@ const ANSWER: Duration = Duration::from_secs(10);
 const SETTLE: Duration = Duration::from_secs(5);
 /// A connection is quiet when nothing moved for this long.
 const QUIET: Duration = Duration::from_millis(100);
+/// Envoy's log is complete for a case when it has not grown for this long after the case's end.
+const LOG_QUIET: Duration = Duration::from_millis(3);
 
 pub fn run_file(judge: &Judge, wasm: &Path, file: &Path) -> FileReport {
     let started = Instant::now();
@@ -139,7 +141,7 @@ impl Running {
         let level = format!("wasm:{}", observe::wasm_log_level(scenario.log_level));
         let args = ["-c", &config.display().to_string(), "--disable-hot-restart", "--concurrency", "1"]
             .into_iter()
-            .chain(["--log-level", "warning", "--component-log-level", &level, "--file-flush-interval-msec", "10"])
+            .chain(["--log-level", "warning", "--component-log-level", &level, "--file-flush-interval-msec", "1"])
             .map(Into::into)
             .collect();
         let launch = Launch {
@@ -257,7 +259,7 @@ impl Session<'_> {
             Err(error) => return failed(&case.name, vec![format!("through Envoy: {error}")]),
         };
         // The filter's last lines (on_log, on_done) follow the request's end by a moment.
-        std::thread::sleep(Duration::from_millis(20));
+        self.quiet_log();
         observed.logs = observe::wasm_logs(&observe::tail(&self.stderr, log_from));
         observed.metrics = observe::custom_metrics(self.admin.stats("^wasmcustom\\.").unwrap_or_default());
         let (expect, notes) = plan::observable(&case.expect, earlier_skipped);
@@ -276,16 +278,17 @@ impl Session<'_> {
     fn request(&self, case: &Case) -> std::io::Result<Observed> {
         let spec = case.request.clone().unwrap_or_default();
         let stream = self.connect()?;
-        let requests_before = self.counter("http.scenario.downstream_rq_completed");
-        let details_before = observe::tail(&self.access_log, 0).lines().count();
+        // The access log gets one line per request once Envoy has finished it (and the filter
+        // has seen its end): that line says the case is over, and how the response was made.
+        let details_from = envoy::logs::offset(&self.access_log);
         send_request(&stream, &spec)?;
         let mut reader = BufReader::new(stream.try_clone()?);
         // A reset or a close without an answer is how a client sees a stream the filter ended.
         let response = wire::read_response(&mut reader).ok().flatten();
         let _ = stream.shutdown(Shutdown::Both);
-        self.settle(|| self.counter("http.scenario.downstream_rq_completed") > requests_before);
-        self.settle(|| observe::tail(&self.access_log, 0).lines().count() > details_before);
-        let details = observe::tail(&self.access_log, 0).lines().nth(details_before).map(str::to_string);
+        let line = || observe::tail(&self.access_log, details_from).lines().next().map(str::to_string);
+        self.settle(|| line().is_some());
+        let details = line();
 
         let seen = self.stubs.seen();
         let mut observed =
@@ -359,11 +362,6 @@ impl Session<'_> {
         })
     }
 
-    fn counter(&self, name: &str) -> i64 {
-        let filter = format!("^{}$", regex::escape(name));
-        self.admin.stats(&filter).and_then(|s| s.get(name).copied()).unwrap_or(0)
-    }
-
     fn gauge_is_zero(&self, prefix: &str, suffix: &str) -> bool {
         let filter = format!("^{}.*{}$", regex::escape(prefix), regex::escape(suffix));
         self.admin.stats(&filter).is_some_and(|s| s.values().all(|v| *v == 0))
@@ -373,7 +371,22 @@ impl Session<'_> {
     fn settle(&self, mut done: impl FnMut() -> bool) {
         let deadline = Instant::now() + SETTLE;
         while !done() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Waits until Envoy's log has not grown for [`LOG_QUIET`] (at most 100 ms).
+    fn quiet_log(&self) {
+        let deadline = Instant::now() + Duration::from_millis(100);
+        let mut size = envoy::logs::offset(&self.stderr);
+        let mut since = Instant::now();
+        while since.elapsed() < LOG_QUIET && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+            let now = envoy::logs::offset(&self.stderr);
+            if now != size {
+                size = now;
+                since = Instant::now();
+            }
         }
     }
 }
