@@ -28,8 +28,6 @@ export GW_HOME=$work/home
 cd "$work"
 "$gw" init bench-filter --template http-filter --accept-defaults -q
 cd bench-filter
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f\n", b-a}'; }
 
 # Cold: the first build also makes the builder image if it is missing; do that outside the timing.
 "$gw" build -q >/dev/null 2>&1 || "$gw" build

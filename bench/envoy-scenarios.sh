@@ -28,12 +28,7 @@ line=${BENCH_ENVOY:-1.40}
 "$gw" fetch -q "$line"
 cd "$work"
 
-wasm=${BENCH_WASM:-}
-if [[ -z $wasm ]]; then
-    "$gw" init bench-filter --template http-filter --accept-defaults -q
-    (cd bench-filter && "$gw" build -q >/dev/null)
-    wasm=$work/bench-filter/target/gw/bench_filter.wasm
-fi
+wasm=$(http_filter_module "$gw")
 
 # scenario FILE N: the template's configuration, one request and its response, N times.
 scenario() {
@@ -56,8 +51,6 @@ EOF
 scenario one.yaml 1
 scenario many.yaml "$cases"
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
 # timed SCENARIO [ARGS]: seconds for one `gw test` run (which must pass).
 timed() {
     local start file=$1

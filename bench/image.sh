@@ -28,8 +28,6 @@ die() { printf 'bench/image.sh: %s\n' "$*" >&2; exit 1; }
 for tool in docker-registry skopeo tar gzip sha256sum; do
     command -v "$tool" >/dev/null || die "$tool is required (apt-get install docker-registry skopeo)"
 done
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gw-bench-image.XXXXXX")
 registry_pid=
@@ -138,7 +136,7 @@ for name in "${contenders[@]}"; do
     for ((run = 0; run <= runs; run++)); do
         start=$(now)
         "$name"
-        t=$(since "$start")
+        t=$(elapsed "$start")
         ((run == 0)) || times+=("$t") # the first run warms up
     done
     say "${name^^}: ${times[*]}"

@@ -1,5 +1,9 @@
 # What the bench scripts share; each sources it after setting `repo`.
 
+# Seconds since the epoch, with nanoseconds; `elapsed START` is the time since such a value.
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
+
 # The median of the numbers on stdin, one per line.
 median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -31,4 +35,16 @@ builder_container() {
     docker run -d --init -u "$uid:$(id -g)" -v "$PWD:/src" -w /src \
         -v "gw-cargo-home-$uid:/cargo" -v "$1:/target" \
         -e CARGO_HOME=/cargo -e CARGO_TARGET_DIR=/target -e HOME=/tmp "$image" sleep infinity
+}
+
+# http_filter_module GW: prints BENCH_WASM, else the module of a project made from the
+# http-filter template in the current directory and built with GW (`gw build`, Docker).
+http_filter_module() {
+    if [[ -n ${BENCH_WASM:-} ]]; then
+        printf '%s\n' "$BENCH_WASM"
+        return
+    fi
+    "$1" init bench-filter --template http-filter --accept-defaults -q >&2
+    (cd bench-filter && "$1" build -q >/dev/null)
+    printf '%s\n' "$PWD/bench-filter/target/gw/bench_filter.wasm"
 }

@@ -40,8 +40,6 @@ line=${BENCH_ENVOY:-1.40}
 envoy_binary=$("$gw" which "$line")
 version=$(basename "$(dirname "$(dirname "$(dirname "$envoy_binary")")")")
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
 # wait_for FILE TEXT: until FILE has a line with TEXT (or 10 minutes).
 wait_for() {
     local i
@@ -77,7 +75,7 @@ for ((r = 0; r < runs; r++)); do
     pid=$!
     pids+=("$pid")
     wait_for "$log" "ready; try:"
-    ready+=("$(since "$start")")
+    ready+=("$(elapsed "$start")")
     kill -INT "$pid"
     wait "$pid" || true
 
@@ -94,7 +92,7 @@ for ((r = 0; r < runs; r++)); do
     for envoy in service-1 service-2 front; do
         until serving "$work/$envoy.admin"; do sleep 0.005; done
     done
-    direct+=("$(since "$start")")
+    direct+=("$(elapsed "$start")")
     kill "${direct_pids[@]}"
     wait "${direct_pids[@]}" 2>/dev/null || true
     rm -f "$work"/*.admin
@@ -122,7 +120,7 @@ for ((r = 0; r < runs; r++)); do
         (($(grep -c "rebuilt; the front now runs" "$log" || true) > before)) && break
         sleep 0.005
     done
-    swap+=("$(since "$start")")
+    swap+=("$(elapsed "$start")")
 done
 kill -INT "$pid"
 wait "$pid" || true
@@ -135,7 +133,7 @@ for ((r = 0; r < runs; r++)); do
     printf '\n// cargo edit %d\n' "$r" >>src/lib.rs
     start=$(now)
     docker exec "$container" cargo build --release --target wasm32-unknown-unknown -q
-    cargo_alone+=("$(since "$start")")
+    cargo_alone+=("$(elapsed "$start")")
 done
 s=$(printf '%s\n' "${swap[@]}" | median)
 c=$(printf '%s\n' "${cargo_alone[@]}" | median)

@@ -25,12 +25,7 @@ trap 'rm -rf "$work"' EXIT
 export GW_HOME=$work/home
 cd "$work"
 
-wasm=${BENCH_WASM:-}
-if [[ -z $wasm ]]; then
-    "$gw" init bench-filter --template http-filter --accept-defaults -q
-    (cd bench-filter && "$gw" build -q >/dev/null)
-    wasm=$work/bench-filter/target/gw/bench_filter.wasm
-fi
+wasm=$(http_filter_module "$gw")
 
 cat >noop.wat <<'EOF'
 (module
@@ -65,8 +60,6 @@ EOF
 scenario one.yaml 1
 scenario many.yaml "$requests"
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f\n", b-a}'; }
 # timed MODULE SCENARIO: seconds for one `gw test` run.
 timed() {
     local start
