@@ -444,3 +444,74 @@ fn rendered_topologies_are_accepted_by_real_envoys() {
         }
     }
 }
+
+#[test]
+fn gateway_policies_rate_limit_and_edit_headers_on_real_envoys() {
+    let topology = "\n[topology.front]\nfilters = []\n\
+         [topology.front.rate_limit]\nrequests = 2\nper = \"60s\"\n\n\
+         [[topology.routes]]\nprefix = \"/api\"\nservice = \"api\"\ntimeout = \"5s\"\n\
+         retries = { on = \"5xx,reset\", attempts = 2, per_try_timeout = \"1s\" }\n\
+         headers = { request_add = { x-gw = \"1\" }, request_remove = [\"x-drop\"], response_add = { x-gw-route = \"api\" }, response_remove = [\"content-type\"] }\n\n\
+         [[topology.routes]]\nprefix = \"/open\"\nservice = \"api\"\nrate_limit = { requests = 100, per = \"1s\" }\n\n\
+         [[topology.services]]\nname = \"api\"\n";
+    for envoy in common::envoy::all() {
+        let at = format!("Envoy {}", envoy.version);
+        let (gw, root) = on_real(&envoy, topology);
+        let mut run = start(&gw, &root, &["run"]);
+        run.expect("ready; try:");
+        let api = url_of(&mut run, "/api");
+        let open = url_of(&mut run, "/open");
+        let header = |r: &reqwest::blocking::Response, name: &str| {
+            r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+        };
+        for remaining in ["1", "0"] {
+            let answer = client().get(&api).header("x-drop", "secret").send().unwrap();
+            assert_eq!(answer.status(), 200, "{at}");
+            // Envoy's local rate limit gives the bucket's size (its global one adds ";w=").
+            assert_eq!(header(&answer, "x-ratelimit-limit"), "2", "{at}");
+            assert_eq!(header(&answer, "x-ratelimit-remaining"), remaining, "{at}");
+            assert_eq!(header(&answer, "x-gw-route"), "api", "{at}");
+            assert!(answer.headers().get("content-type").is_none(), "{at}: the route removes it");
+            assert!(answer.headers().get("x-envoy-ratelimited").is_none(), "{at}: only on 429s");
+            let echoed: serde_json::Value = answer.json().unwrap();
+            let headers = echoed["headers"].to_string();
+            assert!(headers.contains(r#"["x-gw","1"]"#) && !headers.contains("x-drop"), "{at}: {headers}");
+        }
+        let limited = client().get(&api).send().unwrap();
+        assert_eq!(limited.status(), 429, "{at}");
+        assert_eq!(header(&limited, "x-envoy-ratelimited"), "true", "{at}");
+        assert_eq!(header(&limited, "x-ratelimit-remaining"), "0", "{at}");
+        assert_eq!(header(&limited, "x-ratelimit-limit"), "2", "{at}");
+        assert!(!header(&limited, "x-ratelimit-reset").is_empty(), "{at}");
+        // A route with a limit of its own is not held by the front's.
+        let own = client().get(&open).send().unwrap();
+        assert_eq!(own.status(), 200, "{at}");
+        assert_eq!(header(&own, "x-ratelimit-limit"), "100", "{at}");
+
+        run.signal(libc::SIGINT);
+        let (code, output) = run.wait();
+        assert_eq!(code, 0, "{output}");
+    }
+}
+
+#[test]
+fn bad_gateway_policies_are_refused_naming_the_key() {
+    for (section, key) in [
+        ("[topology.front.rate_limit]\nrequests = 0\nper = \"1s\"\n", "front.rate_limit.requests = 0"),
+        (
+            "[[topology.routes]]\nprefix = \"/\"\nservice = \"service-1\"\nretries = { on = \"sometimes\", attempts = 2 }\n\
+          [[topology.services]]\nname = \"service-1\"\n",
+            "routes[0].retries.on",
+        ),
+        (
+            "[[topology.routes]]\nprefix = \"/\"\nservice = \"service-1\"\ntimeout = \"soon\"\n\
+          [[topology.services]]\nname = \"service-1\"\n",
+            "routes[0].timeout",
+        ),
+    ] {
+        let (gw, root) = on_double(&format!("\n{section}"), "");
+        let run = gw_in(&gw, &root, &["render", "--out", "out"]);
+        run.fails_with(2, key);
+        assert!(!root.join("out").exists(), "nothing written for {key}");
+    }
+}

@@ -2,6 +2,8 @@
 //! serialise to the YAML Envoy reads. Field names and `@type` URLs are
 //! Envoy's; every rendered config is then checked against Envoy's schema.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -145,6 +147,109 @@ pub struct Route {
     #[serde(rename = "match")]
     pub match_: RouteMatch,
     pub route: RouteAction,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_headers_to_remove: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response_headers_to_remove: Vec<String>,
+    /// Per-route settings of HTTP filters, by filter name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub typed_per_filter_config: BTreeMap<String, PerRouteConfig>,
+}
+
+impl Route {
+    /// Everything under `prefix` to `cluster`, with no policy.
+    pub fn to_cluster(prefix: &str, cluster: &str) -> Route {
+        Route {
+            match_: RouteMatch { prefix: prefix.to_string() },
+            route: RouteAction { cluster: cluster.to_string(), timeout: None, retry_policy: None },
+            request_headers_to_add: Vec::new(),
+            request_headers_to_remove: Vec::new(),
+            response_headers_to_add: Vec::new(),
+            response_headers_to_remove: Vec::new(),
+            typed_per_filter_config: BTreeMap::new(),
+        }
+    }
+}
+
+/// A header to set, replacing any value it had.
+#[derive(Debug, Serialize)]
+pub struct HeaderValueOption {
+    pub header: HeaderValue,
+    pub append_action: &'static str,
+}
+
+impl HeaderValueOption {
+    pub fn overwrite(key: &str, value: &str) -> HeaderValueOption {
+        HeaderValueOption {
+            header: HeaderValue { key: key.to_string(), value: value.to_string() },
+            append_action: "OVERWRITE_IF_EXISTS_OR_ADD",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct HeaderValue {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "@type")]
+pub enum PerRouteConfig {
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit")]
+    LocalRateLimit(LocalRateLimit),
+}
+
+/// Envoy's local rate limit: a token bucket per Envoy, 429 when it is empty.
+#[derive(Debug, Serialize)]
+pub struct LocalRateLimit {
+    pub stat_prefix: String,
+    /// None on the connection manager when only routes limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_bucket: Option<TokenBucket>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_enabled: Option<RuntimeFractionalPercent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_enforced: Option<RuntimeFractionalPercent>,
+    /// Added to the 429s only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response_headers_to_add: Vec<HeaderValueOption>,
+    /// `x-ratelimit-limit`, `-remaining` and `-reset` on every answer the bucket governs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_x_ratelimit_headers: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenBucket {
+    pub max_tokens: u32,
+    pub tokens_per_fill: u32,
+    pub fill_interval: String,
+}
+
+/// A percentage of requests, 100 % unless the runtime key says otherwise.
+#[derive(Debug, Serialize)]
+pub struct RuntimeFractionalPercent {
+    pub default_value: FractionalPercent,
+    pub runtime_key: String,
+}
+
+impl RuntimeFractionalPercent {
+    pub fn all(runtime_key: &str) -> RuntimeFractionalPercent {
+        RuntimeFractionalPercent {
+            default_value: FractionalPercent { numerator: 100, denominator: "HUNDRED" },
+            runtime_key: runtime_key.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FractionalPercent {
+    pub numerator: u32,
+    pub denominator: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -155,6 +260,18 @@ pub struct RouteMatch {
 #[derive(Debug, Serialize)]
 pub struct RouteAction {
     pub cluster: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RetryPolicy {
+    pub retry_on: String,
+    pub num_retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_try_timeout: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,6 +287,8 @@ pub enum HttpFilterConfig {
     Wasm(WasmFilter),
     #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router")]
     Router {},
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit")]
+    LocalRateLimit(LocalRateLimit),
 }
 
 #[derive(Debug, Serialize)]

@@ -119,7 +119,14 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
             filters.push((filter.kind, render::wasm(filter, code)));
         }
         let routes = vec![render::route("/", &cluster)];
-        resources.push(v3::Resource::Listener(render::listener_with(&listener, None, filters, routes, false)));
+        resources.push(v3::Resource::Listener(render::listener_with(
+            &listener,
+            None,
+            filters,
+            routes,
+            Vec::new(),
+            false,
+        )));
         clusters.push(cluster);
         let ports: Vec<u16> = port.iter().copied().collect();
         services.push(ServiceListener {

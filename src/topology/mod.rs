@@ -4,6 +4,7 @@
 pub mod echo;
 pub mod initial;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod serving;
 pub mod sources;

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use super::render::{Filter, Node, Plan, ServiceNode};
+use super::render::{Filter, Node, Plan, RoutePlan, ServiceNode};
 use super::spec::{self, FilterKind, FilterSpec, PROJECT_MODULE, Spec, Upstream};
 
 /// What the project contributes: its module and what its filter is.
@@ -44,8 +44,13 @@ pub fn plan(
             upstream_port,
         });
     }
-    let routes = spec.routes.iter().map(|r| (r.prefix.clone(), r.service.clone())).collect();
-    Ok(Plan { front, services, routes, listeners_dir })
+    let mut routes = Vec::new();
+    for (i, route) in spec.routes.iter().enumerate() {
+        let policy = route.policy(&format!("routes[{i}]")).map_err(Error::Topology)?;
+        routes.push(RoutePlan { prefix: route.prefix.clone(), service: route.service.clone(), policy });
+    }
+    let rate_limit = spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose();
+    Ok(Plan { front, services, routes, rate_limit: rate_limit.map_err(Error::Topology)?, listeners_dir })
 }
 
 /// The filters at `at` (`front`, `services[1]`) with their modules and configurations settled.

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::policy::{RateLimit, RoutePolicy, envoy_duration};
 use super::spec::FilterKind;
 use crate::envoy_api::v3::{self, Address, Cluster};
 
@@ -14,8 +15,10 @@ const WASM_RUNTIME: &str = "envoy.wasm.runtime.v8";
 pub struct Plan {
     pub front: Node,
     pub services: Vec<ServiceNode>,
-    /// (path prefix, service name), in match order.
-    pub routes: Vec<(String, String)>,
+    /// The front's routes, in match order.
+    pub routes: Vec<RoutePlan>,
+    /// The front's own rate limit (`[topology.front.rate_limit]`).
+    pub rate_limit: Option<RateLimit>,
     /// When set, each Envoy's listener goes into `<dir>/<name>-listeners.yaml`
     /// (file-based LDS, which Envoy watches), so it can be replaced while Envoy runs.
     pub listeners_dir: Option<PathBuf>,
@@ -33,6 +36,14 @@ pub struct ServiceNode {
     pub node: Node,
     pub upstream_host: String,
     pub upstream_port: u16,
+}
+
+/// A front route: everything under `prefix` to the service, with the route's policies.
+#[derive(Debug, Clone)]
+pub struct RoutePlan {
+    pub prefix: String,
+    pub service: String,
+    pub policy: RoutePolicy,
 }
 
 /// A wasm module in place: where Envoy runs it, its file and its configuration.
@@ -72,11 +83,12 @@ pub fn service_file(name: &str) -> String {
 pub fn render(plan: &Plan) -> Vec<File> {
     let mut files = Vec::new();
     let clusters = plan.services.iter().map(|s| Cluster::single(&s.name, LOOPBACK, s.node.port)).collect();
-    let routes = plan.routes.iter().map(|(prefix, service)| route(prefix, service)).collect();
-    envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, routes, clusters, &mut files);
+    let routes = plan.routes.iter().map(front_route).collect();
+    let limits = rate_limit_filter(plan);
+    envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, (routes, limits), clusters, &mut files);
     for service in &plan.services {
         let upstream = Cluster::single("upstream", &service.upstream_host, service.upstream_port);
-        let routes = vec![route("/", "upstream")];
+        let routes = (vec![route("/", "upstream")], Vec::new());
         envoy(plan, &service.name, &service_file(&service.name), &service.node, routes, vec![upstream], &mut files);
     }
     files
@@ -93,11 +105,11 @@ fn envoy(
     name: &str,
     file: &str,
     node: &Node,
-    routes: Vec<v3::Route>,
+    (routes, policy_filters): (Vec<v3::Route>, Vec<v3::HttpFilter>),
     clusters: Vec<Cluster>,
     files: &mut Vec<File>,
 ) {
-    let listener = listener(name, node, routes);
+    let listener = listener(name, node, routes, policy_filters);
     let Some(dir) = &plan.listeners_dir else {
         let config = bootstrap(name, vec![listener], clusters, None);
         files.push(File { name: file.to_string(), yaml: yaml(&config), schema: Schema::Bootstrap });
@@ -132,14 +144,68 @@ fn bootstrap(name: &str, listeners: Vec<v3::Listener>, clusters: Vec<Cluster>, l
 }
 
 pub(crate) fn route(prefix: &str, cluster: &str) -> v3::Route {
-    v3::Route {
-        match_: v3::RouteMatch { prefix: prefix.to_string() },
-        route: v3::RouteAction { cluster: cluster.to_string() },
+    v3::Route::to_cluster(prefix, cluster)
+}
+
+const LOCAL_RATE_LIMIT: &str = "envoy.filters.http.local_ratelimit";
+
+/// A front route with its policies.
+fn front_route(plan: &RoutePlan) -> v3::Route {
+    let policy = &plan.policy;
+    let mut route = v3::Route::to_cluster(&plan.prefix, &plan.service);
+    route.route.timeout = policy.timeout.map(envoy_duration);
+    route.route.retry_policy = policy.retries.as_ref().map(|r| v3::RetryPolicy {
+        retry_on: r.on.clone(),
+        num_retries: r.attempts,
+        per_try_timeout: r.per_try_timeout.map(envoy_duration),
+    });
+    let add = |pairs: &std::collections::BTreeMap<String, String>| {
+        pairs.iter().map(|(k, v)| v3::HeaderValueOption::overwrite(k, v)).collect()
+    };
+    route.request_headers_to_add = add(&policy.headers.request_add);
+    route.request_headers_to_remove = policy.headers.request_remove.clone();
+    route.response_headers_to_add = add(&policy.headers.response_add);
+    route.response_headers_to_remove = policy.headers.response_remove.clone();
+    if let Some(limit) = &policy.rate_limit {
+        let config = local_rate_limit(&format!("route_{}", plan.service), Some(limit));
+        route.typed_per_filter_config.insert(LOCAL_RATE_LIMIT.into(), v3::PerRouteConfig::LocalRateLimit(config));
+    }
+    route
+}
+
+/// Envoy's local rate limit with its bucket, its x-ratelimit headers on every answer it
+/// governs, and `x-envoy-ratelimited: true` on its 429s (Envoy adds none of them by itself).
+fn local_rate_limit(stat_prefix: &str, limit: Option<&RateLimit>) -> v3::LocalRateLimit {
+    v3::LocalRateLimit {
+        stat_prefix: stat_prefix.to_string(),
+        token_bucket: limit.map(|l| v3::TokenBucket {
+            max_tokens: l.requests,
+            tokens_per_fill: l.requests,
+            fill_interval: envoy_duration(l.per),
+        }),
+        filter_enabled: limit.map(|_| v3::RuntimeFractionalPercent::all("gw.rate_limit.enabled")),
+        filter_enforced: limit.map(|_| v3::RuntimeFractionalPercent::all("gw.rate_limit.enforced")),
+        response_headers_to_add: match limit {
+            Some(_) => vec![v3::HeaderValueOption::overwrite("x-envoy-ratelimited", "true")],
+            None => Vec::new(),
+        },
+        enable_x_ratelimit_headers: limit.map(|_| "DRAFT_VERSION_03"),
     }
 }
 
+/// The front's rate-limit filter, when the front or a route limits (first in the chain: a
+/// request over the limit costs no filter any work).
+fn rate_limit_filter(plan: &Plan) -> Vec<v3::HttpFilter> {
+    let any_route = plan.routes.iter().any(|r| r.policy.rate_limit.is_some());
+    if plan.rate_limit.is_none() && !any_route {
+        return Vec::new();
+    }
+    let config = local_rate_limit("front", plan.rate_limit.as_ref());
+    vec![v3::HttpFilter { name: LOCAL_RATE_LIMIT.into(), typed_config: v3::HttpFilterConfig::LocalRateLimit(config) }]
+}
+
 /// A local Envoy's listener: its filters read their modules from files.
-fn listener(name: &str, node: &Node, routes: Vec<v3::Route>) -> v3::Listener {
+fn listener(name: &str, node: &Node, routes: Vec<v3::Route>, policy_filters: Vec<v3::HttpFilter>) -> v3::Listener {
     let filters = node
         .filters
         .iter()
@@ -148,7 +214,7 @@ fn listener(name: &str, node: &Node, routes: Vec<v3::Route>) -> v3::Listener {
             (f.kind, wasm(f, code))
         })
         .collect();
-    listener_with(name, Some(Address::tcp(LOOPBACK, node.port)), filters, routes, true)
+    listener_with(name, Some(Address::tcp(LOOPBACK, node.port)), filters, routes, policy_filters, true)
 }
 
 /// The listener every Envoy gw configures: network wasm filters, then an HTTP
@@ -159,10 +225,11 @@ pub(crate) fn listener_with(
     address: Option<Address>,
     filters: Vec<(FilterKind, v3::WasmFilter)>,
     routes: Vec<v3::Route>,
+    policy_filters: Vec<v3::HttpFilter>,
     stdout_log: bool,
 ) -> v3::Listener {
     let mut network = Vec::new();
-    let mut http_filters = Vec::new();
+    let mut http_filters = policy_filters;
     let mut access_log = Vec::new();
     if stdout_log {
         access_log.push(v3::AccessLog {
@@ -244,6 +311,10 @@ mod tests {
         }
     }
 
+    fn plain(prefix: &str, service: &str) -> RoutePlan {
+        RoutePlan { prefix: prefix.into(), service: service.into(), policy: RoutePolicy::default() }
+    }
+
     /// Every rendered file passes Envoy's schema; the text is what the snapshot shows.
     fn snapshot(plan: &Plan) -> String {
         let files = crate::topology::render_checked(plan).unwrap_or_else(|e| panic!("{e}"));
@@ -258,7 +329,8 @@ mod tests {
                 service("service-1", 10001, Vec::new(), (LOOPBACK, 20001)),
                 service("service-2", 10002, Vec::new(), (LOOPBACK, 20002)),
             ],
-            routes: vec![("/service/1".into(), "service-1".into()), ("/service/2".into(), "service-2".into())],
+            routes: vec![plain("/service/1", "service-1"), plain("/service/2", "service-2")],
+            rate_limit: None,
             listeners_dir: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
@@ -280,8 +352,41 @@ mod tests {
                 service("users", 8081, vec![filter(FilterKind::Http, "tagger")], (LOOPBACK, 9001)),
                 service("billing", 8082, Vec::new(), ("billing.internal", 443)),
             ],
-            routes: vec![("/users".into(), "users".into()), ("/".into(), "billing".into())],
+            routes: vec![plain("/users", "users"), plain("/", "billing")],
+            rate_limit: None,
             listeners_dir: Some("/run/gw".into()),
+        };
+        insta::assert_snapshot!(snapshot(&plan));
+    }
+
+    #[test]
+    fn gateway_policies_on_the_front() {
+        use crate::topology::policy::{HeadersSpec, Retries};
+        use std::time::Duration;
+        let api = RoutePlan {
+            prefix: "/api".into(),
+            service: "api".into(),
+            policy: RoutePolicy {
+                timeout: Some(Duration::from_secs(5)),
+                retries: Some(Retries {
+                    on: "5xx,reset".into(),
+                    attempts: 3,
+                    per_try_timeout: Some(Duration::from_millis(1500)),
+                }),
+                rate_limit: Some(RateLimit { requests: 100, per: Duration::from_secs(1) }),
+                headers: HeadersSpec {
+                    request_add: [("x-gw".to_string(), "1".to_string())].into(),
+                    response_remove: vec!["content-type".into()],
+                    ..HeadersSpec::default()
+                },
+            },
+        };
+        let plan = Plan {
+            front: Node { port: 10000, filters: vec![filter(FilterKind::Http, "my_filter")] },
+            services: vec![service("api", 10001, Vec::new(), (LOOPBACK, 20001))],
+            routes: vec![api, plain("/", "api")],
+            rate_limit: Some(RateLimit { requests: 1, per: Duration::from_secs(60) }),
+            listeners_dir: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
     }

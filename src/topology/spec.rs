@@ -5,6 +5,8 @@
 
 use serde::Deserialize;
 
+use super::policy::{self, HeadersSpec, RateLimitSpec, RetriesSpec};
+
 /// The front Envoy's name: its config file, its listener, its run directory.
 pub const FRONT: &str = "front";
 
@@ -31,11 +33,13 @@ pub struct Front {
     pub port: Option<u16>,
     #[serde(default = "project_filter")]
     pub filters: Vec<FilterSpec>,
+    /// A local rate limit on everything the front serves.
+    pub rate_limit: Option<RateLimitSpec>,
 }
 
 impl Default for Front {
     fn default() -> Self {
-        Front { port: None, filters: project_filter() }
+        Front { port: None, filters: project_filter(), rate_limit: None }
     }
 }
 
@@ -48,6 +52,30 @@ fn project_filter() -> Vec<FilterSpec> {
 pub struct RouteSpec {
     pub prefix: String,
     pub service: String,
+    /// The whole request's time limit, e.g. "5s".
+    pub timeout: Option<String>,
+    pub retries: Option<RetriesSpec>,
+    /// A local rate limit of this route's own (instead of the front's).
+    pub rate_limit: Option<RateLimitSpec>,
+    pub headers: Option<HeadersSpec>,
+}
+
+impl RouteSpec {
+    /// To `service`, with no policy.
+    pub fn to(prefix: String, service: String) -> RouteSpec {
+        RouteSpec { prefix, service, timeout: None, retries: None, rate_limit: None, headers: None }
+    }
+
+    /// The route's policies, checked; `at` is its key (`routes[0]`).
+    pub fn policy(&self, at: &str) -> Result<policy::RoutePolicy, String> {
+        policy::route_policy(
+            at,
+            self.timeout.as_deref(),
+            self.retries.as_ref(),
+            self.rate_limit.as_ref(),
+            self.headers.as_ref(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,7 +152,7 @@ impl Spec {
                     port: None,
                     filters: Vec::new(),
                 });
-                self.routes.push(RouteSpec { prefix: format!("/service/{i}"), service: format!("service-{i}") });
+                self.routes.push(RouteSpec::to(format!("/service/{i}"), format!("service-{i}")));
             }
         }
         for (i, service) in self.services.iter().enumerate() {
@@ -147,7 +175,11 @@ impl Spec {
             }
             upstream(&service.upstream).map_err(|e| format!("services[{i}].upstream = {:?}: {e}", service.upstream))?;
         }
+        if let Some(limit) = &self.front.rate_limit {
+            limit.check("front.rate_limit")?;
+        }
         for (i, route) in self.routes.iter().enumerate() {
+            route.policy(&format!("routes[{i}]"))?;
             if !route.prefix.starts_with('/') {
                 return Err(format!("routes[{i}].prefix = {:?} must start with '/'", route.prefix));
             }

@@ -163,7 +163,7 @@ fn filters_of(plan: &Plan, envoy: &str) -> Vec<(String, String)> {
 /// Where to send requests: the front listener, one URL per route.
 fn urls(plan: &Plan) -> Vec<String> {
     let front = plan.front.port;
-    plan.routes.iter().map(|(prefix, service)| format!("http://127.0.0.1:{front}{prefix}  → {service}")).collect()
+    plan.routes.iter().map(|r| format!("http://127.0.0.1:{front}{}  → {}", r.prefix, r.service)).collect()
 }
 
 struct Watch<'a> {

@@ -1,0 +1,225 @@
+//! The gateway's policies in `[topology]`: a local rate limit (on the front, or per route), and
+//! per route a timeout, retries and header edits. Read from gw.toml as written, checked whole
+//! before anything starts (each problem names its key), and handed to the render as values
+//! Envoy takes as they are.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// `rate_limit = { requests = 100, per = "1s" }`: a token bucket of `requests` tokens, all of
+/// them back every `per`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    pub requests: u32,
+    pub per: String,
+}
+
+/// `retries = { on = "5xx,reset", attempts = 3, per_try_timeout = "1s" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetriesSpec {
+    pub on: String,
+    pub attempts: u32,
+    pub per_try_timeout: Option<String>,
+}
+
+/// `headers = { request_add = { x-gw = "1" }, response_remove = ["server"] }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadersSpec {
+    #[serde(default)]
+    pub request_add: BTreeMap<String, String>,
+    #[serde(default)]
+    pub request_remove: Vec<String>,
+    #[serde(default)]
+    pub response_add: BTreeMap<String, String>,
+    #[serde(default)]
+    pub response_remove: Vec<String>,
+}
+
+/// A checked rate limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+/// A route's checked policies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutePolicy {
+    pub timeout: Option<Duration>,
+    pub retries: Option<Retries>,
+    pub rate_limit: Option<RateLimit>,
+    pub headers: HeadersSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retries {
+    pub on: String,
+    pub attempts: u32,
+    pub per_try_timeout: Option<Duration>,
+}
+
+/// What Envoy's router retries on (`x-envoy-retry-on`).
+const RETRY_ON: &[&str] = &[
+    "5xx",
+    "gateway-error",
+    "reset",
+    "reset-before-request",
+    "connect-failure",
+    "envoy-ratelimited",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "http3-post-connect-failure",
+];
+
+/// Envoy refuses a local rate limit that refills more often than this.
+const MIN_FILL: Duration = Duration::from_millis(50);
+
+/// `500ms`, `1s`, `1.5s`, `2m`, `1h`.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 =
+        number.parse().map_err(|_| format!("{text:?} is not a duration: write a number and a unit, e.g. \"1s\""))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m or h, e.g. \"500ms\" or \"1s\"")),
+    };
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!("{text:?} must be more than 0 and at most a day"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A duration as Envoy's JSON writes one: `0.500s`.
+pub fn envoy_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis.is_multiple_of(1000) {
+        format!("{}s", millis / 1000)
+    } else {
+        format!("{}.{:03}s", millis / 1000, millis % 1000)
+    }
+}
+
+impl RateLimitSpec {
+    pub fn check(&self, at: &str) -> Result<RateLimit, String> {
+        if self.requests == 0 {
+            return Err(format!("{at}.requests = 0 would refuse every request; the least is 1"));
+        }
+        let per = duration(&self.per).map_err(|e| format!("{at}.per: {e}"))?;
+        if per < MIN_FILL {
+            return Err(format!("{at}.per = {:?}: Envoy refills a bucket at most every 50ms", self.per));
+        }
+        Ok(RateLimit { requests: self.requests, per })
+    }
+}
+
+impl RetriesSpec {
+    fn check(&self, at: &str) -> Result<Retries, String> {
+        for condition in self.on.split(',').map(str::trim) {
+            if !RETRY_ON.contains(&condition) {
+                return Err(format!(
+                    "{at}.on: {condition:?} is not a condition Envoy retries on; use a comma-separated list of {}",
+                    RETRY_ON.join(", ")
+                ));
+            }
+        }
+        if !(1..=10).contains(&self.attempts) {
+            return Err(format!("{at}.attempts = {}: give 1 to 10", self.attempts));
+        }
+        let per_try_timeout = match &self.per_try_timeout {
+            Some(text) => Some(duration(text).map_err(|e| format!("{at}.per_try_timeout: {e}"))?),
+            None => None,
+        };
+        let on = self.on.split(',').map(str::trim).collect::<Vec<_>>().join(",");
+        Ok(Retries { on, attempts: self.attempts, per_try_timeout })
+    }
+}
+
+impl HeadersSpec {
+    fn check(&self, at: &str) -> Result<(), String> {
+        let names = self.request_add.keys().chain(&self.request_remove).chain(self.response_add.keys());
+        for name in names.chain(&self.response_remove) {
+            let token = !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            if !token {
+                return Err(format!("{at}: {name:?} is not a header name (lower-case letters, digits, '-', '_')"));
+            }
+            if name == "host" || name.starts_with(':') {
+                return Err(format!("{at}: {name:?} cannot be edited here"));
+            }
+        }
+        for value in self.request_add.values().chain(self.response_add.values()) {
+            if value.chars().any(|c| c.is_control()) {
+                return Err(format!("{at}: the value {value:?} holds a control character"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A route's policies, checked; `at` is its key (`routes[0]`).
+pub fn route_policy(
+    at: &str,
+    timeout: Option<&str>,
+    retries: Option<&RetriesSpec>,
+    rate_limit: Option<&RateLimitSpec>,
+    headers: Option<&HeadersSpec>,
+) -> Result<RoutePolicy, String> {
+    let timeout = match timeout {
+        Some(text) => Some(duration(text).map_err(|e| format!("{at}.timeout: {e}"))?),
+        None => None,
+    };
+    let headers = headers.cloned().unwrap_or_default();
+    headers.check(&format!("{at}.headers"))?;
+    Ok(RoutePolicy {
+        timeout,
+        retries: retries.map(|r| r.check(&format!("{at}.retries"))).transpose()?,
+        rate_limit: rate_limit.map(|r| r.check(&format!("{at}.rate_limit"))).transpose()?,
+        headers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_gw_toml_and_in_envoy() {
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(duration("5").unwrap_err().contains("unit"));
+        assert!(duration("0s").is_err() && duration("s").is_err() && duration("2d").is_err());
+        assert_eq!(envoy_duration(Duration::from_secs(60)), "60s");
+        assert_eq!(envoy_duration(Duration::from_millis(1500)), "1.500s");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let zero = RateLimitSpec { requests: 0, per: "1s".into() };
+        assert!(zero.check("front.rate_limit").unwrap_err().starts_with("front.rate_limit.requests = 0"));
+        let fast = RateLimitSpec { requests: 1, per: "10ms".into() };
+        assert!(fast.check("front.rate_limit").unwrap_err().contains("50ms"));
+        let retries = RetriesSpec { on: "5xx,oops".into(), attempts: 3, per_try_timeout: None };
+        assert!(
+            route_policy("routes[1]", None, Some(&retries), None, None).unwrap_err().contains("routes[1].retries.on")
+        );
+        let headers = HeadersSpec { request_add: BTreeMap::from([("X Bad".into(), "1".into())]), ..Default::default() };
+        assert!(route_policy("routes[0]", None, None, None, Some(&headers)).unwrap_err().contains("routes[0].headers"));
+        assert!(route_policy("routes[0]", Some("soon"), None, None, None).unwrap_err().contains("routes[0].timeout"));
+        let good = RetriesSpec { on: "5xx, reset".into(), attempts: 3, per_try_timeout: Some("1s".into()) };
+        let policy = route_policy("routes[0]", Some("5s"), Some(&good), None, None).unwrap();
+        assert_eq!(policy.retries.unwrap().on, "5xx,reset");
+    }
+}
