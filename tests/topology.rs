@@ -515,3 +515,49 @@ fn bad_gateway_policies_are_refused_naming_the_key() {
         assert!(!root.join("out").exists(), "nothing written for {key}");
     }
 }
+
+#[test]
+fn load_balancing_splits_and_header_routes_on_real_envoys() {
+    let topology = "\n[topology.front]\nfilters = []\n\n\
+         [[topology.routes]]\nprefix = \"/rr\"\nservice = \"pool\"\n\
+         [[topology.routes]]\nprefix = \"/split\"\nservices = [{ service = \"v1\", weight = 90 }, { service = \"v2\", weight = 10 }]\n\
+         [[topology.routes]]\nprefix = \"/ab\"\nservice = \"v2\"\nheaders_match = { x-canary = \"true\" }\n\
+         [[topology.routes]]\nprefix = \"/ab\"\nservice = \"v1\"\n\n\
+         [[topology.services]]\nname = \"pool\"\nendpoints = [\"echo\", \"echo\", \"echo\"]\nlb = \"round_robin\"\n\
+         [[topology.services]]\nname = \"v1\"\n[[topology.services]]\nname = \"v2\"\n";
+    for envoy in common::envoy::all() {
+        let at = format!("Envoy {}", envoy.version);
+        let (gw, root) = on_real(&envoy, topology);
+        let mut run = start(&gw, &root, &["run"]);
+        run.expect("ready; try:");
+        let rr = url_of(&mut run, "/rr");
+        let split = run.expect("/split  → v1 90%, v2 10%").split_whitespace().next().unwrap().to_string();
+        let ab = url_of(&mut run, "/ab");
+        let client = client();
+        let answer = |url: &str, canary: bool| -> serde_json::Value {
+            let mut request = client.get(url);
+            if canary {
+                request = request.header("x-canary", "true");
+            }
+            let answer = request.send().unwrap();
+            assert_eq!(answer.status(), 200, "{at}");
+            answer.json().unwrap()
+        };
+        let mut per_endpoint = std::collections::BTreeMap::new();
+        for _ in 0..300 {
+            let echoed = answer(&rr, false);
+            assert_eq!(echoed["service"], "pool", "{at}");
+            *per_endpoint.entry(echoed["endpoint"].as_u64().unwrap()).or_insert(0) += 1;
+        }
+        assert_eq!(per_endpoint.len(), 3, "{at}: {per_endpoint:?}");
+        assert!(per_endpoint.values().all(|n| (90..=110).contains(n)), "{at}: round robin {per_endpoint:?}");
+        let v1 = (0..1000).filter(|_| answer(&split, false)["service"] == "v1").count();
+        assert!((850..=950).contains(&v1), "{at}: {v1} of 1000 to v1, 90 % asked");
+        assert_eq!(answer(&ab, true)["service"], "v2", "{at}");
+        assert_eq!(answer(&ab, false)["service"], "v1", "{at}");
+
+        run.signal(libc::SIGINT);
+        let (code, output) = run.wait();
+        assert_eq!(code, 0, "{output}");
+    }
+}

@@ -164,8 +164,13 @@ impl Route {
     /// Everything under `prefix` to `cluster`, with no policy.
     pub fn to_cluster(prefix: &str, cluster: &str) -> Route {
         Route {
-            match_: RouteMatch { prefix: prefix.to_string() },
-            route: RouteAction { cluster: cluster.to_string(), timeout: None, retry_policy: None },
+            match_: RouteMatch { prefix: prefix.to_string(), headers: Vec::new() },
+            route: RouteAction {
+                cluster: Some(cluster.to_string()),
+                weighted_clusters: None,
+                timeout: None,
+                retry_policy: None,
+            },
             request_headers_to_add: Vec::new(),
             request_headers_to_remove: Vec::new(),
             response_headers_to_add: Vec::new(),
@@ -255,15 +260,44 @@ pub struct FractionalPercent {
 #[derive(Debug, Serialize)]
 pub struct RouteMatch {
     pub prefix: String,
+    /// Every one must match (A/B routing on a header).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderMatcher>,
 }
 
 #[derive(Debug, Serialize)]
+pub struct HeaderMatcher {
+    pub name: String,
+    pub string_match: StringMatcher,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StringMatcher {
+    pub exact: String,
+}
+
+/// One cluster, or weighted ones.
+#[derive(Debug, Serialize)]
 pub struct RouteAction {
-    pub cluster: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighted_clusters: Option<WeightedClusters>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WeightedClusters {
+    pub clusters: Vec<ClusterWeight>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClusterWeight {
+    pub name: String,
+    pub weight: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -395,6 +429,9 @@ pub struct Cluster {
     #[serde(rename = "type")]
     pub discovery: &'static str,
     pub connect_timeout: &'static str,
+    /// ROUND_ROBIN (Envoy's default when None), LEAST_REQUEST, RING_HASH, RANDOM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lb_policy: Option<&'static str>,
     /// None for EDS: the control plane sends the endpoints.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load_assignment: Option<ClusterLoadAssignment>,
@@ -442,16 +479,24 @@ pub struct Endpoint {
 impl Cluster {
     /// One upstream at `host:port`: STATIC for an IP address, STRICT_DNS for a name.
     pub fn single(name: &str, host: &str, port: u16) -> Cluster {
-        let discovery = if host.parse::<std::net::IpAddr>().is_ok() { "STATIC" } else { "STRICT_DNS" };
+        Cluster::endpoints(name, &[(host.to_string(), port)])
+    }
+
+    /// Upstreams at `host:port` each: STATIC when all are IP addresses, else STRICT_DNS.
+    pub fn endpoints(name: &str, endpoints: &[(String, u16)]) -> Cluster {
+        let all_ips = endpoints.iter().all(|(host, _)| host.parse::<std::net::IpAddr>().is_ok());
+        let lb_endpoints = endpoints
+            .iter()
+            .map(|(host, port)| LbEndpoint { endpoint: Endpoint { address: Address::tcp(host, *port) } })
+            .collect();
         Cluster {
             name: name.to_string(),
-            discovery,
+            discovery: if all_ips { "STATIC" } else { "STRICT_DNS" },
             connect_timeout: "1s",
+            lb_policy: None,
             load_assignment: Some(ClusterLoadAssignment {
                 cluster_name: name.to_string(),
-                endpoints: vec![LocalityLbEndpoints {
-                    lb_endpoints: vec![LbEndpoint { endpoint: Endpoint { address: Address::tcp(host, port) } }],
-                }],
+                endpoints: vec![LocalityLbEndpoints { lb_endpoints }],
             }),
             dns_lookup_family: None,
             transport_socket: None,
@@ -464,6 +509,7 @@ impl Cluster {
             name: name.to_string(),
             discovery: "EDS",
             connect_timeout: "5s",
+            lb_policy: None,
             load_assignment: None,
             dns_lookup_family: None,
             transport_socket: None,

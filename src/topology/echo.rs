@@ -1,6 +1,9 @@
 //! gw's built-in upstream: answers every request with the request it got, as
 //! JSON, so a user sees what the filters in front of it did (headers added,
-//! removed, rewritten). In-process: it goes when gw goes.
+//! removed, rewritten), and which endpoint of which service answered. A request
+//! can ask for a fault: `x-echo-status: 503` answers with that status,
+//! `x-echo-delay-ms: 200` answers that much later (at most 10 s). In-process: it
+//! goes when gw goes.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -17,8 +20,9 @@ pub struct Echo {
 
 #[derive(Debug, Serialize)]
 struct Echoed<'a> {
-    /// Which service's upstream answered.
+    /// Which service's upstream answered, and which of its endpoints (from 1).
     service: &'a str,
+    endpoint: usize,
     method: String,
     path: String,
     /// In the order received; repeated names repeat.
@@ -27,8 +31,8 @@ struct Echoed<'a> {
 }
 
 impl Echo {
-    /// Listens on a free loopback port.
-    pub fn start(service: &str) -> std::io::Result<Echo> {
+    /// Listens on a free loopback port as endpoint `endpoint` (from 1) of `service`.
+    pub fn start(service: &str, endpoint: usize) -> std::io::Result<Echo> {
         let server = tiny_http::Server::http("127.0.0.1:0").map_err(std::io::Error::other)?;
         let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(0);
         let server = Arc::new(server);
@@ -36,7 +40,7 @@ impl Echo {
         let service = service.to_string();
         let thread = std::thread::Builder::new().name(format!("gw-echo-{service}")).spawn(move || {
             for request in serving.incoming_requests() {
-                answer(&service, request);
+                answer(&service, endpoint, request);
             }
         })?;
         Ok(Echo { server, port, thread: Some(thread) })
@@ -47,11 +51,22 @@ impl Echo {
     }
 }
 
-fn answer(service: &str, mut request: tiny_http::Request) {
+/// The longest `x-echo-delay-ms` honoured.
+const MAX_DELAY_MS: u64 = 10_000;
+
+fn answer(service: &str, endpoint: usize, mut request: tiny_http::Request) {
     let mut body = Vec::new();
     let _ = request.as_reader().take(1 << 20).read_to_end(&mut body);
+    let asked = |name: &'static str| {
+        request.headers().iter().find(|h| h.field.equiv(name)).and_then(|h| h.value.as_str().trim().parse::<u64>().ok())
+    };
+    let status = asked("x-echo-status").filter(|s| (200..600).contains(s)).unwrap_or(200) as u16;
+    if let Some(delay) = asked("x-echo-delay-ms") {
+        std::thread::sleep(std::time::Duration::from_millis(delay.min(MAX_DELAY_MS)));
+    }
     let echoed = Echoed {
         service,
+        endpoint,
         method: request.method().to_string(),
         path: request.url().to_string(),
         headers: request.headers().iter().map(|h| (h.field.to_string(), h.value.to_string())).collect(),
@@ -60,7 +75,8 @@ fn answer(service: &str, mut request: tiny_http::Request) {
     let mut json = serde_json::to_vec_pretty(&echoed).unwrap_or_default();
     json.push(b'\n');
     let content_type = tiny_http::Header::from_bytes("content-type", "application/json").expect("a valid header");
-    let _ = request.respond(tiny_http::Response::from_data(json).with_header(content_type));
+    let response = tiny_http::Response::from_data(json).with_header(content_type).with_status_code(status);
+    let _ = request.respond(response);
 }
 
 impl Drop for Echo {
@@ -78,7 +94,7 @@ mod tests {
 
     #[test]
     fn echoes_the_request_as_json() {
-        let echo = Echo::start("users").unwrap();
+        let echo = Echo::start("users", 1).unwrap();
         let client = reqwest::blocking::Client::new();
         let response = client
             .post(format!("http://127.0.0.1:{}/a/b?c=1", echo.port()))

@@ -21,33 +21,41 @@ pub struct ProjectModule {
     pub default_config: Option<(String, PathBuf)>,
 }
 
-/// Settles a topology. `echo_port(service)` gives the port of the echo
-/// upstream serving that service.
+/// Settles a topology. `echo_port(service, n)` gives the port of an echo upstream started as
+/// the service's endpoint `n` (from 1).
 pub fn plan(
     spec: &Spec,
     project: &ProjectModule,
-    echo_port: &mut dyn FnMut(&str) -> Result<u16, Error>,
+    echo_port: &mut dyn FnMut(&str, usize) -> Result<u16, Error>,
     listeners_dir: Option<PathBuf>,
 ) -> Result<Plan, Error> {
     let front = Node { port: port(spec.front.port)?, filters: filters(&spec.front.filters, project, "front")? };
     let mut services = Vec::new();
     for (i, service) in spec.services.iter().enumerate() {
         let at = format!("services[{i}]");
-        let (upstream_host, upstream_port) = match spec::upstream(&service.upstream).map_err(Error::Topology)? {
-            Upstream::Echo => ("127.0.0.1".to_string(), echo_port(&service.name)?),
-            Upstream::Address { host, port } => (host, port),
-        };
+        let mut upstreams = Vec::new();
+        for (j, endpoint) in service.endpoints().iter().enumerate() {
+            upstreams.push(match spec::upstream(endpoint).map_err(Error::Topology)? {
+                Upstream::Echo => ("127.0.0.1".to_string(), echo_port(&service.name, j + 1)?),
+                Upstream::Address { host, port } => (host, port),
+            });
+        }
         services.push(ServiceNode {
             name: service.name.clone(),
             node: Node { port: port(service.port)?, filters: filters(&service.filters, project, &at)? },
-            upstream_host,
-            upstream_port,
+            upstreams,
+            lb: service.lb,
         });
     }
     let mut routes = Vec::new();
     for (i, route) in spec.routes.iter().enumerate() {
         let policy = route.policy(&format!("routes[{i}]")).map_err(Error::Topology)?;
-        routes.push(RoutePlan { prefix: route.prefix.clone(), service: route.service.clone(), policy });
+        routes.push(RoutePlan {
+            prefix: route.prefix.clone(),
+            targets: route.targets(),
+            headers_match: route.headers_match.clone().into_iter().collect(),
+            policy,
+        });
     }
     let rate_limit = spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose();
     Ok(Plan { front, services, routes, rate_limit: rate_limit.map_err(Error::Topology)?, listeners_dir })

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::policy::{RateLimit, RoutePolicy, envoy_duration};
-use super::spec::FilterKind;
+use super::spec::{FilterKind, LoadBalancing};
 use crate::envoy_api::v3::{self, Address, Cluster};
 
 const LOOPBACK: &str = "127.0.0.1";
@@ -34,16 +34,30 @@ pub struct Node {
 pub struct ServiceNode {
     pub name: String,
     pub node: Node,
-    pub upstream_host: String,
-    pub upstream_port: u16,
+    /// Its upstream instances, `(host, port)`.
+    pub upstreams: Vec<(String, u16)>,
+    pub lb: Option<LoadBalancing>,
 }
 
 /// A front route: everything under `prefix` to the service, with the route's policies.
 #[derive(Debug, Clone)]
 pub struct RoutePlan {
     pub prefix: String,
-    pub service: String,
+    /// The services and their weights (of 100); one service has 100.
+    pub targets: Vec<(String, u32)>,
+    /// Exact header values the request must have.
+    pub headers_match: Vec<(String, String)>,
     pub policy: RoutePolicy,
+}
+
+impl RoutePlan {
+    /// `api`, or `v1 90%, v2 10%`.
+    pub fn describe(&self) -> String {
+        match self.targets.as_slice() {
+            [(one, _)] => one.clone(),
+            many => many.iter().map(|(s, w)| format!("{s} {w}%")).collect::<Vec<_>>().join(", "),
+        }
+    }
 }
 
 /// A wasm module in place: where Envoy runs it, its file and its configuration.
@@ -87,7 +101,8 @@ pub fn render(plan: &Plan) -> Vec<File> {
     let limits = rate_limit_filter(plan);
     envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, (routes, limits), clusters, &mut files);
     for service in &plan.services {
-        let upstream = Cluster::single("upstream", &service.upstream_host, service.upstream_port);
+        let mut upstream = Cluster::endpoints("upstream", &service.upstreams);
+        upstream.lb_policy = service.lb.map(LoadBalancing::envoy);
         let routes = (vec![route("/", "upstream")], Vec::new());
         envoy(plan, &service.name, &service_file(&service.name), &service.node, routes, vec![upstream], &mut files);
     }
@@ -152,7 +167,25 @@ const LOCAL_RATE_LIMIT: &str = "envoy.filters.http.local_ratelimit";
 /// A front route with its policies.
 fn front_route(plan: &RoutePlan) -> v3::Route {
     let policy = &plan.policy;
-    let mut route = v3::Route::to_cluster(&plan.prefix, &plan.service);
+    let mut route = v3::Route::to_cluster(&plan.prefix, &plan.targets[0].0);
+    if plan.targets.len() > 1 {
+        route.route.cluster = None;
+        route.route.weighted_clusters = Some(v3::WeightedClusters {
+            clusters: plan
+                .targets
+                .iter()
+                .map(|(name, weight)| v3::ClusterWeight { name: name.clone(), weight: *weight })
+                .collect(),
+        });
+    }
+    route.match_.headers = plan
+        .headers_match
+        .iter()
+        .map(|(name, value)| v3::HeaderMatcher {
+            name: name.clone(),
+            string_match: v3::StringMatcher { exact: value.clone() },
+        })
+        .collect();
     route.route.timeout = policy.timeout.map(envoy_duration);
     route.route.retry_policy = policy.retries.as_ref().map(|r| v3::RetryPolicy {
         retry_on: r.on.clone(),
@@ -167,7 +200,7 @@ fn front_route(plan: &RoutePlan) -> v3::Route {
     route.response_headers_to_add = add(&policy.headers.response_add);
     route.response_headers_to_remove = policy.headers.response_remove.clone();
     if let Some(limit) = &policy.rate_limit {
-        let config = local_rate_limit(&format!("route_{}", plan.service), Some(limit));
+        let config = local_rate_limit(&format!("route_{}", plan.targets[0].0), Some(limit));
         route.typed_per_filter_config.insert(LOCAL_RATE_LIMIT.into(), v3::PerRouteConfig::LocalRateLimit(config));
     }
     route
@@ -306,13 +339,18 @@ mod tests {
         ServiceNode {
             name: name.into(),
             node: Node { port, filters },
-            upstream_host: upstream.0.into(),
-            upstream_port: upstream.1,
+            upstreams: vec![(upstream.0.into(), upstream.1)],
+            lb: None,
         }
     }
 
     fn plain(prefix: &str, service: &str) -> RoutePlan {
-        RoutePlan { prefix: prefix.into(), service: service.into(), policy: RoutePolicy::default() }
+        RoutePlan {
+            prefix: prefix.into(),
+            targets: vec![(service.into(), 100)],
+            headers_match: Vec::new(),
+            policy: RoutePolicy::default(),
+        }
     }
 
     /// Every rendered file passes Envoy's schema; the text is what the snapshot shows.
@@ -365,7 +403,8 @@ mod tests {
         use std::time::Duration;
         let api = RoutePlan {
             prefix: "/api".into(),
-            service: "api".into(),
+            targets: vec![("api".into(), 100)],
+            headers_match: Vec::new(),
             policy: RoutePolicy {
                 timeout: Some(Duration::from_secs(5)),
                 retries: Some(Retries {

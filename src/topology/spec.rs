@@ -51,7 +51,13 @@ fn project_filter() -> Vec<FilterSpec> {
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub prefix: String,
-    pub service: String,
+    /// The service, or `services`: weighted ones (a split, e.g. a canary).
+    pub service: Option<String>,
+    #[serde(default)]
+    pub services: Vec<WeightedService>,
+    /// Only requests with these headers (exact values) take this route (A/B routing).
+    #[serde(default)]
+    pub headers_match: std::collections::BTreeMap<String, String>,
     /// The whole request's time limit, e.g. "5s".
     pub timeout: Option<String>,
     pub retries: Option<RetriesSpec>,
@@ -60,10 +66,61 @@ pub struct RouteSpec {
     pub headers: Option<HeadersSpec>,
 }
 
+/// `{ service = "v2", weight = 10 }`: this share (of 100) of a route's requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedService {
+    pub service: String,
+    pub weight: u32,
+}
+
 impl RouteSpec {
     /// To `service`, with no policy.
     pub fn to(prefix: String, service: String) -> RouteSpec {
-        RouteSpec { prefix, service, timeout: None, retries: None, rate_limit: None, headers: None }
+        RouteSpec {
+            prefix,
+            service: Some(service),
+            services: Vec::new(),
+            headers_match: Default::default(),
+            timeout: None,
+            retries: None,
+            rate_limit: None,
+            headers: None,
+        }
+    }
+
+    /// The services the route sends to, with their weights (one service: 100).
+    pub fn targets(&self) -> Vec<(String, u32)> {
+        match &self.service {
+            Some(service) => vec![(service.clone(), 100)],
+            None => self.services.iter().map(|w| (w.service.clone(), w.weight)).collect(),
+        }
+    }
+
+    fn check_targets(&self, at: &str) -> Result<(), String> {
+        match (&self.service, self.services.is_empty()) {
+            (Some(_), false) => return Err(format!("{at}: give service or services, not both")),
+            (None, true) => {
+                return Err(format!("{at}: give service = \"name\", or services = [{{ service, weight }}, ...]"));
+            }
+            _ => {}
+        }
+        if !self.services.is_empty() {
+            let total: u32 = self.services.iter().map(|w| w.weight).sum();
+            if total != 100 || self.services.iter().any(|w| w.weight == 0) {
+                let weights: Vec<String> = self.services.iter().map(|w| w.weight.to_string()).collect();
+                return Err(format!(
+                    "{at}.services: the weights ({}) must each be at least 1 and add up to 100",
+                    weights.join(" + ")
+                ));
+            }
+        }
+        for name in self.headers_match.keys() {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(format!("{at}.headers_match: {name:?} is not a lower-case header name"));
+            }
+        }
+        Ok(())
     }
 
     /// The route's policies, checked; `at` is its key (`routes[0]`).
@@ -82,17 +139,49 @@ impl RouteSpec {
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
     pub name: String,
-    /// `echo` or `host:port`.
-    #[serde(default = "echo")]
-    pub upstream: String,
+    /// `echo` or `host:port` (default: echo).
+    pub upstream: Option<String>,
+    /// Several upstream instances, each `echo` (one echo server each) or `host:port`.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// How the service Envoy spreads requests over the endpoints (Envoy's default: round robin).
+    pub lb: Option<LoadBalancing>,
     /// The service Envoy's listener port; picked free when absent.
     pub port: Option<u16>,
     #[serde(default)]
     pub filters: Vec<FilterSpec>,
 }
 
-fn echo() -> String {
-    ECHO.into()
+impl ServiceSpec {
+    /// The upstream instances: `endpoints`, else the one `upstream` (echo by default).
+    pub fn endpoints(&self) -> Vec<String> {
+        if self.endpoints.is_empty() {
+            vec![self.upstream.clone().unwrap_or_else(|| ECHO.into())]
+        } else {
+            self.endpoints.clone()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadBalancing {
+    RoundRobin,
+    LeastRequest,
+    RingHash,
+    Random,
+}
+
+impl LoadBalancing {
+    /// Envoy's name for it.
+    pub fn envoy(self) -> &'static str {
+        match self {
+            LoadBalancing::RoundRobin => "ROUND_ROBIN",
+            LoadBalancing::LeastRequest => "LEAST_REQUEST",
+            LoadBalancing::RingHash => "RING_HASH",
+            LoadBalancing::Random => "RANDOM",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,7 +237,9 @@ impl Spec {
             for i in 1..=2 {
                 self.services.push(ServiceSpec {
                     name: format!("service-{i}"),
-                    upstream: echo(),
+                    upstream: Some(ECHO.into()),
+                    endpoints: Vec::new(),
+                    lb: None,
                     port: None,
                     filters: Vec::new(),
                 });
@@ -173,7 +264,15 @@ impl Spec {
                     service.name
                 ));
             }
-            upstream(&service.upstream).map_err(|e| format!("services[{i}].upstream = {:?}: {e}", service.upstream))?;
+            if service.upstream.is_some() && !service.endpoints.is_empty() {
+                return Err(format!("services[{i}]: give upstream or endpoints, not both"));
+            }
+            if let Some(text) = &service.upstream {
+                upstream(text).map_err(|e| format!("services[{i}].upstream = {text:?}: {e}"))?;
+            }
+            for (j, text) in service.endpoints.iter().enumerate() {
+                upstream(text).map_err(|e| format!("services[{i}].endpoints[{j}] = {text:?}: {e}"))?;
+            }
         }
         if let Some(limit) = &self.front.rate_limit {
             limit.check("front.rate_limit")?;
@@ -183,13 +282,16 @@ impl Spec {
             if !route.prefix.starts_with('/') {
                 return Err(format!("routes[{i}].prefix = {:?} must start with '/'", route.prefix));
             }
-            if !self.services.iter().any(|s| s.name == route.service) {
-                let names: Vec<_> = self.services.iter().map(|s| s.name.as_str()).collect();
-                return Err(format!(
-                    "routes[{i}].service = {:?} is not a service; the services are: {}",
-                    route.service,
-                    names.join(", ")
-                ));
+            route.check_targets(&format!("routes[{i}]"))?;
+            for (service, _) in route.targets() {
+                if !self.services.iter().any(|s| s.name == service) {
+                    let names: Vec<_> = self.services.iter().map(|s| s.name.as_str()).collect();
+                    let key = if route.service.is_some() { "service" } else { "services" };
+                    return Err(format!(
+                        "routes[{i}].{key}: {service:?} is not a service; the services are: {}",
+                        names.join(", ")
+                    ));
+                }
             }
         }
         let ports = self.front.port.iter().chain(self.services.iter().filter_map(|s| s.port.as_ref()));
@@ -272,6 +374,28 @@ mod tests {
         let e = spec("[front]\nport = 8000\n[[services]]\nname = \"a\"\nport = 8000\n").unwrap_err();
         assert!(e.contains("8000"), "{e}");
         assert!(spec("[front]\nprot = 1\n").is_err());
+    }
+
+    #[test]
+    fn splits_endpoints_and_balancing_are_checked() {
+        let services = "[[services]]\nname = \"v1\"\n[[services]]\nname = \"v2\"\n";
+        let split = |weights: &str| spec(&format!("[[routes]]\nprefix = \"/\"\nservices = [{weights}]\n{services}"));
+        let s = split("{service = \"v1\", weight = 90}, {service = \"v2\", weight = 10}").unwrap();
+        assert_eq!(s.routes[0].targets(), [("v1".to_string(), 90), ("v2".to_string(), 10)]);
+        let e = split("{service = \"v1\", weight = 90}, {service = \"v2\", weight = 20}").unwrap_err();
+        assert!(e.contains("routes[0].services") && e.contains("90 + 20"), "{e}");
+        let e = split("{service = \"v1\", weight = 100}, {service = \"v3\", weight = 0}").unwrap_err();
+        assert!(e.contains("routes[0].services"), "{e}");
+        let e = spec(&format!("[[routes]]\nprefix = \"/\"\n{services}")).unwrap_err();
+        assert!(e.contains("give service"), "{e}");
+        let e = spec("[[services]]\nname = \"a\"\nupstream = \"echo\"\nendpoints = [\"echo\"]\n").unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+        let e = spec("[[services]]\nname = \"a\"\nendpoints = [\"echo\", \"nope\"]\n").unwrap_err();
+        assert!(e.contains("services[0].endpoints[1]"), "{e}");
+        let e = spec("[[services]]\nname = \"a\"\nlb = \"fastest\"\n").unwrap_err();
+        assert!(e.contains("round_robin"), "{e}");
+        let s = spec("[[services]]\nname = \"a\"\nendpoints = [\"echo\", \"echo\"]\nlb = \"least_request\"\n").unwrap();
+        assert_eq!((s.services[0].endpoints().len(), s.services[0].lb), (2, Some(LoadBalancing::LeastRequest)));
     }
 
     #[test]

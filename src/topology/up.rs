@@ -60,8 +60,9 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Err
     project.wasm = stage_module(&run_dir, &project.wasm)?;
 
     let mut echoes = Vec::new();
-    let mut echo_port = |service: &str| {
-        let echo = Echo::start(service).map_err(|source| Error::Echo { service: service.to_string(), source })?;
+    let mut echo_port = |service: &str, endpoint: usize| {
+        let echo =
+            Echo::start(service, endpoint).map_err(|source| Error::Echo { service: service.to_string(), source })?;
         let port = echo.port();
         echoes.push(echo);
         Ok(port)
@@ -163,7 +164,7 @@ fn filters_of(plan: &Plan, envoy: &str) -> Vec<(String, String)> {
 /// Where to send requests: the front listener, one URL per route.
 fn urls(plan: &Plan) -> Vec<String> {
     let front = plan.front.port;
-    plan.routes.iter().map(|r| format!("http://127.0.0.1:{front}{}  → {}", r.prefix, r.service)).collect()
+    plan.routes.iter().map(|r| format!("http://127.0.0.1:{front}{}  → {}", r.prefix, r.describe())).collect()
 }
 
 struct Watch<'a> {
