@@ -561,3 +561,67 @@ fn load_balancing_splits_and_header_routes_on_real_envoys() {
         assert_eq!(code, 0, "{output}");
     }
 }
+
+#[test]
+fn health_checks_retries_outlier_detection_and_circuit_breakers_on_real_envoys() {
+    let topology = "\n[topology.front]\nfilters = []\n\n\
+         [[topology.routes]]\nprefix = \"/checked\"\nservice = \"checked\"\n\
+         [[topology.routes]]\nprefix = \"/retried\"\nservice = \"retried\"\nretries = { on = \"5xx\", attempts = 2 }\n\
+         [[topology.routes]]\nprefix = \"/ejecting\"\nservice = \"ejecting\"\n\
+         [[topology.routes]]\nprefix = \"/guarded\"\nservice = \"guarded\"\n\n\
+         [[topology.services]]\nname = \"checked\"\nendpoints = [\"echo\", \"127.0.0.1:9\"]\n\
+         health_check = { path = \"/healthz\", interval = \"1s\" }\n\
+         [[topology.services]]\nname = \"retried\"\nendpoints = [\"echo\", \"echo\"]\n\
+         [[topology.services]]\nname = \"ejecting\"\nendpoints = [\"echo\", \"echo\"]\noutlier_detection = { consecutive_5xx = 3 }\n\
+         [[topology.services]]\nname = \"guarded\"\ncircuit_breaker = { max_pending_requests = 1, max_requests = 1 }\n";
+    for envoy in common::envoy::all() {
+        let at = format!("Envoy {}", envoy.version);
+        let (gw, root) = on_real(&envoy, topology);
+        let mut run = start(&gw, &root, &["run"]);
+        run.expect("ready; try:");
+        let checked = url_of(&mut run, "/checked");
+        let retried = url_of(&mut run, "/retried");
+        let ejecting = url_of(&mut run, "/ejecting");
+        let guarded = url_of(&mut run, "/guarded");
+        let client = client();
+        let status = |url: &str, fail: Option<&str>| {
+            let mut request = client.get(url);
+            if let Some(endpoint) = fail {
+                request = request.header("x-echo-fail-endpoint", endpoint);
+            }
+            request.send().unwrap().status().as_u16()
+        };
+        // Nothing listens on 127.0.0.1:9: health checking keeps it out of the rotation.
+        let statuses: Vec<u16> = (0..20).map(|_| status(&checked, None)).collect();
+        assert!(statuses.iter().all(|s| *s == 200), "{at}: health-checked {statuses:?}");
+        // Endpoint 2 fails every request; a retry goes to the other one.
+        let statuses: Vec<u16> = (0..20).map(|_| status(&retried, Some("2"))).collect();
+        assert!(statuses.iter().all(|s| *s == 200), "{at}: retried {statuses:?}");
+        // Without retries the failing endpoint's 503s show until it is ejected, after 3 in a row
+        // (Envoy's main thread ejects it: one more request may reach it meanwhile).
+        let statuses: Vec<u16> = (0..30).map(|_| status(&ejecting, Some("2"))).collect();
+        let failed = statuses.iter().filter(|s| **s == 503).count();
+        assert!((3..=4).contains(&failed), "{at}: ejected after 3: {statuses:?}");
+        assert!(statuses[10..].iter().all(|s| *s == 200), "{at}: {statuses:?}");
+        // One request at a time: concurrent slow ones overflow the breaker.
+        let answers: Vec<(u16, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let answer = client.get(&guarded).header("x-echo-delay-ms", "500").send().unwrap();
+                        let overloaded =
+                            answer.headers().get("x-envoy-overloaded").map(|v| v.to_str().unwrap().to_string());
+                        (answer.status().as_u16(), overloaded.unwrap_or_default())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(answers.iter().any(|(s, _)| *s == 200), "{at}: {answers:?}");
+        assert!(answers.iter().any(|(s, o)| *s == 503 && o == "true"), "{at}: {answers:?}");
+
+        run.signal(libc::SIGINT);
+        let (code, output) = run.wait();
+        assert_eq!(code, 0, "{output}");
+    }
+}

@@ -432,6 +432,12 @@ pub struct Cluster {
     /// ROUND_ROBIN (Envoy's default when None), LEAST_REQUEST, RING_HASH, RANDOM.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lb_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<HealthCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub circuit_breakers: Option<CircuitBreakers>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outlier_detection: Option<OutlierDetection>,
     /// None for EDS: the control plane sends the endpoints.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load_assignment: Option<ClusterLoadAssignment>,
@@ -439,6 +445,44 @@ pub struct Cluster {
     pub dns_lookup_family: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transport_socket: Option<TransportSocket>,
+}
+
+/// Active HTTP health checking of every endpoint.
+#[derive(Debug, Serialize)]
+pub struct HealthCheck {
+    pub timeout: String,
+    pub interval: String,
+    pub unhealthy_threshold: u32,
+    pub healthy_threshold: u32,
+    pub http_health_check: HttpHealthCheck,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HttpHealthCheck {
+    pub path: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CircuitBreakers {
+    pub thresholds: Vec<Thresholds>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Thresholds {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pending_requests: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutlierDetection {
+    pub consecutive_5xx: u32,
+    pub interval: String,
+    pub base_ejection_time: String,
+    pub max_ejection_percent: u32,
 }
 
 /// TLS to the upstream, naming it by SNI.
@@ -494,6 +538,9 @@ impl Cluster {
             discovery: if all_ips { "STATIC" } else { "STRICT_DNS" },
             connect_timeout: "1s",
             lb_policy: None,
+            health_checks: Vec::new(),
+            circuit_breakers: None,
+            outlier_detection: None,
             load_assignment: Some(ClusterLoadAssignment {
                 cluster_name: name.to_string(),
                 endpoints: vec![LocalityLbEndpoints { lb_endpoints }],
@@ -510,6 +557,9 @@ impl Cluster {
             discovery: "EDS",
             connect_timeout: "5s",
             lb_policy: None,
+            health_checks: Vec::new(),
+            circuit_breakers: None,
+            outlier_detection: None,
             load_assignment: None,
             dns_lookup_family: None,
             transport_socket: None,

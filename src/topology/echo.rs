@@ -2,7 +2,8 @@
 //! JSON, so a user sees what the filters in front of it did (headers added,
 //! removed, rewritten), and which endpoint of which service answered. A request
 //! can ask for a fault: `x-echo-status: 503` answers with that status,
-//! `x-echo-delay-ms: 200` answers that much later (at most 10 s). In-process: it
+//! `x-echo-delay-ms: 200` answers that much later (at most 10 s),
+//! `x-echo-fail-endpoint: 2` makes endpoint 2 alone answer 503. In-process: it
 //! goes when gw goes.
 
 use std::io::Read;
@@ -60,7 +61,9 @@ fn answer(service: &str, endpoint: usize, mut request: tiny_http::Request) {
     let asked = |name: &'static str| {
         request.headers().iter().find(|h| h.field.equiv(name)).and_then(|h| h.value.as_str().trim().parse::<u64>().ok())
     };
-    let status = asked("x-echo-status").filter(|s| (200..600).contains(s)).unwrap_or(200) as u16;
+    let failing = asked("x-echo-fail-endpoint") == Some(endpoint as u64);
+    let status =
+        if failing { 503 } else { asked("x-echo-status").filter(|s| (200..600).contains(s)).unwrap_or(200) as u16 };
     if let Some(delay) = asked("x-echo-delay-ms") {
         std::thread::sleep(std::time::Duration::from_millis(delay.min(MAX_DELAY_MS)));
     }

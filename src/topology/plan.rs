@@ -45,6 +45,7 @@ pub fn plan(
             node: Node { port: port(service.port)?, filters: filters(&service.filters, project, &at)? },
             upstreams,
             lb: service.lb,
+            policy: service.policy(&at).map_err(Error::Topology)?,
         });
     }
     let mut routes = Vec::new();

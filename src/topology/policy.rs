@@ -190,6 +190,84 @@ pub fn route_policy(
     })
 }
 
+/// `health_check = { path = "/healthz", interval = "1s" }`: Envoy asks every endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    pub path: String,
+    pub interval: String,
+}
+
+/// `circuit_breaker = { max_connections = 100, max_pending_requests = 10, max_requests = 100 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreaker {
+    pub max_connections: Option<u32>,
+    pub max_pending_requests: Option<u32>,
+    pub max_requests: Option<u32>,
+}
+
+/// `outlier_detection = { consecutive_5xx = 3 }`: an endpoint that answers this many 5xx in a
+/// row is taken out of the rotation for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierDetection {
+    pub consecutive_5xx: u32,
+}
+
+/// A service's checked upstream policies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServicePolicy {
+    /// (path, interval)
+    pub health_check: Option<(String, Duration)>,
+    pub circuit_breaker: Option<CircuitBreaker>,
+    pub outlier_detection: Option<OutlierDetection>,
+}
+
+/// A service's policies, checked; `at` is its key (`services[0]`).
+pub fn service_policy(
+    at: &str,
+    health_check: Option<&HealthCheckSpec>,
+    circuit_breaker: Option<&CircuitBreaker>,
+    outlier_detection: Option<&OutlierDetection>,
+) -> Result<ServicePolicy, String> {
+    let health_check = match health_check {
+        Some(check) => {
+            if !check.path.starts_with('/') || check.path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(format!("{at}.health_check.path = {:?}: a path starting with '/'", check.path));
+            }
+            let interval = duration(&check.interval).map_err(|e| format!("{at}.health_check.interval: {e}"))?;
+            Some((check.path.clone(), interval))
+        }
+        None => None,
+    };
+    if let Some(breaker) = circuit_breaker {
+        let limits = [
+            ("max_connections", breaker.max_connections),
+            ("max_pending_requests", breaker.max_pending_requests),
+            ("max_requests", breaker.max_requests),
+        ];
+        if limits.iter().all(|(_, v)| v.is_none()) {
+            return Err(format!(
+                "{at}.circuit_breaker: give at least one of max_connections, max_pending_requests, max_requests"
+            ));
+        }
+        if let Some((key, _)) = limits.iter().find(|(_, v)| *v == Some(0)) {
+            return Err(format!("{at}.circuit_breaker.{key} = 0 would refuse every request; the least is 1"));
+        }
+    }
+    if let Some(outlier) = outlier_detection
+        && outlier.consecutive_5xx == 0
+    {
+        return Err(format!("{at}.outlier_detection.consecutive_5xx = 0: the least is 1"));
+    }
+    Ok(ServicePolicy {
+        health_check,
+        circuit_breaker: circuit_breaker.copied(),
+        outlier_detection: outlier_detection.copied(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +296,16 @@ mod tests {
         let headers = HeadersSpec { request_add: BTreeMap::from([("X Bad".into(), "1".into())]), ..Default::default() };
         assert!(route_policy("routes[0]", None, None, None, Some(&headers)).unwrap_err().contains("routes[0].headers"));
         assert!(route_policy("routes[0]", Some("soon"), None, None, None).unwrap_err().contains("routes[0].timeout"));
+        let check = HealthCheckSpec { path: "healthz".into(), interval: "1s".into() };
+        assert!(
+            service_policy("services[2]", Some(&check), None, None)
+                .unwrap_err()
+                .contains("services[2].health_check.path")
+        );
+        let breaker = CircuitBreaker { max_connections: None, max_pending_requests: Some(0), max_requests: None };
+        assert!(
+            service_policy("services[0]", None, Some(&breaker), None).unwrap_err().contains("max_pending_requests = 0")
+        );
         let good = RetriesSpec { on: "5xx, reset".into(), attempts: 3, per_try_timeout: Some("1s".into()) };
         let policy = route_policy("routes[0]", Some("5s"), Some(&good), None, None).unwrap();
         assert_eq!(policy.retries.unwrap().on, "5xx,reset");

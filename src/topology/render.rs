@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::policy::{RateLimit, RoutePolicy, envoy_duration};
+use super::policy::{RateLimit, RoutePolicy, ServicePolicy, envoy_duration};
 use super::spec::{FilterKind, LoadBalancing};
 use crate::envoy_api::v3::{self, Address, Cluster};
 
@@ -37,6 +37,7 @@ pub struct ServiceNode {
     /// Its upstream instances, `(host, port)`.
     pub upstreams: Vec<(String, u16)>,
     pub lb: Option<LoadBalancing>,
+    pub policy: ServicePolicy,
 }
 
 /// A front route: everything under `prefix` to the service, with the route's policies.
@@ -101,8 +102,7 @@ pub fn render(plan: &Plan) -> Vec<File> {
     let limits = rate_limit_filter(plan);
     envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, (routes, limits), clusters, &mut files);
     for service in &plan.services {
-        let mut upstream = Cluster::endpoints("upstream", &service.upstreams);
-        upstream.lb_policy = service.lb.map(LoadBalancing::envoy);
+        let upstream = upstream_cluster(service);
         let routes = (vec![route("/", "upstream")], Vec::new());
         envoy(plan, &service.name, &service_file(&service.name), &service.node, routes, vec![upstream], &mut files);
     }
@@ -160,6 +160,38 @@ fn bootstrap(name: &str, listeners: Vec<v3::Listener>, clusters: Vec<Cluster>, l
 
 pub(crate) fn route(prefix: &str, cluster: &str) -> v3::Route {
     v3::Route::to_cluster(prefix, cluster)
+}
+
+/// A service Envoy's cluster of upstream instances, with the service's policies.
+fn upstream_cluster(service: &ServiceNode) -> Cluster {
+    let mut cluster = Cluster::endpoints("upstream", &service.upstreams);
+    cluster.lb_policy = service.lb.map(LoadBalancing::envoy);
+    let policy = &service.policy;
+    if let Some((path, interval)) = &policy.health_check {
+        cluster.health_checks.push(v3::HealthCheck {
+            timeout: envoy_duration(*interval),
+            interval: envoy_duration(*interval),
+            unhealthy_threshold: 1,
+            healthy_threshold: 1,
+            http_health_check: v3::HttpHealthCheck { path: path.clone() },
+        });
+    }
+    cluster.circuit_breakers = policy.circuit_breaker.map(|b| v3::CircuitBreakers {
+        thresholds: vec![v3::Thresholds {
+            max_connections: b.max_connections,
+            max_pending_requests: b.max_pending_requests,
+            max_requests: b.max_requests,
+        }],
+    });
+    // Checked every second; ejected for 30 s; up to half the endpoints (a service of two can
+    // lose its failing one; Envoy's default, 10 %, would eject none of a small set).
+    cluster.outlier_detection = policy.outlier_detection.map(|o| v3::OutlierDetection {
+        consecutive_5xx: o.consecutive_5xx,
+        interval: "1s".into(),
+        base_ejection_time: "30s".into(),
+        max_ejection_percent: 50,
+    });
+    cluster
 }
 
 const LOCAL_RATE_LIMIT: &str = "envoy.filters.http.local_ratelimit";

@@ -146,6 +146,9 @@ pub struct ServiceSpec {
     pub endpoints: Vec<String>,
     /// How the service Envoy spreads requests over the endpoints (Envoy's default: round robin).
     pub lb: Option<LoadBalancing>,
+    pub health_check: Option<policy::HealthCheckSpec>,
+    pub circuit_breaker: Option<policy::CircuitBreaker>,
+    pub outlier_detection: Option<policy::OutlierDetection>,
     /// The service Envoy's listener port; picked free when absent.
     pub port: Option<u16>,
     #[serde(default)]
@@ -153,6 +156,16 @@ pub struct ServiceSpec {
 }
 
 impl ServiceSpec {
+    /// The service's upstream policies, checked; `at` is its key (`services[0]`).
+    pub fn policy(&self, at: &str) -> Result<policy::ServicePolicy, String> {
+        policy::service_policy(
+            at,
+            self.health_check.as_ref(),
+            self.circuit_breaker.as_ref(),
+            self.outlier_detection.as_ref(),
+        )
+    }
+
     /// The upstream instances: `endpoints`, else the one `upstream` (echo by default).
     pub fn endpoints(&self) -> Vec<String> {
         if self.endpoints.is_empty() {
@@ -240,6 +253,9 @@ impl Spec {
                     upstream: Some(ECHO.into()),
                     endpoints: Vec::new(),
                     lb: None,
+                    health_check: None,
+                    circuit_breaker: None,
+                    outlier_detection: None,
                     port: None,
                     filters: Vec::new(),
                 });
@@ -264,6 +280,7 @@ impl Spec {
                     service.name
                 ));
             }
+            service.policy(&format!("services[{i}]"))?;
             if service.upstream.is_some() && !service.endpoints.is_empty() {
                 return Err(format!("services[{i}]: give upstream or endpoints, not both"));
             }
