@@ -64,7 +64,7 @@ pub enum Resource {
     #[serde(rename = "type.googleapis.com/envoy.config.listener.v3.Listener")]
     Listener(Listener),
     #[serde(rename = "type.googleapis.com/envoy.config.cluster.v3.Cluster")]
-    Cluster(Cluster),
+    Cluster(Box<Cluster>),
 }
 
 #[derive(Debug, Serialize)]

@@ -142,12 +142,12 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
         });
         listeners.push((listener, placement.filters.iter().map(|f| f.name.clone()).collect()));
     }
-    resources.extend(clusters.iter().map(|c| v3::Resource::Cluster(v3::Cluster::eds(c))));
+    resources.extend(clusters.iter().map(|c| v3::Resource::Cluster(Box::new(v3::Cluster::eds(c)))));
     if let Some(url) = remote {
         let tls = url.scheme() == "https";
         let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-        resources.push(v3::Resource::Cluster(v3::Cluster::remote(&source_cluster, host, port, tls)));
+        resources.push(v3::Resource::Cluster(Box::new(v3::Cluster::remote(&source_cluster, host, port, tls))));
     }
     check_resources(&resources)?;
 

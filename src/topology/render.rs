@@ -373,6 +373,7 @@ mod tests {
             node: Node { port, filters },
             upstreams: vec![(upstream.0.into(), upstream.1)],
             lb: None,
+            policy: ServicePolicy::default(),
         }
     }
 
@@ -454,8 +455,29 @@ mod tests {
         };
         let plan = Plan {
             front: Node { port: 10000, filters: vec![filter(FilterKind::Http, "my_filter")] },
-            services: vec![service("api", 10001, Vec::new(), (LOOPBACK, 20001))],
-            routes: vec![api, plain("/", "api")],
+            services: vec![ServiceNode {
+                lb: Some(LoadBalancing::LeastRequest),
+                upstreams: vec![(LOOPBACK.into(), 20001), (LOOPBACK.into(), 20002)],
+                policy: ServicePolicy {
+                    health_check: Some(("/healthz".into(), Duration::from_secs(1))),
+                    circuit_breaker: Some(crate::topology::policy::CircuitBreaker {
+                        max_connections: Some(100),
+                        max_pending_requests: Some(10),
+                        max_requests: None,
+                    }),
+                    outlier_detection: Some(crate::topology::policy::OutlierDetection { consecutive_5xx: 3 }),
+                },
+                ..service("api", 10001, Vec::new(), (LOOPBACK, 20001))
+            }],
+            routes: vec![
+                api,
+                RoutePlan {
+                    targets: vec![("api".into(), 90), ("api".into(), 10)],
+                    headers_match: vec![("x-canary".into(), "true".into())],
+                    ..plain("/shop", "api")
+                },
+                plain("/", "api"),
+            ],
             rate_limit: Some(RateLimit { requests: 1, per: Duration::from_secs(60) }),
             listeners_dir: None,
         };
