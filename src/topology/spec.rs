@@ -303,9 +303,9 @@ impl Spec {
             for (service, _) in route.targets() {
                 if !self.services.iter().any(|s| s.name == service) {
                     let names: Vec<_> = self.services.iter().map(|s| s.name.as_str()).collect();
-                    let key = if route.service.is_some() { "service" } else { "services" };
+                    let key = if route.service.is_some() { "service =" } else { "services:" };
                     return Err(format!(
-                        "routes[{i}].{key}: {service:?} is not a service; the services are: {}",
+                        "routes[{i}].{key} {service:?} is not a service; the services are: {}",
                         names.join(", ")
                     ));
                 }
