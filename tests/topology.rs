@@ -625,3 +625,57 @@ fn health_checks_retries_outlier_detection_and_circuit_breakers_on_real_envoys()
         assert_eq!(code, 0, "{output}");
     }
 }
+
+/// `curl` against the front: (the HTTP version it spoke, the status), e.g. ("2", "200").
+fn curl(args: &[&str]) -> (String, String) {
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--max-time", "10"])
+        .args(args)
+        .env_remove("https_proxy")
+        .env_remove("http_proxy")
+        .env_remove("HTTPS_PROXY")
+        .output()
+        .expect("curl runs (.ci/run installs it)");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "curl {args:?}: {text} {}", String::from_utf8_lossy(&output.stderr));
+    let (version, status) = text.split_once(' ').unwrap();
+    (version.to_string(), status.to_string())
+}
+
+#[test]
+fn tls_and_http2_on_the_front_of_real_envoys() {
+    for envoy in common::envoy::all() {
+        let at = format!("Envoy {}", envoy.version);
+        for (tls, expected_scheme) in [("tls = true\nhttp2 = true\n", "https"), ("http2 = true\n", "http")] {
+            let (gw, root) = on_real(&envoy, &format!("\n[topology.front]\nfilters = []\n{tls}"));
+            let mut run = start(&gw, &root, &["run"]);
+            run.expect("ready; try:");
+            let url = url_of(&mut run, "/service/1");
+            assert!(url.starts_with(&format!("{expected_scheme}://")), "{at}: {url}");
+            if expected_scheme == "https" {
+                let ca = gw.home().join("certs/ca.pem");
+                let hint = run.expect("gw's development CA: curl --http2 --cacert ");
+                assert!(hint.contains(&ca.display().to_string()), "{at}: {hint}");
+                let ca = ca.display().to_string();
+                assert_eq!(curl(&["--http2", "--cacert", &ca, &url]), ("2".into(), "200".into()), "{at}: h2 by ALPN");
+                assert_eq!(curl(&["--http1.1", "--cacert", &ca, &url]), ("1.1".into(), "200".into()), "{at}");
+                let untrusted =
+                    std::process::Command::new("curl").args(["-sS", "-o", "/dev/null", &url]).output().unwrap();
+                assert!(!untrusted.status.success(), "{at}: only gw's CA vouches for the certificate");
+            } else {
+                assert_eq!(curl(&["--http2-prior-knowledge", &url]), ("2".into(), "200".into()), "{at}: h2c");
+            }
+            run.signal(libc::SIGINT);
+            let (code, output) = run.wait();
+            assert_eq!(code, 0, "{output}");
+        }
+    }
+}
+
+#[test]
+fn tls_files_that_do_not_exist_are_refused_naming_the_key() {
+    let (gw, root) = on_double("\n[topology.front]\ntls = { cert = \"certs/gw.pem\", key = \"certs/gw.key\" }\n", "");
+    let run = gw_in(&gw, &root, &["run"]);
+    run.fails_with(2, "front.tls.cert = \"certs/gw.pem\": no such file");
+    assert!(!run.stderr.contains("started (pid"), "{}", run.stderr);
+}

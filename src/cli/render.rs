@@ -25,7 +25,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let project = Project::require(&settings.cwd)?;
     let spec = topology::load_spec(&project)?;
     let module = topology::project_module(&project)?;
-    let plan = topology::plan(&spec, &module, &mut |_, _| free_port(), None)?;
+    let plan = topology::plan(&spec, &module, &mut |_, _| free_port(), None, settings.layout.home())?;
     let files = topology::render_checked(&plan)?;
     let out = match args.out {
         Some(dir) => settings.cwd.join(dir),

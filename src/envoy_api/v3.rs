@@ -96,6 +96,52 @@ pub struct Listener {
 #[derive(Debug, Serialize)]
 pub struct FilterChain {
     pub filters: Vec<NetworkFilter>,
+    /// TLS for the listener's clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_socket: Option<DownstreamTransportSocket>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DownstreamTransportSocket {
+    pub name: &'static str,
+    pub typed_config: DownstreamTlsContext,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DownstreamTlsContext {
+    #[serde(rename = "@type")]
+    pub type_url: &'static str,
+    pub common_tls_context: CommonTlsContext,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommonTlsContext {
+    pub tls_certificates: Vec<TlsCertificate>,
+    /// `h2` first when HTTP/2 is on.
+    pub alpn_protocols: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TlsCertificate {
+    pub certificate_chain: DataSource,
+    pub private_key: DataSource,
+}
+
+impl DownstreamTransportSocket {
+    /// TLS with the certificate and key in these files.
+    pub fn tls(cert: String, key: String, http2: bool) -> DownstreamTransportSocket {
+        let file = |path| DataSource { filename: Some(path), inline_bytes: None };
+        DownstreamTransportSocket {
+            name: "envoy.transport_sockets.tls",
+            typed_config: DownstreamTlsContext {
+                type_url: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                common_tls_context: CommonTlsContext {
+                    tls_certificates: vec![TlsCertificate { certificate_chain: file(cert), private_key: file(key) }],
+                    alpn_protocols: if http2 { vec!["h2", "http/1.1"] } else { vec!["http/1.1"] },
+                },
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

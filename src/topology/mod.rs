@@ -1,6 +1,7 @@
 //! Envoy configs: gw.toml's `[topology]` planned, rendered to YAML as typed
 //! v3 values, and checked against Envoy's API schema.
 
+pub mod devcert;
 pub mod echo;
 pub mod initial;
 pub mod plan;
@@ -35,6 +36,8 @@ pub enum Error {
     ScenarioConfig { file: PathBuf, reason: String },
     #[error("cannot start the echo upstream for {service}: {source}")]
     Echo { service: String, source: std::io::Error },
+    #[error("cannot make the development certificate for tls = true: {0}")]
+    DevCert(String),
     #[error("no free port on 127.0.0.1: {0}")]
     NoFreePort(std::io::Error),
     #[error("{}: {reason}", path.display())]
@@ -116,6 +119,10 @@ impl Diagnose for Error {
                 Some("or name the module to use: `gw push --wasm FILE`, `gw deploy cilium --module-url URL`".into())
             }
             Error::CargoToml { .. } => Some("gw reads the crate's name from Cargo.toml's [lib] or [package]".into()),
+            Error::DevCert(_) => Some(
+                "or give your own: tls = { cert = \"certs/gw.pem\", key = \"certs/gw.key\" } in [topology.front]"
+                    .into(),
+            ),
             Error::Io(_) | Error::Envoy(_) | Error::Echo { .. } => None,
         }
     }

@@ -5,8 +5,9 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use super::render::{Filter, Node, Plan, RoutePlan, ServiceNode};
-use super::spec::{self, FilterKind, FilterSpec, PROJECT_MODULE, Spec, Upstream};
+use super::devcert;
+use super::render::{Filter, FrontTls, Node, Plan, RoutePlan, ServiceNode};
+use super::spec::{self, FilterKind, FilterSpec, PROJECT_MODULE, Spec, TlsSpec, Upstream};
 
 /// What the project contributes: its module and what its filter is.
 #[derive(Debug, Clone)]
@@ -28,6 +29,7 @@ pub fn plan(
     project: &ProjectModule,
     echo_port: &mut dyn FnMut(&str, usize) -> Result<u16, Error>,
     listeners_dir: Option<PathBuf>,
+    home: &Path,
 ) -> Result<Plan, Error> {
     let front = Node { port: port(spec.front.port)?, filters: filters(&spec.front.filters, project, "front")? };
     let mut services = Vec::new();
@@ -59,7 +61,34 @@ pub fn plan(
         });
     }
     let rate_limit = spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose();
-    Ok(Plan { front, services, routes, rate_limit: rate_limit.map_err(Error::Topology)?, listeners_dir })
+    let tls = front_tls(spec, &project.root, home)?;
+    Ok(Plan { front, services, routes, rate_limit: rate_limit.map_err(Error::Topology)?, tls, listeners_dir })
+}
+
+/// The front's TLS files: gw's development certificate, or the project's own (which must exist).
+fn front_tls(spec: &Spec, root: &Path, home: &Path) -> Result<Option<FrontTls>, Error> {
+    let http2 = spec.front.http2;
+    match &spec.front.tls {
+        None | Some(TlsSpec::On(false)) => Ok(None),
+        Some(TlsSpec::On(true)) => {
+            let made = devcert::ensure(home)?;
+            Ok(Some(FrontTls { cert: made.cert, key: made.key, ca: Some(made.ca), http2 }))
+        }
+        Some(TlsSpec::Files { cert, key }) => {
+            let file = |key_name: &str, given: &str| {
+                let path = absolute(root, given);
+                if path.is_file() {
+                    Ok(path)
+                } else {
+                    Err(Error::Topology(format!(
+                        "front.tls.{key_name} = {given:?}: no such file ({}); or use tls = true for gw's development certificate",
+                        path.display()
+                    )))
+                }
+            };
+            Ok(Some(FrontTls { cert: file("cert", cert)?, key: file("key", key)?, ca: None, http2 }))
+        }
+    }
 }
 
 /// The filters at `at` (`front`, `services[1]`) with their modules and configurations settled.

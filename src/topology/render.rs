@@ -19,6 +19,8 @@ pub struct Plan {
     pub routes: Vec<RoutePlan>,
     /// The front's own rate limit (`[topology.front.rate_limit]`).
     pub rate_limit: Option<RateLimit>,
+    /// HTTPS on the front, and whether it offers HTTP/2.
+    pub tls: Option<FrontTls>,
     /// When set, each Envoy's listener goes into `<dir>/<name>-listeners.yaml`
     /// (file-based LDS, which Envoy watches), so it can be replaced while Envoy runs.
     pub listeners_dir: Option<PathBuf>,
@@ -38,6 +40,15 @@ pub struct ServiceNode {
     pub upstreams: Vec<(String, u16)>,
     pub lb: Option<LoadBalancing>,
     pub policy: ServicePolicy,
+}
+
+/// The front's certificate and key files; `ca` is gw's development CA when it made them.
+#[derive(Debug, Clone)]
+pub struct FrontTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: Option<PathBuf>,
+    pub http2: bool,
 }
 
 /// A front route: everything under `prefix` to the service, with the route's policies.
@@ -124,7 +135,17 @@ fn envoy(
     clusters: Vec<Cluster>,
     files: &mut Vec<File>,
 ) {
-    let listener = listener(name, node, routes, policy_filters);
+    let mut listener = listener(name, node, routes, policy_filters);
+    if name == FRONT
+        && let Some(tls) = &plan.tls
+    {
+        let socket = v3::DownstreamTransportSocket::tls(
+            tls.cert.display().to_string(),
+            tls.key.display().to_string(),
+            tls.http2,
+        );
+        listener.filter_chains[0].transport_socket = Some(socket);
+    }
     let Some(dir) = &plan.listeners_dir else {
         let config = bootstrap(name, vec![listener], clusters, None);
         files.push(File { name: file.to_string(), yaml: yaml(&config), schema: Schema::Bootstrap });
@@ -338,7 +359,8 @@ pub(crate) fn listener_with(
         name: "envoy.filters.network.http_connection_manager".into(),
         typed_config: v3::NetworkFilterConfig::HttpConnectionManager(Box::new(hcm)),
     });
-    v3::Listener { name: name.to_string(), address, filter_chains: vec![v3::FilterChain { filters: network }] }
+    let chain = v3::FilterChain { filters: network, transport_socket: None };
+    v3::Listener { name: name.to_string(), address, filter_chains: vec![chain] }
 }
 
 /// A filter's plugin config, its module from `code`.
@@ -402,6 +424,7 @@ mod tests {
             ],
             routes: vec![plain("/service/1", "service-1"), plain("/service/2", "service-2")],
             rate_limit: None,
+            tls: None,
             listeners_dir: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
@@ -425,6 +448,7 @@ mod tests {
             ],
             routes: vec![plain("/users", "users"), plain("/", "billing")],
             rate_limit: None,
+            tls: None,
             listeners_dir: Some("/run/gw".into()),
         };
         insta::assert_snapshot!(snapshot(&plan));
@@ -479,6 +503,12 @@ mod tests {
                 plain("/", "api"),
             ],
             rate_limit: Some(RateLimit { requests: 1, per: Duration::from_secs(60) }),
+            tls: Some(FrontTls {
+                cert: "/h/certs/localhost.pem".into(),
+                key: "/h/certs/localhost.key".into(),
+                ca: None,
+                http2: true,
+            }),
             listeners_dir: None,
         };
         insta::assert_snapshot!(snapshot(&plan));

@@ -35,12 +35,25 @@ pub struct Front {
     pub filters: Vec<FilterSpec>,
     /// A local rate limit on everything the front serves.
     pub rate_limit: Option<RateLimitSpec>,
+    /// HTTPS on the front: `true` (gw's development certificate) or your files.
+    pub tls: Option<TlsSpec>,
+    /// HTTP/2: by ALPN with TLS, by prior knowledge (h2c) without.
+    #[serde(default)]
+    pub http2: bool,
 }
 
 impl Default for Front {
     fn default() -> Self {
-        Front { port: None, filters: project_filter(), rate_limit: None }
+        Front { port: None, filters: project_filter(), rate_limit: None, tls: None, http2: false }
     }
+}
+
+/// `tls = true`, or `tls = { cert = "certs/gw.pem", key = "certs/gw.key" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum TlsSpec {
+    On(bool),
+    Files { cert: String, key: String },
 }
 
 fn project_filter() -> Vec<FilterSpec> {

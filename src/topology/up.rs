@@ -67,7 +67,9 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Err
         echoes.push(echo);
         Ok(port)
     };
-    let mut plan = plan(&spec, &project, &mut echo_port, Some(config_dir.clone()))?;
+    // runs_dir is $GW_HOME/runs: the development certificate is kept beside it.
+    let home = runs_dir.parent().unwrap_or(&runs_dir).to_path_buf();
+    let mut plan = plan(&spec, &project, &mut echo_port, Some(config_dir.clone()), &home)?;
     let files = render_checked(&plan)?;
     for file in &files {
         write_atomically(&config_dir.join(&file.name), &file.yaml)?;
@@ -164,7 +166,14 @@ fn filters_of(plan: &Plan, envoy: &str) -> Vec<(String, String)> {
 /// Where to send requests: the front listener, one URL per route.
 fn urls(plan: &Plan) -> Vec<String> {
     let front = plan.front.port;
-    plan.routes.iter().map(|r| format!("http://127.0.0.1:{front}{}  → {}", r.prefix, r.describe())).collect()
+    let base =
+        if plan.tls.is_some() { format!("https://localhost:{front}") } else { format!("http://127.0.0.1:{front}") };
+    let mut urls: Vec<String> = plan.routes.iter().map(|r| format!("{base}{}  → {}", r.prefix, r.describe())).collect();
+    if let Some(ca) = plan.tls.as_ref().and_then(|t| t.ca.as_ref()) {
+        let h2 = if plan.tls.as_ref().is_some_and(|t| t.http2) { " --http2" } else { "" };
+        urls.push(format!("(gw's development CA: curl{h2} --cacert {} {base}/)", ca.display()));
+    }
+    urls
 }
 
 struct Watch<'a> {
