@@ -679,3 +679,91 @@ fn tls_files_that_do_not_exist_are_refused_naming_the_key() {
     run.fails_with(2, "front.tls.cert = \"certs/gw.pem\": no such file");
     assert!(!run.stderr.contains("started (pid"), "{}", run.stderr);
 }
+
+/// An ES256 key for the JWT tests: its JWKS, and tokens it signs.
+struct Signer {
+    key: ring::signature::EcdsaKeyPair,
+    rng: ring::rand::SystemRandom,
+}
+
+impl Signer {
+    fn new() -> Signer {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        Signer { key, rng }
+    }
+
+    fn jwks(&self) -> String {
+        use base64::Engine;
+        use ring::signature::KeyPair;
+        let point = self.key.public_key().as_ref(); // 0x04 || x || y
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "kid": "gw",
+            "x": b64(&point[1..33]), "y": b64(&point[33..65])}]})
+        .to_string()
+    }
+
+    fn token(&self, claims: serde_json::Value) -> String {
+        use base64::Engine;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let input =
+            format!("{}.{}", b64(br#"{"alg":"ES256","typ":"JWT","kid":"gw"}"#), b64(claims.to_string().as_bytes()));
+        let signature = self.key.sign(&self.rng, input.as_bytes()).unwrap();
+        format!("{input}.{}", b64(signature.as_ref()))
+    }
+}
+
+#[test]
+fn jwt_on_the_front_of_real_envoys() {
+    let topology = "\n[topology.front]\nfilters = []\n\
+         [topology.front.jwt]\nissuer = \"https://issuer.example\"\naudiences = [\"gw-demo\"]\njwks = \"keys/jwks.json\"\n\
+         forward_claims = { sub = \"x-jwt-sub\" }\n\n\
+         [[topology.routes]]\nprefix = \"/public\"\nservice = \"api\"\njwt = false\n\
+         [[topology.routes]]\nprefix = \"/\"\nservice = \"api\"\n\n\
+         [[topology.services]]\nname = \"api\"\n";
+    let signer = Signer::new();
+    let stranger = Signer::new();
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let claims = |aud: &str, exp: u64| serde_json::json!({"iss": "https://issuer.example", "aud": aud, "sub": "alice", "exp": exp});
+    let good = signer.token(claims("gw-demo", now + 3600));
+    for envoy in common::envoy::all() {
+        let at = format!("Envoy {}", envoy.version);
+        let (gw, root) = on_real(&envoy, topology);
+        std::fs::create_dir_all(root.join("keys")).unwrap();
+        std::fs::write(root.join("keys/jwks.json"), signer.jwks()).unwrap();
+        let mut run = start(&gw, &root, &["run"]);
+        run.expect("ready; try:");
+        let public = url_of(&mut run, "/public");
+        let private = run.expect("/  → api").split_whitespace().next().unwrap().to_string();
+        let client = client();
+        let get = |url: &str, token: Option<&str>| {
+            let mut request = client.get(url);
+            if let Some(token) = token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            request.send().unwrap()
+        };
+        let missing = get(&private, None);
+        assert_eq!(missing.status(), 401, "{at}");
+        let challenge = missing.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string());
+        assert!(challenge.as_deref().is_some_and(|c| c.starts_with("Bearer")), "{at}: {challenge:?}");
+        assert_eq!(
+            get(&private, Some(&stranger.token(claims("gw-demo", now + 3600)))).status(),
+            401,
+            "{at}: signature"
+        );
+        assert_eq!(get(&private, Some(&signer.token(claims("gw-demo", now - 3600)))).status(), 401, "{at}: expired");
+        assert_eq!(get(&private, Some(&signer.token(claims("other", now + 3600)))).status(), 403, "{at}: audience");
+        let passed = get(&private, Some(&good));
+        assert_eq!(passed.status(), 200, "{at}");
+        let headers = passed.json::<serde_json::Value>().unwrap()["headers"].to_string();
+        assert!(headers.contains(r#"["x-jwt-sub","alice"]"#) && !headers.contains("authorization"), "{at}: {headers}");
+        assert_eq!(get(&public, None).status(), 200, "{at}: jwt = false");
+
+        run.signal(libc::SIGINT);
+        let (code, output) = run.wait();
+        assert_eq!(code, 0, "{output}");
+    }
+}

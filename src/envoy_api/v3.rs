@@ -253,6 +253,56 @@ pub struct HeaderValue {
 pub enum PerRouteConfig {
     #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit")]
     LocalRateLimit(LocalRateLimit),
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig")]
+    JwtPerRoute(JwtPerRoute),
+}
+
+/// Envoy's jwt_authn: providers by name, and requirements the routes name.
+#[derive(Debug, Serialize)]
+pub struct JwtAuthentication {
+    pub providers: BTreeMap<String, JwtProvider>,
+    pub requirement_map: BTreeMap<String, JwtRequirement>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JwtProvider {
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_jwks: Option<DataSource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_jwks: Option<RemoteJwks>,
+    /// false: the token is taken off the request before it goes on.
+    pub forward: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claim_to_headers: Vec<ClaimToHeader>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RemoteJwks {
+    pub http_uri: HttpUri,
+    pub cache_duration: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClaimToHeader {
+    pub header_name: String,
+    pub claim_name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JwtRequirement {
+    pub provider_name: String,
+}
+
+/// A route's JWT requirement by name, or none (`disabled`).
+#[derive(Debug, Serialize)]
+pub struct JwtPerRoute {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requirement_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
 }
 
 /// Envoy's local rate limit: a token bucket per Envoy, 429 when it is empty.
@@ -369,6 +419,8 @@ pub enum HttpFilterConfig {
     Router {},
     #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit")]
     LocalRateLimit(LocalRateLimit),
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication")]
+    JwtAuthentication(JwtAuthentication),
 }
 
 #[derive(Debug, Serialize)]

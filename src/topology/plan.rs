@@ -58,11 +58,13 @@ pub fn plan(
             targets: route.targets(),
             headers_match: route.headers_match.clone().into_iter().collect(),
             policy,
+            jwt: spec.front.jwt.is_some() && route.jwt != Some(false),
         });
     }
     let rate_limit = spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose();
     let tls = front_tls(spec, &project.root, home)?;
-    Ok(Plan { front, services, routes, rate_limit: rate_limit.map_err(Error::Topology)?, tls, listeners_dir })
+    let jwt = spec.front.jwt.as_ref().map(|j| j.check(&project.root)).transpose().map_err(Error::Topology)?;
+    Ok(Plan { front, services, routes, rate_limit: rate_limit.map_err(Error::Topology)?, tls, jwt, listeners_dir })
 }
 
 /// The front's TLS files: gw's development certificate, or the project's own (which must exist).

@@ -268,9 +268,134 @@ pub fn service_policy(
     })
 }
 
+/// `[topology.front.jwt]`: Envoy's jwt_authn on the front.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSpec {
+    pub issuer: String,
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// A local JWKS file (relative to the project), or `jwks_uri`.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// Claim → request header, for the services.
+    #[serde(default)]
+    pub forward_claims: BTreeMap<String, String>,
+}
+
+/// A checked JWT requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jwt {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    pub keys: JwksSource,
+    pub forward_claims: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    File(std::path::PathBuf),
+    /// Fetched by Envoy (and cached): the URI and its host, port and scheme.
+    Remote {
+        uri: String,
+        host: String,
+        port: u16,
+        tls: bool,
+    },
+}
+
+impl JwtSpec {
+    /// Checked against the project at `root`: the JWKS file must hold a JWKS.
+    pub fn check(&self, root: &std::path::Path) -> Result<Jwt, String> {
+        let at = "front.jwt";
+        if self.issuer.trim().is_empty() {
+            return Err(format!("{at}.issuer is empty: give the `iss` your tokens carry"));
+        }
+        let keys = match (&self.jwks, &self.jwks_uri) {
+            (Some(file), None) => {
+                let path = root.join(file);
+                let text = fs_err::read_to_string(&path)
+                    .map_err(|e| format!("{at}.jwks = {file:?}: cannot read {}: {e}", path.display()))?;
+                let parsed: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| format!("{at}.jwks = {file:?}: not JSON ({e}); a JWKS is {{\"keys\": [...]}}"))?;
+                if !parsed["keys"].as_array().is_some_and(|keys| !keys.is_empty()) {
+                    return Err(format!("{at}.jwks = {file:?}: not a JWKS: it needs a non-empty \"keys\" list"));
+                }
+                JwksSource::File(path)
+            }
+            (None, Some(uri)) => remote(uri).map_err(|e| format!("{at}.jwks_uri = {uri:?}: {e}"))?,
+            _ => return Err(format!("{at}: give jwks (a local JWKS file) or jwks_uri, one of them")),
+        };
+        for header in self.forward_claims.values() {
+            if header.is_empty() || !header.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(format!("{at}.forward_claims: {header:?} is not a lower-case header name"));
+            }
+        }
+        Ok(Jwt {
+            issuer: self.issuer.clone(),
+            audiences: self.audiences.clone(),
+            keys,
+            forward_claims: self.forward_claims.clone().into_iter().collect(),
+        })
+    }
+}
+
+fn remote(uri: &str) -> Result<JwksSource, String> {
+    let (tls, rest) = if let Some(rest) = uri.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = uri.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err("give an https:// (or http://) URL".into());
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().map_err(|_| format!("the port {port:?} is not a number"))?),
+        None => (authority, if tls { 443 } else { 80 }),
+    };
+    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '@') {
+        return Err("the URL has no host".into());
+    }
+    Ok(JwksSource::Remote { uri: uri.to_string(), host: host.to_string(), port, tls })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jwt_keys_are_checked_before_anything_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join("bad.json"), "{not json").unwrap();
+        fs_err::write(dir.path().join("empty.json"), r#"{"keys": []}"#).unwrap();
+        let spec = |jwks: Option<&str>, uri: Option<&str>| JwtSpec {
+            issuer: "https://issuer.example".into(),
+            audiences: vec![],
+            jwks: jwks.map(Into::into),
+            jwks_uri: uri.map(Into::into),
+            forward_claims: BTreeMap::new(),
+        };
+        assert!(
+            spec(Some("bad.json"), None)
+                .check(dir.path())
+                .unwrap_err()
+                .contains("front.jwt.jwks = \"bad.json\": not JSON")
+        );
+        assert!(spec(Some("empty.json"), None).check(dir.path()).unwrap_err().contains("not a JWKS"));
+        assert!(spec(Some("none.json"), None).check(dir.path()).unwrap_err().contains("cannot read"));
+        assert!(spec(None, None).check(dir.path()).unwrap_err().contains("one of them"));
+        assert!(spec(None, Some("ftp://x/k")).check(dir.path()).unwrap_err().contains("https://"));
+        let remote = spec(None, Some("https://login.example:8443/keys")).check(dir.path()).unwrap();
+        assert_eq!(
+            remote.keys,
+            JwksSource::Remote {
+                uri: "https://login.example:8443/keys".into(),
+                host: "login.example".into(),
+                port: 8443,
+                tls: true
+            }
+        );
+    }
 
     #[test]
     fn durations_in_gw_toml_and_in_envoy() {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::policy::{RateLimit, RoutePolicy, ServicePolicy, envoy_duration};
+use super::policy::{JwksSource, Jwt, RateLimit, RoutePolicy, ServicePolicy, envoy_duration};
 use super::spec::{FilterKind, LoadBalancing};
 use crate::envoy_api::v3::{self, Address, Cluster};
 
@@ -21,6 +21,8 @@ pub struct Plan {
     pub rate_limit: Option<RateLimit>,
     /// HTTPS on the front, and whether it offers HTTP/2.
     pub tls: Option<FrontTls>,
+    /// The JWT the front's routes require (unless a route says `jwt = false`).
+    pub jwt: Option<Jwt>,
     /// When set, each Envoy's listener goes into `<dir>/<name>-listeners.yaml`
     /// (file-based LDS, which Envoy watches), so it can be replaced while Envoy runs.
     pub listeners_dir: Option<PathBuf>,
@@ -60,6 +62,8 @@ pub struct RoutePlan {
     /// Exact header values the request must have.
     pub headers_match: Vec<(String, String)>,
     pub policy: RoutePolicy,
+    /// Whether the front's JWT is required here (false: `jwt = false`, or no JWT on the front).
+    pub jwt: bool,
 }
 
 impl RoutePlan {
@@ -108,10 +112,15 @@ pub fn service_file(name: &str) -> String {
 
 pub fn render(plan: &Plan) -> Vec<File> {
     let mut files = Vec::new();
-    let clusters = plan.services.iter().map(|s| Cluster::single(&s.name, LOOPBACK, s.node.port)).collect();
-    let routes = plan.routes.iter().map(front_route).collect();
-    let limits = rate_limit_filter(plan);
-    envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, (routes, limits), clusters, &mut files);
+    let mut clusters: Vec<Cluster> =
+        plan.services.iter().map(|s| Cluster::single(&s.name, LOOPBACK, s.node.port)).collect();
+    if let Some(JwksSource::Remote { host, port, tls, .. }) = plan.jwt.as_ref().map(|j| &j.keys) {
+        clusters.push(Cluster::remote(JWKS_CLUSTER, host, *port, *tls));
+    }
+    let routes = plan.routes.iter().map(|r| front_route(r, plan.jwt.is_some())).collect();
+    let mut policy_filters = jwt_filter(plan);
+    policy_filters.extend(rate_limit_filter(plan));
+    envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, (routes, policy_filters), clusters, &mut files);
     for service in &plan.services {
         let upstream = upstream_cluster(service);
         let routes = (vec![route("/", "upstream")], Vec::new());
@@ -217,8 +226,48 @@ fn upstream_cluster(service: &ServiceNode) -> Cluster {
 
 const LOCAL_RATE_LIMIT: &str = "envoy.filters.http.local_ratelimit";
 
+const JWT_AUTHN: &str = "envoy.filters.http.jwt_authn";
+const JWT_PROVIDER: &str = "gw";
+/// The cluster Envoy fetches a remote JWKS through.
+const JWKS_CLUSTER: &str = "gw_jwks";
+
+/// Envoy's jwt_authn with the front's provider; each route names the requirement or turns it
+/// off (a route that says neither would need no token).
+fn jwt_filter(plan: &Plan) -> Vec<v3::HttpFilter> {
+    let Some(jwt) = &plan.jwt else { return Vec::new() };
+    let (local_jwks, remote_jwks) = match &jwt.keys {
+        JwksSource::File(path) => {
+            (Some(v3::DataSource { filename: Some(path.display().to_string()), inline_bytes: None }), None)
+        }
+        JwksSource::Remote { uri, .. } => (
+            None,
+            Some(v3::RemoteJwks {
+                http_uri: v3::HttpUri { uri: uri.clone(), cluster: JWKS_CLUSTER.into(), timeout: "5s" },
+                cache_duration: "600s",
+            }),
+        ),
+    };
+    let provider = v3::JwtProvider {
+        issuer: jwt.issuer.clone(),
+        audiences: jwt.audiences.clone(),
+        local_jwks,
+        remote_jwks,
+        forward: false,
+        claim_to_headers: jwt
+            .forward_claims
+            .iter()
+            .map(|(claim, header)| v3::ClaimToHeader { header_name: header.clone(), claim_name: claim.clone() })
+            .collect(),
+    };
+    let config = v3::JwtAuthentication {
+        providers: [(JWT_PROVIDER.to_string(), provider)].into(),
+        requirement_map: [(JWT_PROVIDER.to_string(), v3::JwtRequirement { provider_name: JWT_PROVIDER.into() })].into(),
+    };
+    vec![v3::HttpFilter { name: JWT_AUTHN.into(), typed_config: v3::HttpFilterConfig::JwtAuthentication(config) }]
+}
+
 /// A front route with its policies.
-fn front_route(plan: &RoutePlan) -> v3::Route {
+fn front_route(plan: &RoutePlan, front_jwt: bool) -> v3::Route {
     let policy = &plan.policy;
     let mut route = v3::Route::to_cluster(&plan.prefix, &plan.targets[0].0);
     if plan.targets.len() > 1 {
@@ -252,6 +301,14 @@ fn front_route(plan: &RoutePlan) -> v3::Route {
     route.request_headers_to_remove = policy.headers.request_remove.clone();
     route.response_headers_to_add = add(&policy.headers.response_add);
     route.response_headers_to_remove = policy.headers.response_remove.clone();
+    if front_jwt {
+        let per_route = if plan.jwt {
+            v3::JwtPerRoute { requirement_name: Some(JWT_PROVIDER.into()), disabled: None }
+        } else {
+            v3::JwtPerRoute { requirement_name: None, disabled: Some(true) }
+        };
+        route.typed_per_filter_config.insert(JWT_AUTHN.into(), v3::PerRouteConfig::JwtPerRoute(per_route));
+    }
     if let Some(limit) = &policy.rate_limit {
         let config = local_rate_limit(&format!("route_{}", plan.targets[0].0), Some(limit));
         route.typed_per_filter_config.insert(LOCAL_RATE_LIMIT.into(), v3::PerRouteConfig::LocalRateLimit(config));
@@ -405,6 +462,7 @@ mod tests {
             targets: vec![(service.into(), 100)],
             headers_match: Vec::new(),
             policy: RoutePolicy::default(),
+            jwt: false,
         }
     }
 
@@ -425,6 +483,7 @@ mod tests {
             routes: vec![plain("/service/1", "service-1"), plain("/service/2", "service-2")],
             rate_limit: None,
             tls: None,
+            jwt: None,
             listeners_dir: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
@@ -449,6 +508,7 @@ mod tests {
             routes: vec![plain("/users", "users"), plain("/", "billing")],
             rate_limit: None,
             tls: None,
+            jwt: None,
             listeners_dir: Some("/run/gw".into()),
         };
         insta::assert_snapshot!(snapshot(&plan));
@@ -462,6 +522,7 @@ mod tests {
             prefix: "/api".into(),
             targets: vec![("api".into(), 100)],
             headers_match: Vec::new(),
+            jwt: true,
             policy: RoutePolicy {
                 timeout: Some(Duration::from_secs(5)),
                 retries: Some(Retries {
@@ -503,6 +564,12 @@ mod tests {
                 plain("/", "api"),
             ],
             rate_limit: Some(RateLimit { requests: 1, per: Duration::from_secs(60) }),
+            jwt: Some(Jwt {
+                issuer: "https://issuer.example".into(),
+                audiences: vec!["gw-demo".into()],
+                keys: JwksSource::File("/p/keys/jwks.json".into()),
+                forward_claims: vec![("sub".into(), "x-jwt-sub".into())],
+            }),
             tls: Some(FrontTls {
                 cert: "/h/certs/localhost.pem".into(),
                 key: "/h/certs/localhost.key".into(),

@@ -40,11 +40,13 @@ pub struct Front {
     /// HTTP/2: by ALPN with TLS, by prior knowledge (h2c) without.
     #[serde(default)]
     pub http2: bool,
+    /// A JWT every route requires, unless it says `jwt = false`.
+    pub jwt: Option<policy::JwtSpec>,
 }
 
 impl Default for Front {
     fn default() -> Self {
-        Front { port: None, filters: project_filter(), rate_limit: None, tls: None, http2: false }
+        Front { port: None, filters: project_filter(), rate_limit: None, tls: None, http2: false, jwt: None }
     }
 }
 
@@ -77,6 +79,8 @@ pub struct RouteSpec {
     /// A local rate limit of this route's own (instead of the front's).
     pub rate_limit: Option<RateLimitSpec>,
     pub headers: Option<HeadersSpec>,
+    /// `false`: this route needs no JWT even when the front requires one.
+    pub jwt: Option<bool>,
 }
 
 /// `{ service = "v2", weight = 10 }`: this share (of 100) of a route's requests.
@@ -99,6 +103,7 @@ impl RouteSpec {
             retries: None,
             rate_limit: None,
             headers: None,
+            jwt: None,
         }
     }
 
@@ -309,6 +314,9 @@ impl Spec {
         }
         for (i, route) in self.routes.iter().enumerate() {
             route.policy(&format!("routes[{i}]"))?;
+            if route.jwt == Some(true) && self.front.jwt.is_none() {
+                return Err(format!("routes[{i}].jwt = true, but there is no [topology.front.jwt] to require"));
+            }
             if !route.prefix.starts_with('/') {
                 return Err(format!("routes[{i}].prefix = {:?} must start with '/'", route.prefix));
             }
