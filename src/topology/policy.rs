@@ -318,7 +318,7 @@ impl JwtSpec {
                     .map_err(|e| format!("{at}.jwks = {file:?}: cannot read {}: {e}", path.display()))?;
                 let parsed: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| format!("{at}.jwks = {file:?}: not JSON ({e}); a JWKS is {{\"keys\": [...]}}"))?;
-                if !parsed["keys"].as_array().is_some_and(|keys| !keys.is_empty()) {
+                if parsed["keys"].as_array().is_none_or(|keys| keys.is_empty()) {
                     return Err(format!("{at}.jwks = {file:?}: not a JWKS: it needs a non-empty \"keys\" list"));
                 }
                 JwksSource::File(path)
