@@ -721,7 +721,8 @@ fn jwt_on_the_front_of_real_envoys() {
          [topology.front.jwt]\nissuer = \"https://issuer.example\"\naudiences = [\"gw-demo\"]\njwks = \"keys/jwks.json\"\n\
          forward_claims = { sub = \"x-jwt-sub\" }\n\n\
          [[topology.routes]]\nprefix = \"/public\"\nservice = \"api\"\njwt = false\n\
-         [[topology.routes]]\nprefix = \"/\"\nservice = \"api\"\n\n\
+         [[topology.routes]]\nprefix = \"/\"\nservice = \"api\"\n\
+         cors = { allow_origins = [\"https://app.example\"], allow_methods = [\"GET\"], max_age = \"1h\" }\n\n\
          [[topology.services]]\nname = \"api\"\n";
     let signer = Signer::new();
     let stranger = Signer::new();
@@ -761,6 +762,20 @@ fn jwt_on_the_front_of_real_envoys() {
         let headers = passed.json::<serde_json::Value>().unwrap()["headers"].to_string();
         assert!(headers.contains(r#"["x-jwt-sub","alice"]"#) && !headers.contains("authorization"), "{at}: {headers}");
         assert_eq!(get(&public, None).status(), 200, "{at}: jwt = false");
+        // A browser's preflight needs no token; only the named origin is allowed.
+        let preflight = |origin: &str| {
+            client
+                .request(reqwest::Method::OPTIONS, &private)
+                .header("origin", origin)
+                .header("access-control-request-method", "GET")
+                .send()
+                .unwrap()
+        };
+        let allowed = preflight("https://app.example");
+        assert_eq!(allowed.status(), 200, "{at}");
+        assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example", "{at}");
+        assert_eq!(allowed.headers()["access-control-max-age"], "3600", "{at}");
+        assert!(preflight("https://evil.example").headers().get("access-control-allow-origin").is_none(), "{at}");
 
         run.signal(libc::SIGINT);
         let (code, output) = run.wait();

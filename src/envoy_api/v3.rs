@@ -255,6 +255,8 @@ pub enum PerRouteConfig {
     LocalRateLimit(LocalRateLimit),
     #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig")]
     JwtPerRoute(JwtPerRoute),
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy")]
+    Cors(CorsPolicy),
 }
 
 /// Envoy's jwt_authn: providers by name, and requirements the routes name.
@@ -369,7 +371,41 @@ pub struct HeaderMatcher {
 
 #[derive(Debug, Serialize)]
 pub struct StringMatcher {
-    pub exact: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safe_regex: Option<RegexMatcher>,
+}
+
+impl StringMatcher {
+    pub fn exact(value: &str) -> StringMatcher {
+        StringMatcher { exact: Some(value.to_string()), safe_regex: None }
+    }
+
+    /// Anything at all.
+    pub fn any() -> StringMatcher {
+        StringMatcher { exact: None, safe_regex: Some(RegexMatcher { regex: ".*".into() }) }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RegexMatcher {
+    pub regex: String,
+}
+
+/// A route's CORS policy (the cors filter answers preflights and adds the headers).
+#[derive(Debug, Serialize)]
+pub struct CorsPolicy {
+    pub allow_origin_string_match: Vec<StringMatcher>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub allow_methods: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub allow_headers: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub expose_headers: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+    pub allow_credentials: bool,
 }
 
 /// One cluster, or weighted ones.
@@ -421,6 +457,8 @@ pub enum HttpFilterConfig {
     LocalRateLimit(LocalRateLimit),
     #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication")]
     JwtAuthentication(JwtAuthentication),
+    #[serde(rename = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors")]
+    Cors {},
 }
 
 #[derive(Debug, Serialize)]

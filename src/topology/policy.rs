@@ -40,6 +40,69 @@ pub struct HeadersSpec {
     pub response_remove: Vec<String>,
 }
 
+/// `cors = { allow_origins = ["https://app.example"], allow_methods = ["GET"], ... }` on a route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSpec {
+    pub allow_origins: Vec<String>,
+    #[serde(default)]
+    pub allow_methods: Vec<String>,
+    #[serde(default)]
+    pub allow_headers: Vec<String>,
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<String>,
+    #[serde(default)]
+    pub allow_credentials: bool,
+}
+
+/// A checked CORS policy: `max_age` in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+    pub allow_credentials: bool,
+}
+
+impl CorsSpec {
+    fn check(&self, at: &str) -> Result<Cors, String> {
+        if self.allow_origins.is_empty() {
+            return Err(format!("{at}.allow_origins is empty: name the origins (\"https://app.example\", or \"*\")"));
+        }
+        for origin in &self.allow_origins {
+            let scheme = origin.starts_with("https://") || origin.starts_with("http://");
+            if origin != "*" && (!scheme || origin.ends_with('/')) {
+                return Err(format!("{at}.allow_origins: {origin:?} is not an origin (scheme://host[:port], no path)"));
+            }
+        }
+        if self.allow_credentials && self.allow_origins.iter().any(|o| o == "*") {
+            return Err(format!(
+                "{at}: allow_credentials with the origin \"*\" is refused by browsers; name the origins"
+            ));
+        }
+        for method in &self.allow_methods {
+            if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!("{at}.allow_methods: {method:?} is not a method (GET, POST, ...)"));
+            }
+        }
+        let max_age = match &self.max_age {
+            Some(text) => Some(duration(text).map_err(|e| format!("{at}.max_age: {e}"))?.as_secs()),
+            None => None,
+        };
+        Ok(Cors {
+            allow_origins: self.allow_origins.clone(),
+            allow_methods: self.allow_methods.clone(),
+            allow_headers: self.allow_headers.clone(),
+            expose_headers: self.expose_headers.clone(),
+            max_age,
+            allow_credentials: self.allow_credentials,
+        })
+    }
+}
+
 /// A checked rate limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimit {
@@ -54,6 +117,7 @@ pub struct RoutePolicy {
     pub retries: Option<Retries>,
     pub rate_limit: Option<RateLimit>,
     pub headers: HeadersSpec,
+    pub cors: Option<Cors>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +239,7 @@ pub fn route_policy(
     retries: Option<&RetriesSpec>,
     rate_limit: Option<&RateLimitSpec>,
     headers: Option<&HeadersSpec>,
+    cors: Option<&CorsSpec>,
 ) -> Result<RoutePolicy, String> {
     let timeout = match timeout {
         Some(text) => Some(duration(text).map_err(|e| format!("{at}.timeout: {e}"))?),
@@ -187,6 +252,7 @@ pub fn route_policy(
         retries: retries.map(|r| r.check(&format!("{at}.retries"))).transpose()?,
         rate_limit: rate_limit.map(|r| r.check(&format!("{at}.rate_limit"))).transpose()?,
         headers,
+        cors: cors.map(|c| c.check(&format!("{at}.cors"))).transpose()?,
     })
 }
 
@@ -416,11 +482,19 @@ mod tests {
         assert!(fast.check("front.rate_limit").unwrap_err().contains("50ms"));
         let retries = RetriesSpec { on: "5xx,oops".into(), attempts: 3, per_try_timeout: None };
         assert!(
-            route_policy("routes[1]", None, Some(&retries), None, None).unwrap_err().contains("routes[1].retries.on")
+            route_policy("routes[1]", None, Some(&retries), None, None, None)
+                .unwrap_err()
+                .contains("routes[1].retries.on")
         );
         let headers = HeadersSpec { request_add: BTreeMap::from([("X Bad".into(), "1".into())]), ..Default::default() };
-        assert!(route_policy("routes[0]", None, None, None, Some(&headers)).unwrap_err().contains("routes[0].headers"));
-        assert!(route_policy("routes[0]", Some("soon"), None, None, None).unwrap_err().contains("routes[0].timeout"));
+        assert!(
+            route_policy("routes[0]", None, None, None, Some(&headers), None)
+                .unwrap_err()
+                .contains("routes[0].headers")
+        );
+        assert!(
+            route_policy("routes[0]", Some("soon"), None, None, None, None).unwrap_err().contains("routes[0].timeout")
+        );
         let check = HealthCheckSpec { path: "healthz".into(), interval: "1s".into() };
         assert!(
             service_policy("services[2]", Some(&check), None, None)
@@ -432,7 +506,7 @@ mod tests {
             service_policy("services[0]", None, Some(&breaker), None).unwrap_err().contains("max_pending_requests = 0")
         );
         let good = RetriesSpec { on: "5xx, reset".into(), attempts: 3, per_try_timeout: Some("1s".into()) };
-        let policy = route_policy("routes[0]", Some("5s"), Some(&good), None, None).unwrap();
+        let policy = route_policy("routes[0]", Some("5s"), Some(&good), None, None, None).unwrap();
         assert_eq!(policy.retries.unwrap().on, "5xx,reset");
     }
 }

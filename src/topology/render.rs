@@ -118,7 +118,9 @@ pub fn render(plan: &Plan) -> Vec<File> {
         clusters.push(Cluster::remote(JWKS_CLUSTER, host, *port, *tls));
     }
     let routes = plan.routes.iter().map(|r| front_route(r, plan.jwt.is_some())).collect();
-    let mut policy_filters = jwt_filter(plan);
+    // CORS first: a browser's preflight carries no token and must not be counted.
+    let mut policy_filters = cors_filter(plan);
+    policy_filters.extend(jwt_filter(plan));
     policy_filters.extend(rate_limit_filter(plan));
     envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, (routes, policy_filters), clusters, &mut files);
     for service in &plan.services {
@@ -227,6 +229,15 @@ fn upstream_cluster(service: &ServiceNode) -> Cluster {
 const LOCAL_RATE_LIMIT: &str = "envoy.filters.http.local_ratelimit";
 
 const JWT_AUTHN: &str = "envoy.filters.http.jwt_authn";
+const CORS: &str = "envoy.filters.http.cors";
+
+/// Envoy's CORS filter, when a route has a policy (the policies are the routes').
+fn cors_filter(plan: &Plan) -> Vec<v3::HttpFilter> {
+    if !plan.routes.iter().any(|r| r.policy.cors.is_some()) {
+        return Vec::new();
+    }
+    vec![v3::HttpFilter { name: CORS.into(), typed_config: v3::HttpFilterConfig::Cors {} }]
+}
 const JWT_PROVIDER: &str = "gw";
 /// The cluster Envoy fetches a remote JWKS through.
 const JWKS_CLUSTER: &str = "gw_jwks";
@@ -283,10 +294,7 @@ fn front_route(plan: &RoutePlan, front_jwt: bool) -> v3::Route {
     route.match_.headers = plan
         .headers_match
         .iter()
-        .map(|(name, value)| v3::HeaderMatcher {
-            name: name.clone(),
-            string_match: v3::StringMatcher { exact: value.clone() },
-        })
+        .map(|(name, value)| v3::HeaderMatcher { name: name.clone(), string_match: v3::StringMatcher::exact(value) })
         .collect();
     route.route.timeout = policy.timeout.map(envoy_duration);
     route.route.retry_policy = policy.retries.as_ref().map(|r| v3::RetryPolicy {
@@ -308,6 +316,22 @@ fn front_route(plan: &RoutePlan, front_jwt: bool) -> v3::Route {
             v3::JwtPerRoute { requirement_name: None, disabled: Some(true) }
         };
         route.typed_per_filter_config.insert(JWT_AUTHN.into(), v3::PerRouteConfig::JwtPerRoute(per_route));
+    }
+    if let Some(cors) = &policy.cors {
+        let origins = cors
+            .allow_origins
+            .iter()
+            .map(|o| if o == "*" { v3::StringMatcher::any() } else { v3::StringMatcher::exact(o) })
+            .collect();
+        let config = v3::CorsPolicy {
+            allow_origin_string_match: origins,
+            allow_methods: cors.allow_methods.join(","),
+            allow_headers: cors.allow_headers.join(","),
+            expose_headers: cors.expose_headers.join(","),
+            max_age: cors.max_age.map(|s| s.to_string()),
+            allow_credentials: cors.allow_credentials,
+        };
+        route.typed_per_filter_config.insert(CORS.into(), v3::PerRouteConfig::Cors(config));
     }
     if let Some(limit) = &policy.rate_limit {
         let config = local_rate_limit(&format!("route_{}", plan.targets[0].0), Some(limit));
@@ -536,6 +560,12 @@ mod tests {
                     response_remove: vec!["content-type".into()],
                     ..HeadersSpec::default()
                 },
+                cors: Some(crate::topology::policy::Cors {
+                    allow_origins: vec!["https://app.example".into(), "*".into()],
+                    allow_methods: vec!["GET".into(), "POST".into()],
+                    max_age: Some(3600),
+                    ..Default::default()
+                }),
             },
         };
         let plan = Plan {

@@ -81,6 +81,7 @@ pub struct RouteSpec {
     pub headers: Option<HeadersSpec>,
     /// `false`: this route needs no JWT even when the front requires one.
     pub jwt: Option<bool>,
+    pub cors: Option<policy::CorsSpec>,
 }
 
 /// `{ service = "v2", weight = 10 }`: this share (of 100) of a route's requests.
@@ -104,6 +105,7 @@ impl RouteSpec {
             rate_limit: None,
             headers: None,
             jwt: None,
+            cors: None,
         }
     }
 
@@ -149,6 +151,7 @@ impl RouteSpec {
             self.retries.as_ref(),
             self.rate_limit.as_ref(),
             self.headers.as_ref(),
+            self.cors.as_ref(),
         )
     }
 }
