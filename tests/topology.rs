@@ -488,9 +488,23 @@ fn gateway_policies_rate_limit_and_edit_headers_on_real_envoys() {
         assert_eq!(own.status(), 200, "{at}");
         assert_eq!(header(&own, "x-ratelimit-limit"), "100", "{at}");
 
+        // Each Envoy writes a JSON line per request into its run directory, flushed while it runs.
+        let access_log = run_dir(&gw).join("front/access.log");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let count = || std::fs::read_to_string(&access_log).map(|l| l.lines().count()).unwrap_or(0);
+        while count() < 4 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(count(), 4, "{at}: the front's access log while it runs");
         run.signal(libc::SIGINT);
         let (code, output) = run.wait();
         assert_eq!(code, 0, "{output}");
+        let log = std::fs::read_to_string(&access_log).unwrap();
+        let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 4, "{at}: {log}");
+        let limited = lines.iter().find(|l| l["status"] == 429).unwrap_or_else(|| panic!("{at}: {log}"));
+        assert_eq!((limited["details"].as_str(), limited["path"].as_str()), (Some("local_rate_limited"), Some("/api")));
+        assert!(run_dir(&gw).join("api/access.log").is_file(), "{at}: the service Envoy's own");
     }
 }
 

@@ -474,6 +474,21 @@ pub enum AccessLogConfig {
     Stdout {},
     #[serde(rename = "type.googleapis.com/envoy.extensions.access_loggers.wasm.v3.WasmAccessLog")]
     Wasm(WasmFilter),
+    #[serde(rename = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog")]
+    File(FileAccessLog),
+}
+
+/// Lines into a file, in the format given.
+#[derive(Debug, Serialize)]
+pub struct FileAccessLog {
+    pub path: String,
+    pub log_format: LogFormat,
+}
+
+/// One JSON object per line: field → Envoy's command operator (`%RESPONSE_CODE%`).
+#[derive(Debug, Serialize)]
+pub struct LogFormat {
+    pub json_format: BTreeMap<&'static str, &'static str>,
 }
 
 /// The `config` of the http, network and access-log wasm extensions alike.

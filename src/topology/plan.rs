@@ -64,7 +64,10 @@ pub fn plan(
     let rate_limit = spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose();
     let tls = front_tls(spec, &project.root, home)?;
     let jwt = spec.front.jwt.as_ref().map(|j| j.check(&project.root)).transpose().map_err(Error::Topology)?;
-    Ok(Plan { front, services, routes, rate_limit: rate_limit.map_err(Error::Topology)?, tls, jwt, listeners_dir })
+    // A run (listeners in its config directory) logs into its run directory; a render does not.
+    let access_logs_dir = listeners_dir.as_ref().and_then(|dir| dir.parent()).map(Path::to_path_buf);
+    let rate_limit = rate_limit.map_err(Error::Topology)?;
+    Ok(Plan { front, services, routes, rate_limit, tls, jwt, access_logs_dir, listeners_dir })
 }
 
 /// The front's TLS files: gw's development certificate, or the project's own (which must exist).

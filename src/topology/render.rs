@@ -23,6 +23,8 @@ pub struct Plan {
     pub tls: Option<FrontTls>,
     /// The JWT the front's routes require (unless a route says `jwt = false`).
     pub jwt: Option<Jwt>,
+    /// When set, each Envoy also writes JSON access-log lines to `<dir>/<name>/access.log`.
+    pub access_logs_dir: Option<PathBuf>,
     /// When set, each Envoy's listener goes into `<dir>/<name>-listeners.yaml`
     /// (file-based LDS, which Envoy watches), so it can be replaced while Envoy runs.
     pub listeners_dir: Option<PathBuf>,
@@ -147,6 +149,9 @@ fn envoy(
     files: &mut Vec<File>,
 ) {
     let mut listener = listener(name, node, routes, policy_filters);
+    if let Some(dir) = &plan.access_logs_dir {
+        add_json_access_log(&mut listener, &dir.join(name).join("access.log"));
+    }
     if name == FRONT
         && let Some(tls) = &plan.tls
     {
@@ -192,6 +197,40 @@ fn bootstrap(name: &str, listeners: Vec<v3::Listener>, clusters: Vec<Cluster>, l
 
 pub(crate) fn route(prefix: &str, cluster: &str) -> v3::Route {
     v3::Route::to_cluster(prefix, cluster)
+}
+
+/// What each JSON access-log line holds: field → Envoy's command operator.
+const ACCESS_LOG_FIELDS: &[(&str, &str)] = &[
+    ("start_time", "%START_TIME%"),
+    ("method", "%REQ(:METHOD)%"),
+    ("path", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
+    ("protocol", "%PROTOCOL%"),
+    ("status", "%RESPONSE_CODE%"),
+    ("details", "%RESPONSE_CODE_DETAILS%"),
+    ("flags", "%RESPONSE_FLAGS%"),
+    ("duration_ms", "%DURATION%"),
+    ("bytes_received", "%BYTES_RECEIVED%"),
+    ("bytes_sent", "%BYTES_SENT%"),
+    ("upstream", "%UPSTREAM_HOST%"),
+    ("client", "%DOWNSTREAM_REMOTE_ADDRESS%"),
+    ("user_agent", "%REQ(USER-AGENT)%"),
+    ("request_id", "%REQ(X-REQUEST-ID)%"),
+];
+
+/// Adds a JSON-lines file access log to the listener's connection manager.
+fn add_json_access_log(listener: &mut v3::Listener, path: &std::path::Path) {
+    let Some(chain) = listener.filter_chains.first_mut() else { return };
+    for filter in &mut chain.filters {
+        if let v3::NetworkFilterConfig::HttpConnectionManager(hcm) = &mut filter.typed_config {
+            hcm.access_log.push(v3::AccessLog {
+                name: "envoy.access_loggers.file".into(),
+                typed_config: v3::AccessLogConfig::File(v3::FileAccessLog {
+                    path: path.display().to_string(),
+                    log_format: v3::LogFormat { json_format: ACCESS_LOG_FIELDS.iter().copied().collect() },
+                }),
+            });
+        }
+    }
 }
 
 /// A service Envoy's cluster of upstream instances, with the service's policies.
@@ -508,6 +547,7 @@ mod tests {
             rate_limit: None,
             tls: None,
             jwt: None,
+            access_logs_dir: None,
             listeners_dir: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
@@ -533,6 +573,7 @@ mod tests {
             rate_limit: None,
             tls: None,
             jwt: None,
+            access_logs_dir: None,
             listeners_dir: Some("/run/gw".into()),
         };
         insta::assert_snapshot!(snapshot(&plan));
@@ -600,6 +641,7 @@ mod tests {
                 keys: JwksSource::File("/p/keys/jwks.json".into()),
                 forward_claims: vec![("sub".into(), "x-jwt-sub".into())],
             }),
+            access_logs_dir: Some("/run/gw/1".into()),
             tls: Some(FrontTls {
                 cert: "/h/certs/localhost.pem".into(),
                 key: "/h/certs/localhost.key".into(),

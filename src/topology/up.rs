@@ -92,6 +92,9 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Err
                 "warning".into(),
                 "--component-log-level".into(),
                 "wasm:info".into(),
+                // Access logs reach their files within a second (Envoy's default is 10 s).
+                "--file-flush-interval-msec".into(),
+                "1000".into(),
             ];
             let launch = Launch { binary: envoy.clone(), args, echo_stdout, echo_stderr };
             Member { run_dir: run_dir.join(&name), name, launch }
