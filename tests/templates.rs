@@ -1,7 +1,8 @@
 //! Every template, generated and built in the builder image: proxy-wasm
 //! filters build to .wasm, pass `gw test` (cargo test and their scenarios
 //! in gw's wasm host), and, started with `gw run` as generated, show their
-//! filter working at the first URL gw prints, on real Envoys (1.36 and 1.40);
+//! filter working at the first URL gw prints (the api-gateway template: the
+//! 401/200/429 curl lines gw prints, run as printed), on real Envoys (1.36 and 1.40);
 //! aya templates build their object and loader and pass their unit tests;
 //! the xdp loader really drops a blocked source's packets inside network
 //! namespaces made by the test.
@@ -109,6 +110,7 @@ fn agrees_with_the_host(id: &str, stdout: &str, envoy: &RealEnvoy) {
         "http-ratelimit" => (4, 3),
         "network-filter" => (4, 2),
         "access-logger" => (3, 1),
+        "api-gateway" => (2, 0),
         other => panic!("{other}: a new proxy-wasm template needs its counts here"),
     };
     let line = format!("{passed} passed, 0 failed, {skipped} skipped (gw's host and Envoy {})", envoy.version);
@@ -121,9 +123,21 @@ fn works_as_generated(gw: &Gw, id: &str, root: &Path, envoy: &RealEnvoy) {
     command.current_dir(root);
     let mut run = Running::spawn(command);
     run.expect_after(0, "ready; try:", Duration::from_secs(120));
+    let at = format!("{id} on Envoy {}", envoy.version);
+    if id == "api-gateway" {
+        gateway_at_work(&mut run, &at);
+    } else {
+        filter_at_work(id, root, &mut run, &at);
+    }
+    run.signal(libc::SIGINT);
+    let (code, output) = run.wait();
+    assert_eq!(code, 0, "{at}\n{output}");
+}
+
+/// The filter at the first URL gw printed, as each template's README says.
+fn filter_at_work(id: &str, root: &Path, run: &mut Running, at: &str) {
     let url = run.expect("/service/1  → service-1").split_whitespace().next().unwrap().to_string();
     let admin = run.expect("front is ready; admin at ").rsplit(' ').next().unwrap().to_string();
-    let at = format!("{id} on Envoy {}", envoy.version);
     let client = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
     let get = |headers: &[(&str, &str)]| {
         let mut request = client.get(&url);
@@ -203,9 +217,50 @@ fn works_as_generated(gw: &Gw, id: &str, root: &Path, envoy: &RealEnvoy) {
         }
         other => panic!("{other}: a new proxy-wasm template needs its check here"),
     }
-    run.signal(libc::SIGINT);
-    let (code, output) = run.wait();
-    assert_eq!(code, 0, "{at}\n{output}");
+}
+
+/// The gateway's own lines, run as gw printed them: 401 without a token, 200 with the
+/// development token (its subject forwarded, the filter at work), 429 once the rate limit is
+/// spent; and the route that needs no token.
+fn gateway_at_work(run: &mut Running, at: &str) {
+    let public = run.expect("/public  → api (no token needed)").split_whitespace().next().unwrap().to_string();
+    let mut command = |label: &str| {
+        let line = run.expect(label);
+        let (_, args) = line.split_once(": curl -i").unwrap_or_else(|| panic!("{at}: {line}"));
+        format!("curl -s -i{args}")
+    };
+    let without = command("401 without a token: ");
+    let with = command("200 with the development token: ");
+    let curl = |command: &str| -> (String, String) {
+        let out = Command::new("sh").args(["-c", command]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        (text.lines().next().unwrap_or_default().trim().to_string(), text)
+    };
+    let echoed = |text: &str| -> serde_json::Value {
+        let body = text.split_once("\n\n").map(|(_, b)| b).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{at}: {e}\n{text}"))
+    };
+    let open = without.replace(&format!(" {}", without.rsplit(' ').next().unwrap()), &format!(" {public}"));
+    let (status, text) = curl(&open);
+    assert_eq!(status, "HTTP/2 200", "{at}: {open}\n{text}");
+    let (status, text) = curl(&without);
+    assert_eq!(status, "HTTP/2 401", "{at}: {without}\n{text}");
+    assert!(text.contains("www-authenticate: Bearer realm="), "{at}: {text}");
+    let (status, text) = curl(&with);
+    assert_eq!(status, "HTTP/2 200", "{at}: {with}\n{text}");
+    assert!(text.contains("x-gw-filter: seen") && text.contains("x-ratelimit-limit: 10"), "{at}: {text}");
+    let headers = echoed(&text)["headers"].to_string();
+    for pair in [r#"["x-jwt-sub","dev-user"]"#, r#"["x-gateway","filter"]"#, r#"["x-request-tag","gw"]"#] {
+        assert!(headers.contains(pair), "{at}: {pair} in {headers}");
+    }
+    // Ten requests a minute: /public and the one above took two, so the tenth more is refused.
+    let statuses: Vec<(String, String)> = (0..9).map(|_| curl(&with)).collect();
+    let (last, refused) = statuses.last().unwrap();
+    assert_eq!(last, "HTTP/2 429", "{at}: {:?}", statuses.iter().map(|s| &s.0).collect::<Vec<_>>());
+    assert!(statuses[..8].iter().all(|(s, _)| s == "HTTP/2 200"), "{at}: {statuses:?}");
+    for header in ["x-envoy-ratelimited: true", "x-ratelimit-remaining: 0", "x-ratelimit-reset: "] {
+        assert!(refused.contains(header), "{at}: {header} in\n{refused}");
+    }
 }
 
 /// The token the JWT template's scenarios accept ("a good token passes …").

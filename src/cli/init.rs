@@ -58,12 +58,21 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     )?;
     let target = settings.cwd.join(args.dir.unwrap_or_else(|| PathBuf::from(&answers.name)));
     let kind = answers.template.kind;
+    let dev_jwt = answers.template.dev_jwt.as_ref().map(|files| dev_jwt(&answers, files)).transpose()?;
     let manifest = |root: &std::path::Path| -> std::result::Result<Vec<(String, String)>, String> {
         let mut text = manifest_text(&answers.name, kind, &answers.template.id);
-        if kind == Kind::ProxyWasm {
-            text.push_str(&topology::initial::text(root).map_err(|e| e.to_string())?);
+        match answers.template.topology {
+            Some(own) => {
+                text.push_str(&scaffold::render_text(&answers, "topology.toml", own).map_err(|e| e.to_string())?)
+            }
+            None if kind == Kind::ProxyWasm => {
+                text.push_str(&topology::initial::text(root).map_err(|e| e.to_string())?)
+            }
+            None => {}
         }
-        Ok(vec![("gw.toml".into(), text)])
+        let mut files = vec![("gw.toml".into(), text)];
+        files.extend(dev_jwt.iter().flat_map(|made| made.files.clone()));
+        Ok(files)
     };
     let rendered = scaffold::render(&answers, &target, args.force, &manifest)?;
     let shown = rendered.root.strip_prefix(&settings.cwd).unwrap_or(&rendered.root);
@@ -73,6 +82,36 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         answers.template.id,
         rendered.files.len()
     ));
+    if let Some(made) = &dev_jwt {
+        terminal.status(format!(
+            "a development JWKS is in {} and a token it verifies (valid {} days) in {}; its key was not kept",
+            made.jwks, made.days, made.token
+        ));
+    }
     terminal.status(format!("next: cd {} && gw build && gw test", shown.display()));
     Ok(0)
+}
+
+/// The template's development JWKS and token, made now.
+struct MadeJwt {
+    jwks: String,
+    token: String,
+    days: u64,
+    files: Vec<(String, String)>,
+}
+
+fn dev_jwt(answers: &scaffold::Answers, files: &scaffold::DevJwtFiles) -> Result<MadeJwt> {
+    let render = |what: &str, text: &str| scaffold::render_text(answers, &format!("dev_jwt.{what}"), text);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let claims = topology::devjwt::Claims {
+        issuer: render("issuer", &files.issuer)?,
+        audience: render("audience", &files.audience)?,
+        subject: render("subject", &files.subject)?,
+        issued_at: now,
+        expires_at: now.saturating_add(files.days.saturating_mul(86_400)),
+    };
+    let made = topology::devjwt::generate(&claims).map_err(topology::Error::from)?;
+    let (jwks, token) = (render("jwks", &files.jwks)?, render("token", &files.token)?);
+    let written = vec![(jwks.clone(), made.jwks), (token.clone(), made.token)];
+    Ok(MadeJwt { jwks, token, days: files.days, files: written })
 }

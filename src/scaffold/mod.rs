@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 pub use answers::{Answers, Prompter, Request, collect};
 pub use names::check_project_name;
-pub use registry::{DEFAULT_EBPF_TEMPLATE, DEFAULT_TEMPLATE, Parameter, Template, is_default, templates};
-pub use render::{Rendered, render};
+pub use registry::{DEFAULT_EBPF_TEMPLATE, DEFAULT_TEMPLATE, DevJwtFiles, Parameter, Template, is_default, templates};
+pub use render::{Rendered, render, render_text};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -62,6 +62,27 @@ struct TemplateToml {
     /// Globs (under content/) copied as they are, not rendered.
     #[serde(default)]
     copy: Vec<String>,
+    /// A template of the same folder whose files and parameters this one adds to.
+    #[serde(default)]
+    extends: Option<String>,
+    #[serde(default)]
+    dev_jwt: Option<DevJwtFiles>,
+}
+
+/// `[dev_jwt]`: a development JWKS and a token it verifies, made when the project is
+/// (values rendered like the files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevJwtFiles {
+    /// Where the JWKS goes, under the project.
+    pub jwks: String,
+    /// Where the token goes.
+    pub token: String,
+    pub issuer: String,
+    pub audience: String,
+    pub subject: String,
+    /// How long the token is valid.
+    pub days: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -72,12 +93,25 @@ pub struct Template {
     pub parameters: Vec<Parameter>,
     pub files: Vec<FileRule>,
     pub copy: Vec<String>,
+    /// The `[topology]` text gw init writes into gw.toml instead of the default (rendered).
+    pub topology: Option<&'static str>,
+    pub dev_jwt: Option<DevJwtFiles>,
+    /// The template this one extends, by id.
+    pub extends: Option<String>,
     pub(super) content: &'static Dir<'static>,
+    /// The extended template's files, under the template's own.
+    pub(super) base: Option<&'static Dir<'static>>,
     /// The group's shared files (`_shared/`), under the template's own.
     pub(super) shared: Option<&'static Dir<'static>>,
 }
 
 impl Template {
+    /// Where its files come from, first found first: its own, the extended template's, the
+    /// group's shared ones.
+    pub(super) fn roots(&self) -> impl Iterator<Item = &'static Dir<'static>> {
+        std::iter::once(self.content).chain(self.base).chain(self.shared)
+    }
+
     pub fn parameter(&self, name: &str) -> Option<&Parameter> {
         self.parameters.iter().find(|p| p.name == name)
     }
@@ -86,7 +120,7 @@ impl Template {
     /// with one, since a package cannot depend on a crate of its own name.
     pub fn dependencies(&self) -> Vec<String> {
         let mut names = Vec::new();
-        let mut stack: Vec<&Dir> = std::iter::once(self.content).chain(self.shared).collect();
+        let mut stack: Vec<&Dir> = self.roots().collect();
         while let Some(dir) = stack.pop() {
             stack.extend(dir.dirs());
             let manifests = dir.files().filter(|f| f.path().file_name().is_some_and(|n| n == "Cargo.toml"));
@@ -115,6 +149,12 @@ pub fn templates() -> Result<Vec<Template>, Error> {
         let shared = root.get_dir(root.path().join(SHARED));
         for dir in root.dirs().filter(|d| d.path().file_name().is_none_or(|n| n != SHARED)) {
             group.push(Template { shared, ..load(dir, expected)? });
+        }
+        let bases = group.clone();
+        for template in group.iter_mut() {
+            if let Some(id) = template.extends.clone() {
+                extend(template, &bases, &id)?;
+            }
         }
         group.sort_by(|a, b| (!is_default(&a.id), &a.id).cmp(&(!is_default(&b.id), &b.id)));
         all.extend(group);
@@ -158,7 +198,31 @@ fn load(dir: &'static Dir<'static>, expected: Kind) -> Result<Template, Error> {
         parameters: manifest.parameters,
         files: manifest.files,
         copy: manifest.copy,
+        topology: dir.get_file(dir.path().join("topology.toml")).and_then(|f| f.contents_utf8()),
+        dev_jwt: manifest.dev_jwt,
+        extends: manifest.extends,
         content,
+        base: None,
         shared: None,
     })
+}
+
+/// Adds the template `id`'s files, parameters and rules under `template`'s own.
+fn extend(template: &mut Template, group: &[Template], id: &str) -> Result<(), Error> {
+    let broken = |message: String| Error::Template { template: template.id.clone(), message };
+    let base = group.iter().find(|t| t.id == id).ok_or_else(|| broken(format!("extends '{id}', not in its folder")))?;
+    if base.extends.is_some() {
+        return Err(broken(format!("extends '{id}', which extends another: one level only")));
+    }
+    template.base = Some(base.content);
+    for parameter in &base.parameters {
+        if template.parameter(&parameter.name).is_none() {
+            template.parameters.push(parameter.clone());
+        }
+    }
+    template.files.extend(base.files.iter().cloned());
+    template.copy.extend(base.copy.iter().cloned());
+    template.topology = template.topology.or(base.topology);
+    template.dev_jwt = template.dev_jwt.take().or_else(|| base.dev_jwt.clone());
+    Ok(())
 }

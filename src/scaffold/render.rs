@@ -49,19 +49,15 @@ pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -
 
     let template = &answers.template;
     let broken = |message: String| Error::Template { template: template.id.clone(), message };
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(true);
-    let mut context = answers.values.clone();
-    context.insert("project_name".into(), answers.name.clone());
-    context.insert("crate_name".into(), answers.name.replace('-', "_"));
-    context.insert("gw_version".into(), env!("CARGO_PKG_VERSION").into());
+    let env = environment();
+    let context = context(answers);
 
     let copy: Vec<regex::Regex> = template.copy.iter().map(|g| glob(g)).collect::<Result<_, _>>().map_err(broken)?;
     let mut files = Vec::new();
-    // The template's own files, then its group's shared ones it does not have itself.
+    // The template's own files, then those of the template it extends and its group's shared
+    // ones, each only where no earlier root has a file of the same path.
     let mut own = std::collections::HashSet::new();
-    for root in std::iter::once(template.content).chain(template.shared) {
+    for root in template.roots() {
         let mut stack: Vec<&Dir> = vec![root];
         while let Some(dir) = stack.pop() {
             for entry in dir.entries() {
@@ -119,6 +115,29 @@ pub fn render(answers: &Answers, target: &Path, force: bool, extra: Extra<'_>) -
         std::mem::forget(staging);
     }
     Ok(Rendered { root: target.to_path_buf(), files })
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env
+}
+
+/// The variables: every parameter, the project's names, gw's version.
+fn context(answers: &Answers) -> std::collections::BTreeMap<String, String> {
+    let mut context = answers.values.clone();
+    context.insert("project_name".into(), answers.name.clone());
+    context.insert("crate_name".into(), answers.name.replace('-', "_"));
+    context.insert("gw_version".into(), env!("CARGO_PKG_VERSION").into());
+    context
+}
+
+/// `text` (a template's own, e.g. its topology) rendered with the project's answers.
+pub fn render_text(answers: &Answers, what: &str, text: &str) -> Result<String, Error> {
+    environment()
+        .render_str(text, context(answers))
+        .map_err(|e| Error::Template { template: answers.template.id.clone(), message: format!("{what}: {e}") })
 }
 
 /// Refuses to place `file` if a directory on its way below `target` is a symbolic link: the

@@ -2,6 +2,7 @@
 //! v3 values, and checked against Envoy's API schema.
 
 pub mod devcert;
+pub mod devjwt;
 pub mod echo;
 pub mod initial;
 pub mod plan;
@@ -38,6 +39,8 @@ pub enum Error {
     Echo { service: String, source: std::io::Error },
     #[error("cannot make the development certificate for tls = true: {0}")]
     DevCert(String),
+    #[error(transparent)]
+    DevJwt(#[from] devjwt::Error),
     #[error("no free port on 127.0.0.1: {0}")]
     NoFreePort(std::io::Error),
     #[error("{}: {reason}", path.display())]
@@ -123,7 +126,7 @@ impl Diagnose for Error {
                 "or give your own: tls = { cert = \"certs/gw.pem\", key = \"certs/gw.key\" } in [topology.front]"
                     .into(),
             ),
-            Error::Io(_) | Error::Envoy(_) | Error::Echo { .. } => None,
+            Error::Io(_) | Error::Envoy(_) | Error::Echo { .. } | Error::DevJwt(_) => None,
         }
     }
 }

@@ -347,6 +347,8 @@ pub struct JwtSpec {
     /// Claim → request header, for the services.
     #[serde(default)]
     pub forward_claims: BTreeMap<String, String>,
+    /// A token file for trying the gateway: `gw run` prints curl lines that send it.
+    pub dev_token: Option<String>,
 }
 
 /// A checked JWT requirement.
@@ -356,6 +358,7 @@ pub struct Jwt {
     pub audiences: Vec<String>,
     pub keys: JwksSource,
     pub forward_claims: Vec<(String, String)>,
+    pub dev_token: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,11 +400,21 @@ impl JwtSpec {
                 return Err(format!("{at}.forward_claims: {header:?} is not a lower-case header name"));
             }
         }
+        let dev_token = match &self.dev_token {
+            Some(file) if !root.join(file).is_file() => {
+                return Err(format!(
+                    "{at}.dev_token = {file:?}: {} is not a file; give a token file, or leave the key out",
+                    root.join(file).display()
+                ));
+            }
+            other => other.as_ref().map(|file| root.join(file)),
+        };
         Ok(Jwt {
             issuer: self.issuer.clone(),
             audiences: self.audiences.clone(),
             keys,
             forward_claims: self.forward_claims.clone().into_iter().collect(),
+            dev_token,
         })
     }
 }
@@ -440,6 +453,7 @@ mod tests {
             jwks: jwks.map(Into::into),
             jwks_uri: uri.map(Into::into),
             forward_claims: BTreeMap::new(),
+            dev_token: None,
         };
         assert!(
             spec(Some("bad.json"), None)
@@ -450,6 +464,9 @@ mod tests {
         assert!(spec(Some("empty.json"), None).check(dir.path()).unwrap_err().contains("not a JWKS"));
         assert!(spec(Some("none.json"), None).check(dir.path()).unwrap_err().contains("cannot read"));
         assert!(spec(None, None).check(dir.path()).unwrap_err().contains("one of them"));
+        fs_err::write(dir.path().join("jwks.json"), r#"{"keys": [{"kty": "EC"}]}"#).unwrap();
+        let with_token = JwtSpec { dev_token: Some("keys/none.jwt".into()), ..spec(Some("jwks.json"), None) };
+        assert!(with_token.check(dir.path()).unwrap_err().contains("front.jwt.dev_token = \"keys/none.jwt\""));
         assert!(spec(None, Some("ftp://x/k")).check(dir.path()).unwrap_err().contains("https://"));
         let remote = spec(None, Some("https://login.example:8443/keys")).check(dir.path()).unwrap();
         assert_eq!(

@@ -69,12 +69,17 @@ pub struct RoutePlan {
 }
 
 impl RoutePlan {
-    /// `api`, or `v1 90%, v2 10%`.
+    /// `api`, `v1 90%, v2 10%`, `v2 (with x-canary: true)`.
     pub fn describe(&self) -> String {
-        match self.targets.as_slice() {
+        let targets = match self.targets.as_slice() {
             [(one, _)] => one.clone(),
             many => many.iter().map(|(s, w)| format!("{s} {w}%")).collect::<Vec<_>>().join(", "),
+        };
+        if self.headers_match.is_empty() {
+            return targets;
         }
+        let headers: Vec<String> = self.headers_match.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        format!("{targets} (with {})", headers.join(", "))
     }
 }
 
@@ -640,6 +645,7 @@ mod tests {
                 audiences: vec!["gw-demo".into()],
                 keys: JwksSource::File("/p/keys/jwks.json".into()),
                 forward_claims: vec![("sub".into(), "x-jwt-sub".into())],
+                dev_token: None,
             }),
             access_logs_dir: Some("/run/gw/1".into()),
             tls: Some(FrontTls {

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use std::time::Instant;
 
 use super::echo::Echo;
-use super::render::{self, FRONT, Plan};
+use super::render::{self, FRONT, Plan, RoutePlan};
 use super::serving::{self, Expected};
 use super::spec::Spec;
 use super::{Error, ProjectModule, Refused, plan, render_checked, sources};
@@ -171,10 +171,30 @@ fn urls(plan: &Plan) -> Vec<String> {
     let front = plan.front.port;
     let base =
         if plan.tls.is_some() { format!("https://localhost:{front}") } else { format!("http://127.0.0.1:{front}") };
-    let mut urls: Vec<String> = plan.routes.iter().map(|r| format!("{base}{}  → {}", r.prefix, r.describe())).collect();
-    if let Some(ca) = plan.tls.as_ref().and_then(|t| t.ca.as_ref()) {
-        let h2 = if plan.tls.as_ref().is_some_and(|t| t.http2) { " --http2" } else { "" };
+    let open = |r: &RoutePlan| if plan.jwt.is_some() && !r.jwt { " (no token needed)" } else { "" };
+    let mut urls: Vec<String> =
+        plan.routes.iter().map(|r| format!("{base}{}  → {}{}", r.prefix, r.describe(), open(r))).collect();
+    let h2 = if plan.tls.as_ref().is_some_and(|t| t.http2) { " --http2" } else { "" };
+    let ca = plan.tls.as_ref().and_then(|t| t.ca.as_ref());
+    if let Some(ca) = ca {
         urls.push(format!("(gw's development CA: curl{h2} --cacert {} {base}/)", ca.display()));
+    }
+    // With a development token, the lines that show the gateway at work.
+    let token = plan.jwt.as_ref().and_then(|j| j.dev_token.as_ref());
+    let guarded = plan.routes.iter().find(|r| r.jwt && r.headers_match.is_empty());
+    if let (Some(token), Some(route)) = (token, guarded) {
+        let curl = match ca {
+            Some(ca) => format!("curl -i{h2} --cacert {}", ca.display()),
+            None => format!("curl -i{h2}"),
+        };
+        let url = format!("{base}{}", route.prefix);
+        urls.push(format!("401 without a token: {curl} {url}"));
+        let with_token = format!("{curl} -H \"authorization: Bearer $(cat {})\" {url}", token.display());
+        urls.push(format!("200 with the development token: {with_token}"));
+        if let Some(limit) = &plan.rate_limit {
+            let per = crate::topology::policy::envoy_duration(limit.per);
+            urls.push(format!("429 past {} requests per {per}: the same again", limit.requests));
+        }
     }
     urls
 }
