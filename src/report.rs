@@ -44,6 +44,9 @@ pub enum Event {
     SwapRefused { envoy: String, reason: String, log: Vec<String> },
     /// A rebuild failed; the running filter stays.
     RebuildFailed { reason: String },
+    /// A request an Envoy of a topology logged (`gw run --access-log`): its summary, or the
+    /// line as Envoy wrote it when it is not gw's JSON.
+    Request { envoy: String, line: String },
     /// The run's debug bundle was written.
     Bundle { path: PathBuf },
     /// Something went wrong that does not stop the operation.
@@ -87,6 +90,7 @@ impl fmt::Display for Event {
             Event::EnvoyExited { name, code, log } => {
                 write!(f, "{name} exited by itself (code {code}); its log: {}", log.display())
             }
+            Event::Request { envoy, line } => write!(f, "{envoy:>10} ▸ {line}"),
             Event::Reloaded { module } => write!(f, "rebuilt; the front now runs {}", module.display()),
             Event::SwapRefused { envoy, reason, log } => {
                 write!(f, "Envoy '{envoy}' refused the rebuilt filter and keeps serving the previous one: {reason}")?;

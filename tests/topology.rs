@@ -457,10 +457,11 @@ fn gateway_policies_rate_limit_and_edit_headers_on_real_envoys() {
     for envoy in common::envoy::all() {
         let at = format!("Envoy {}", envoy.version);
         let (gw, root) = on_real(&envoy, topology);
-        let mut run = start(&gw, &root, &["run"]);
+        let mut run = start(&gw, &root, &["run", "--access-log"]);
         run.expect("ready; try:");
         let api = url_of(&mut run, "/api");
         let open = url_of(&mut run, "/open");
+        let mark = run.mark();
         let header = |r: &reqwest::blocking::Response, name: &str| {
             r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
         };
@@ -496,6 +497,12 @@ fn gateway_policies_rate_limit_and_edit_headers_on_real_envoys() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         assert_eq!(count(), 4, "{at}: the front's access log while it runs");
+        // --access-log shows them as they come, and the service Envoy's too.
+        let shown = run.expect_after(mark, "front ▸ GET /api HTTP/1.1 → 429", std::time::Duration::from_secs(5));
+        assert!(shown.contains("→ 429 local_rate_limited in "), "{at}: {shown}");
+        let served = run.expect_after(mark, "front ▸ GET /open HTTP/1.1 → 200 in ", std::time::Duration::from_secs(5));
+        assert!(served.contains(" ms from 127.0.0.1:"), "{at}: {served}");
+        run.expect_after(mark, "api ▸ GET /open ", std::time::Duration::from_secs(5));
         run.signal(libc::SIGINT);
         let (code, output) = run.wait();
         assert_eq!(code, 0, "{output}");

@@ -77,6 +77,8 @@ impl Reporter for Terminal {
     fn event(&self, event: Event) {
         match event {
             Event::Warning(text) => self.warning(text),
+            // What the topology served: output, like the Envoys' own lines.
+            Event::Request { .. } => println!("{event}"),
             Event::OfflineIndex { .. }
             | Event::OfflineInstalled { .. }
             | Event::SourceUnreachable { next: None, .. }

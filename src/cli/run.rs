@@ -45,6 +45,11 @@ pub struct Args {
     #[arg(long)]
     watch: bool,
 
+    /// In a project: show each request the Envoys log (method, path, status, Envoy's reason,
+    /// time, upstream) as it happens; the full JSON lines are in runs/<id>/<envoy>/access.log.
+    #[arg(long)]
+    access_log: bool,
+
     #[command(flatten)]
     toolchain: ToolchainArgs,
 
@@ -65,13 +70,14 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
             project: project.clone(),
             envoy: args.envoy,
             watch: args.watch,
+            access_log: args.access_log,
             toolchain: &args.toolchain,
             source: &args.source,
         };
         return run_project::run(request, settings, terminal);
     }
-    if args.watch || args.envoy.is_some() {
-        return Err(Error::Cli(crate::error::CliError::ProjectOnly { flags: "--watch and --envoy" }));
+    if args.watch || args.envoy.is_some() || args.access_log {
+        return Err(Error::Cli(crate::error::CliError::ProjectOnly { flags: "--watch, --envoy and --access-log" }));
     }
     let reference = resolve_reference(args.reference, settings)?;
     super::require_envoy(&reference, "gw run")?;

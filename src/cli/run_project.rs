@@ -24,12 +24,13 @@ pub struct ProjectRun<'a> {
     pub project: Project,
     pub envoy: Option<Reference>,
     pub watch: bool,
+    pub access_log: bool,
     pub toolchain: &'a ToolchainArgs,
     pub source: &'a SourceArgs,
 }
 
 pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) -> Result<i32> {
-    let ProjectRun { project, envoy, watch, toolchain, source } = request;
+    let ProjectRun { project, envoy, watch, access_log, toolchain, source } = request;
     let reference = topology::envoy_build(&project, envoy)?;
     // Checked before anything is built or fetched: a bad gw.toml fails fast.
     let spec = topology::load_spec(&project)?;
@@ -76,6 +77,7 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
         rebuild: if watch { Some(&mut rebuild) } else { None },
         built_from,
         ready_timeout: READY_TIMEOUT,
+        access_log,
     };
     Ok(up::up(request, terminal)?.exit_code())
 }

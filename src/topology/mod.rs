@@ -1,6 +1,7 @@
 //! Envoy configs: gw.toml's `[topology]` planned, rendered to YAML as typed
 //! v3 values, and checked against Envoy's API schema.
 
+pub mod accesslog;
 pub mod devcert;
 pub mod devjwt;
 pub mod echo;

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use std::time::Instant;
 
+use super::accesslog::Tail;
 use super::echo::Echo;
 use super::render::{self, FRONT, Plan, RoutePlan};
 use super::serving::{self, Expected};
@@ -32,6 +33,8 @@ pub struct Request<'a> {
     /// The sources' newest mtime when the module was built: a later change means a rebuild.
     pub built_from: Option<SystemTime>,
     pub ready_timeout: Duration,
+    /// Report each request the Envoys log (`--access-log`).
+    pub access_log: bool,
 }
 
 pub struct Finished {
@@ -53,7 +56,8 @@ impl Finished {
 }
 
 pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Error> {
-    let Request { envoy, spec, mut project, runs_dir, output, mut rebuild, built_from, ready_timeout } = request;
+    let Request { envoy, spec, mut project, runs_dir, output, mut rebuild, built_from, ready_timeout, access_log } =
+        request;
     let run_dir = envoy::new_run_dir(&runs_dir)?;
     let config_dir = run_dir.join("config");
     fs_err::create_dir_all(&config_dir)?;
@@ -116,11 +120,16 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Err
                     rebuild: &mut **rebuild,
                     pending: None,
                 });
+                let mut tail = access_log.then(|| Tail::new(&run_dir, &envoys));
                 let mut tick = |fleet: &Fleet| {
                     if let Some(watch) = watch.as_mut()
                         && let Some(event) = watch.check(fleet, &run_dir, &config_dir, &mut plan)
                     {
                         reporter.event(event);
+                    }
+                    for (envoy, line) in tail.as_mut().map(Tail::poll).unwrap_or_default() {
+                        let line = line.map_or_else(|raw| raw, |entry| entry.to_string());
+                        reporter.event(Event::Request { envoy, line });
                     }
                 };
                 fleet.wait(&mut tick)?
