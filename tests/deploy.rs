@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use common::gw::{Gw, Run};
+use common::jwt::Signer;
 use common::kube_api::{self, KubeApi};
 use common::sha256_hex;
 use common::wasm_module::module;
@@ -191,19 +192,26 @@ fn a_cluster_without_the_crd_gets_kubectls_error_its_code_and_the_helm_setting()
 /// (given the loopback address Cilium would assign) and, for the clusters Cilium makes from its
 /// services (EDS), static stand-ins of the same names.
 fn as_bootstrap(cec: &Value) -> Value {
+    as_bootstrap_on(cec, 0, 9)
+}
+
+/// [`as_bootstrap`] with the listeners on `port` and each Service's backends at `upstream`; the
+/// stand-ins keep the clusters' policies.
+fn as_bootstrap_on(cec: &Value, port: u16, upstream: u16) -> Value {
     let mut listeners = Vec::new();
     let mut clusters = Vec::new();
     for resource in cec["spec"]["resources"].as_array().unwrap() {
         let mut resource = resource.clone();
         let kind = resource.as_object_mut().unwrap().remove("@type").unwrap();
         if kind.as_str().unwrap().ends_with(".Listener") {
-            resource["address"] = json!({"socket_address": {"address": "127.0.0.1", "port_value": 0}});
+            resource["address"] = json!({"socket_address": {"address": "127.0.0.1", "port_value": port}});
             listeners.push(resource);
         } else if resource["type"] == "EDS" {
             let name = resource["name"].clone();
-            clusters.push(json!({"name": name, "type": "STATIC", "connect_timeout": "1s",
-                "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-                    {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9}}}}]}]}}));
+            resource["type"] = json!("STATIC");
+            resource["load_assignment"] = json!({"cluster_name": name, "endpoints": [{"lb_endpoints": [
+                {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream}}}}]}]});
+            clusters.push(resource);
         } else {
             clusters.push(resource);
         }
@@ -241,5 +249,146 @@ fn the_envoy_resources_are_accepted_by_real_envoys() {
         run.ok();
         let expected: Vec<String> = files.iter().map(|f| format!("{f}: ok")).collect();
         assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected, "Envoy {}:\n{}", envoy.version, run.stderr);
+    }
+}
+
+const GATEWAY: &str = "\n[deploy.cilium]\nnamespace = \"shop\"\nservices = [\"api:8080\"]\n\n\
+    [topology.front]\nfilters = []\ntls = true\n\
+    [topology.front.jwt]\nissuer = \"https://issuer.example\"\naudiences = [\"shop\"]\njwks = \"keys/jwks.json\"\n\
+    forward_claims = { sub = \"x-jwt-sub\" }\n\
+    [topology.front.rate_limit]\nrequests = 4\nper = \"60s\"\n\n\
+    [[topology.routes]]\nprefix = \"/public\"\nservice = \"api\"\njwt = false\n\
+    cors = { allow_origins = [\"https://app.example\"], allow_methods = [\"GET\"] }\n\
+    [[topology.routes]]\nprefix = \"/api\"\nheaders_match = { x-canary = \"true\" }\nservice = \"v2\"\n\
+    [[topology.routes]]\nprefix = \"/api\"\nservices = [{ service = \"api\", weight = 90 }, { service = \"v2\", weight = 10 }]\n\
+    [[topology.routes]]\nprefix = \"/api\"\nservice = \"api\"\ntimeout = \"5s\"\n\
+    retries = { on = \"5xx\", attempts = 2 }\nheaders = { request_add = { x-gateway = \"shop\" } }\n\n\
+    [[topology.services]]\nname = \"api\"\nlb = \"least_request\"\n\
+    circuit_breaker = { max_connections = 10, max_pending_requests = 5, max_requests = 10 }\n\
+    outlier_detection = { consecutive_5xx = 3 }\n\
+    [[topology.services]]\nname = \"v2\"\n";
+
+/// The gateway's project: gw.toml above, and a JWKS whose key signs the tokens.
+fn gateway_project(signer: &Signer) -> (tempfile::TempDir, PathBuf) {
+    let (dir, root, _) = project(GATEWAY);
+    std::fs::create_dir_all(root.join("keys")).unwrap();
+    std::fs::write(root.join("keys/jwks.json"), signer.jwks()).unwrap();
+    (dir, root)
+}
+
+#[test]
+fn the_gateway_policies_travel_in_the_listener_and_the_rest_is_named() {
+    let signer = Signer::new();
+    let (_dir, root) = gateway_project(&signer);
+    let run = deploy(&Gw::new(), &root, &[]);
+    run.ok();
+    for note in [
+        "front.tls: not carried",
+        "routes[1] (/api → v2 (with x-canary: true)): not carried; no Service v2 is deployed",
+        "routes[2] (/api → api 90%, v2 10%): not carried; a Service's listener sends its traffic to that Service only",
+        "rate limits: carried as Envoy's local rate limit, which counts on each node's Envoy",
+        "Service api port 8080 → listener api-8080: cors, jwt_authn, local_ratelimit",
+    ] {
+        assert!(run.stderr.contains(note), "{note:?} in\n{}", run.stderr);
+    }
+    let cec = written(&root, &run);
+    let resources = cec["spec"]["resources"].as_array().unwrap();
+    let listener = resources.iter().find(|r| r["name"] == "api-8080").unwrap();
+    let hcm = &listener["filter_chains"][0]["filters"][0]["typed_config"];
+    let names: Vec<&str> =
+        hcm["http_filters"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "envoy.filters.http.cors",
+            "envoy.filters.http.jwt_authn",
+            "envoy.filters.http.local_ratelimit",
+            "envoy.filters.http.router"
+        ]
+    );
+    let provider = &hcm["http_filters"][1]["typed_config"]["providers"]["gw"];
+    assert_eq!(
+        provider["local_jwks"]["inline_string"].as_str(),
+        Some(signer.jwks().as_str()),
+        "the JWKS travels inline"
+    );
+    let routes = hcm["route_config"]["virtual_hosts"][0]["routes"].as_array().unwrap();
+    let prefixes: Vec<&str> = routes.iter().map(|r| r["match"]["prefix"].as_str().unwrap()).collect();
+    assert_eq!(prefixes, ["/public", "/api", "/"], "the Service's own routes, then the rest behind the token");
+    assert!(routes.iter().all(|r| r["route"]["cluster"] == "shop/api:8080"));
+    assert_eq!(routes[1]["route"]["timeout"], "5s");
+    assert_eq!(routes[2]["typed_per_filter_config"]["envoy.filters.http.jwt_authn"]["requirement_name"], "gw");
+    let cluster = resources.iter().find(|r| r["name"] == "shop/api:8080").unwrap();
+    assert_eq!(cluster["type"], "EDS");
+    assert_eq!(cluster["lb_policy"], "LEAST_REQUEST");
+    assert_eq!(cluster["circuit_breakers"]["thresholds"][0]["max_pending_requests"], 5);
+    assert_eq!(cluster["outlier_detection"]["consecutive_5xx"], 3);
+}
+
+/// A real Envoy killed when dropped.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_carried_policies_hold_on_real_envoys() {
+    let signer = Signer::new();
+    let (_dir, root) = gateway_project(&signer);
+    let run = deploy(&Gw::new(), &root, &["--out", "k8s"]);
+    run.ok();
+    let cec = written(&root, &run);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let token =
+        signer.token(json!({"iss": "https://issuer.example", "aud": "shop", "sub": "alice", "exp": now + 3600}));
+    let upstream = common::TestServer::start();
+    upstream.route("/api", common::Reply::ok("api"));
+    upstream.route("/public", common::Reply::ok("public"));
+    let client = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+    for envoy in common::envoy::all() {
+        let at = format!("Envoy {}", envoy.version);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let file = root.join(format!("k8s/serving-{}.yaml", envoy.version));
+        let bootstrap = as_bootstrap_on(&cec, port, upstream.addr().port());
+        std::fs::write(&file, serde_norway::to_string(&bootstrap).unwrap()).unwrap();
+        let child = std::process::Command::new(&envoy.binary)
+            .args(["-c", &file.display().to_string(), "--disable-hot-restart", "--log-level", "warning"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let _serving = Serving(child);
+        let base = format!("http://127.0.0.1:{port}");
+        assert!(
+            common::wait_until(Duration::from_secs(30), || client.get(format!("{base}/public")).send().is_ok()),
+            "{at}: the listener serves"
+        );
+        let get = |path: &str, bearer: Option<&str>| {
+            let mut request = client.get(format!("{base}{path}"));
+            if let Some(token) = bearer {
+                request = request.bearer_auth(token);
+            }
+            request.send().unwrap()
+        };
+        // The wait above spent one or more of the 4 requests a minute: count what is left.
+        let first = get("/api", None);
+        assert_eq!(first.status(), 401, "{at}");
+        assert!(first.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"), "{at}");
+        assert_eq!(get("/other", None).status(), 401, "{at}: the rest is behind the token too");
+        let passed = get("/api", Some(&token));
+        assert_eq!(passed.status(), 200, "{at}");
+        let seen = upstream.requests().into_iter().rev().find(|r| r.path == "/api").unwrap();
+        assert_eq!((seen.header("x-jwt-sub"), seen.header("x-gateway")), (Some("alice"), Some("shop")), "{at}");
+        let remaining: u32 = passed.headers()["x-ratelimit-remaining"].to_str().unwrap().parse().unwrap();
+        for _ in 0..remaining {
+            assert_eq!(get("/api", Some(&token)).status(), 200, "{at}");
+        }
+        let limited = get("/api", Some(&token));
+        assert_eq!(limited.status(), 429, "{at}");
+        assert_eq!(limited.headers()["x-envoy-ratelimited"], "true", "{at}");
     }
 }

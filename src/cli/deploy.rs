@@ -25,7 +25,10 @@ enum Target {
 ///
 /// Cilium redirects each named Service's traffic to an Envoy listener with the front's filters
 /// from [topology] (then those of a [[topology.services]] entry of the same name) and sends it on
-/// to the Service's backends. The module travels inside the object (base64), or is fetched by
+/// to the Service's backends. The listener also carries the gateway's policies: the front's JWT
+/// (its JWKS inline), rate limit and CORS, the routes to that Service with their policies, and
+/// the Service's upstream policies; what it cannot carry is listed. The module travels inside
+/// the object (base64), or is fetched by
 /// Envoy from --module-url and checked against the build's sha256. The Envoy resources are
 /// checked against Envoy's API schema before anything is written. Flags win over [deploy.cilium]
 /// in gw.toml. Prints the written file.
@@ -86,6 +89,9 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     for (target, (listener, filters)) in resolved.targets.iter().zip(&manifest.listeners) {
         let port = target.port.map(|p| format!(" port {p}")).unwrap_or_default();
         terminal.detail(format!("  Service {}{port} → listener {listener}: {}", target.service, filters.join(", ")));
+    }
+    for note in &manifest.not_carried {
+        terminal.detail(format!("  {note}"));
     }
     println!("{}", shown.display());
     if !args.apply {

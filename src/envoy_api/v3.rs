@@ -130,7 +130,7 @@ pub struct TlsCertificate {
 impl DownstreamTransportSocket {
     /// TLS with the certificate and key in these files.
     pub fn tls(cert: String, key: String, http2: bool) -> DownstreamTransportSocket {
-        let file = |path| DataSource { filename: Some(path), inline_bytes: None };
+        let file = DataSource::file;
         DownstreamTransportSocket {
             name: "envoy.transport_sockets.tls",
             typed_config: DownstreamTlsContext {
@@ -525,12 +525,13 @@ pub struct AsyncDataSource {
 
 impl AsyncDataSource {
     pub fn file(path: String) -> AsyncDataSource {
-        AsyncDataSource { local: Some(DataSource { filename: Some(path), inline_bytes: None }), remote: None }
+        AsyncDataSource { local: Some(DataSource::file(path)), remote: None }
     }
 
     /// The bytes themselves, base64 (protobuf's JSON form of `bytes`).
     pub fn inline(base64: String) -> AsyncDataSource {
-        AsyncDataSource { local: Some(DataSource { filename: None, inline_bytes: Some(base64) }), remote: None }
+        let local = DataSource { filename: None, inline_bytes: Some(base64), inline_string: None };
+        AsyncDataSource { local: Some(local), remote: None }
     }
 
     pub fn remote(remote: RemoteDataSource) -> AsyncDataSource {
@@ -544,6 +545,18 @@ pub struct DataSource {
     pub filename: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inline_bytes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_string: Option<String>,
+}
+
+impl DataSource {
+    pub fn file(path: String) -> DataSource {
+        DataSource { filename: Some(path), inline_bytes: None, inline_string: None }
+    }
+
+    pub fn inline_string(text: &str) -> DataSource {
+        DataSource { filename: None, inline_bytes: None, inline_string: Some(text.to_string()) }
+    }
 }
 
 #[derive(Debug, Serialize)]

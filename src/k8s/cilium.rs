@@ -18,19 +18,22 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
 use super::Error;
+use super::carry::Gateway;
 use super::spec::{ModuleSource, Resolved, Target};
 use crate::download::Sha256;
 use crate::envoy_api::{v3, validate};
-use crate::topology::render::{self, Filter};
+use crate::topology::policy::{JwksSource, RoutePolicy};
+use crate::topology::render::{self, Filter, Jwks, RoutePlan};
 
 /// The largest object etcd stores by default (`--max-request-bytes`, 1.5 MiB).
 pub const OBJECT_LIMIT: usize = 1536 * 1024;
 
-/// One Service's part: its traffic and the filters it passes.
+/// One Service's part: its traffic, the filters it passes and the gateway policies it carries.
 #[derive(Debug, Clone)]
 pub struct Placement {
     pub target: Target,
     pub filters: Vec<Filter>,
+    pub gateway: Gateway,
 }
 
 /// What `gw deploy cilium` writes.
@@ -39,8 +42,11 @@ pub struct CiliumConfig {
     /// `<name>.yaml`.
     pub file_name: String,
     pub yaml: String,
-    /// Per Service: the listener's name and the filters' names, for the summary.
+    /// Per Service: the listener's name and what runs in it (the policies' Envoy filters,
+    /// then the wasm filters' names), for the summary.
     pub listeners: Vec<(String, Vec<String>)>,
+    /// gw.toml's policies that the object does not carry, each with why.
+    pub not_carried: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +99,9 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
     let namespace = &deployment.namespace;
     let mut modules = Modules::default();
     let source_cluster = format!("{namespace}/{}/gw-module-source", deployment.name);
+    // Named in full: Cilium does not rename what a filter's config refers to.
+    let jwks_cluster = format!("{namespace}/{}/gw-jwks", deployment.name);
+    let mut jwks_remote = None;
     let mut resources = Vec::new();
     // One per placement: targets differ in service or port, so their clusters do too.
     let mut clusters = Vec::new();
@@ -118,16 +127,35 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
             };
             filters.push((filter.kind, render::wasm(filter, code)));
         }
-        let routes = vec![render::route("/", &cluster)];
+        let gateway = &placement.gateway;
+        let routes = gateway_routes(gateway, service, &cluster);
+        let jwt = gateway.jwt.as_ref().map(|(jwt, text)| {
+            if let JwksSource::Remote { host, port, tls, .. } = &jwt.keys {
+                jwks_remote = Some((host.clone(), *port, *tls));
+            }
+            let keys = match text {
+                Some(text) => Jwks::Inline { text, cluster: &jwks_cluster },
+                None => Jwks::AsDeclared { cluster: &jwks_cluster },
+            };
+            (jwt, keys)
+        });
+        let policy_filters = render::policy_filters(&gateway.routes, jwt, gateway.rate_limit.as_ref());
+        let mut runs: Vec<String> =
+            policy_filters.iter().map(|f| f.name.trim_start_matches("envoy.filters.http.").to_string()).collect();
+        runs.extend(placement.filters.iter().map(|f| f.name.clone()));
         resources.push(v3::Resource::Listener(render::listener_with(
             &listener,
             None,
             filters,
             routes,
-            Vec::new(),
+            policy_filters,
             false,
         )));
-        clusters.push(cluster);
+        let eds = v3::Cluster::eds(&cluster);
+        clusters.push(match &gateway.upstream {
+            Some((lb, policy)) => render::with_service_policy(eds, *lb, policy),
+            None => eds,
+        });
         let ports: Vec<u16> = port.iter().copied().collect();
         services.push(ServiceListener {
             name: service.clone(),
@@ -140,9 +168,12 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
             namespace: namespace.clone(),
             number: ports.iter().map(u16::to_string).collect(),
         });
-        listeners.push((listener, placement.filters.iter().map(|f| f.name.clone()).collect()));
+        listeners.push((listener, runs));
     }
-    resources.extend(clusters.iter().map(|c| v3::Resource::Cluster(Box::new(v3::Cluster::eds(c)))));
+    resources.extend(clusters.into_iter().map(|c| v3::Resource::Cluster(Box::new(c))));
+    if let Some((host, port, tls)) = jwks_remote {
+        resources.push(v3::Resource::Cluster(Box::new(v3::Cluster::remote(&jwks_cluster, &host, port, tls))));
+    }
     if let Some(url) = remote {
         let tls = url.scheme() == "https";
         let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
@@ -166,7 +197,30 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
     if yaml.len() > OBJECT_LIMIT {
         return Err(Error::TooLarge { size: yaml.len() });
     }
-    Ok(CiliumConfig { file_name: format!("{}.yaml", deployment.name), yaml, listeners })
+    Ok(CiliumConfig { file_name: format!("{}.yaml", deployment.name), yaml, listeners, not_carried: Vec::new() })
+}
+
+/// The Service's own routes from gw.toml with their policies, then everything else to the
+/// Service as before, behind the front's token when it has JWT.
+fn gateway_routes(gateway: &Gateway, service: &str, cluster: &str) -> Vec<v3::Route> {
+    let jwt = gateway.jwt.is_some();
+    let rest = RoutePlan {
+        prefix: "/".into(),
+        targets: vec![(service.to_string(), 100)],
+        headers_match: Vec::new(),
+        policy: RoutePolicy::default(),
+        jwt,
+    };
+    gateway
+        .routes
+        .iter()
+        .chain([&rest])
+        .map(|plan| {
+            let mut route = render::front_route(plan, jwt);
+            route.route.cluster = Some(cluster.to_string());
+            route
+        })
+        .collect()
 }
 
 /// The resources as Envoy would take them over xDS: a DiscoveryResponse's
@@ -237,7 +291,11 @@ mod tests {
     }
 
     fn place(resolved: &Resolved, filters: &[Filter]) -> Vec<Placement> {
-        resolved.targets.iter().map(|t| Placement { target: t.clone(), filters: filters.to_vec() }).collect()
+        resolved
+            .targets
+            .iter()
+            .map(|t| Placement { target: t.clone(), filters: filters.to_vec(), gateway: Gateway::default() })
+            .collect()
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Shipping a project's filters to a Kubernetes cluster: a CiliumEnvoyConfig
 //! that puts them in front of the Services named, applied with kubectl.
 
+pub mod carry;
 pub mod cilium;
 pub mod kubectl;
 mod names;
@@ -22,7 +23,7 @@ pub enum Error {
     #[error("{} is an eBPF project; gw deploy cilium ships proxy-wasm filters", root.display())]
     NotProxyWasm { root: PathBuf },
     #[error(
-        "Service {service} would pass no filter: [topology.front] has none, and no [[topology.services]] is called {service}"
+        "Service {service} would pass no filter and carry no policy: [topology.front] has neither, and no [[topology.services]] is called {service}"
     )]
     NoFilters { service: String },
     #[error(
@@ -97,17 +98,19 @@ pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resol
         topology::project_module(project)?
     };
     let front = plan::filters(&topology.front.filters, &module, "front")?;
+    let (gateways, not_carried) = carry::carry(&topology, &project.root, &resolved.targets)?;
     let mut placements = Vec::new();
-    for target in &resolved.targets {
+    for (target, gateway) in resolved.targets.iter().zip(gateways) {
         let mut filters = front.clone();
         if let Some(i) = topology.services.iter().position(|s| s.name == target.service) {
             filters.extend(plan::filters(&topology.services[i].filters, &module, &format!("services[{i}]"))?);
         }
-        if filters.is_empty() {
+        if filters.is_empty() && gateway.is_empty() {
             return Err(Error::NoFilters { service: target.service.clone() });
         }
-        placements.push(Placement { target: target.clone(), filters });
+        placements.push(Placement { target: target.clone(), filters, gateway });
     }
-    let manifest = cilium::manifest(&resolved, &placements, &module.wasm)?;
+    let mut manifest = cilium::manifest(&resolved, &placements, &module.wasm)?;
+    manifest.not_carried = not_carried;
     Ok((resolved, manifest))
 }

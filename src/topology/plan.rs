@@ -50,6 +50,18 @@ pub fn plan(
             policy: service.policy(&at).map_err(Error::Topology)?,
         });
     }
+    let routes = routes(spec)?;
+    let rate_limit = spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose();
+    let tls = front_tls(spec, &project.root, home)?;
+    let jwt = spec.front.jwt.as_ref().map(|j| j.check(&project.root)).transpose().map_err(Error::Topology)?;
+    // A run (listeners in its config directory) logs into its run directory; a render does not.
+    let access_logs_dir = listeners_dir.as_ref().and_then(|dir| dir.parent()).map(Path::to_path_buf);
+    let rate_limit = rate_limit.map_err(Error::Topology)?;
+    Ok(Plan { front, services, routes, rate_limit, tls, jwt, access_logs_dir, listeners_dir })
+}
+
+/// The front's routes with their policies checked.
+pub fn routes(spec: &Spec) -> Result<Vec<RoutePlan>, Error> {
     let mut routes = Vec::new();
     for (i, route) in spec.routes.iter().enumerate() {
         let policy = route.policy(&format!("routes[{i}]")).map_err(Error::Topology)?;
@@ -61,13 +73,7 @@ pub fn plan(
             jwt: spec.front.jwt.is_some() && route.jwt != Some(false),
         });
     }
-    let rate_limit = spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose();
-    let tls = front_tls(spec, &project.root, home)?;
-    let jwt = spec.front.jwt.as_ref().map(|j| j.check(&project.root)).transpose().map_err(Error::Topology)?;
-    // A run (listeners in its config directory) logs into its run directory; a render does not.
-    let access_logs_dir = listeners_dir.as_ref().and_then(|dir| dir.parent()).map(Path::to_path_buf);
-    let rate_limit = rate_limit.map_err(Error::Topology)?;
-    Ok(Plan { front, services, routes, rate_limit, tls, jwt, access_logs_dir, listeners_dir })
+    Ok(routes)
 }
 
 /// The front's TLS files: gw's development certificate, or the project's own (which must exist).

@@ -125,10 +125,8 @@ pub fn render(plan: &Plan) -> Vec<File> {
         clusters.push(Cluster::remote(JWKS_CLUSTER, host, *port, *tls));
     }
     let routes = plan.routes.iter().map(|r| front_route(r, plan.jwt.is_some())).collect();
-    // CORS first: a browser's preflight carries no token and must not be counted.
-    let mut policy_filters = cors_filter(plan);
-    policy_filters.extend(jwt_filter(plan));
-    policy_filters.extend(rate_limit_filter(plan));
+    let jwt = plan.jwt.as_ref().map(|jwt| (jwt, Jwks::AsDeclared { cluster: JWKS_CLUSTER }));
+    let policy_filters = policy_filters(&plan.routes, jwt, plan.rate_limit.as_ref());
     envoy(plan, FRONT, &format!("{FRONT}.yaml"), &plan.front, (routes, policy_filters), clusters, &mut files);
     for service in &plan.services {
         let upstream = upstream_cluster(service);
@@ -240,9 +238,12 @@ fn add_json_access_log(listener: &mut v3::Listener, path: &std::path::Path) {
 
 /// A service Envoy's cluster of upstream instances, with the service's policies.
 fn upstream_cluster(service: &ServiceNode) -> Cluster {
-    let mut cluster = Cluster::endpoints("upstream", &service.upstreams);
-    cluster.lb_policy = service.lb.map(LoadBalancing::envoy);
-    let policy = &service.policy;
+    with_service_policy(Cluster::endpoints("upstream", &service.upstreams), service.lb, &service.policy)
+}
+
+/// A cluster with a service's load balancing and upstream policies.
+pub(crate) fn with_service_policy(mut cluster: Cluster, lb: Option<LoadBalancing>, policy: &ServicePolicy) -> Cluster {
+    cluster.lb_policy = lb.map(LoadBalancing::envoy);
     if let Some((path, interval)) = &policy.health_check {
         cluster.health_checks.push(v3::HealthCheck {
             timeout: envoy_duration(*interval),
@@ -275,9 +276,22 @@ const LOCAL_RATE_LIMIT: &str = "envoy.filters.http.local_ratelimit";
 const JWT_AUTHN: &str = "envoy.filters.http.jwt_authn";
 const CORS: &str = "envoy.filters.http.cors";
 
+/// The front's policy filters: CORS first (a browser's preflight carries no token and must not
+/// be counted), then JWT, then the rate limit.
+pub(crate) fn policy_filters(
+    routes: &[RoutePlan],
+    jwt: Option<(&Jwt, Jwks<'_>)>,
+    rate_limit: Option<&RateLimit>,
+) -> Vec<v3::HttpFilter> {
+    let mut filters = cors_filter(routes);
+    filters.extend(jwt.map(|(jwt, keys)| jwt_filter(jwt, keys)));
+    filters.extend(rate_limit_filter(routes, rate_limit));
+    filters
+}
+
 /// Envoy's CORS filter, when a route has a policy (the policies are the routes').
-fn cors_filter(plan: &Plan) -> Vec<v3::HttpFilter> {
-    if !plan.routes.iter().any(|r| r.policy.cors.is_some()) {
+fn cors_filter(routes: &[RoutePlan]) -> Vec<v3::HttpFilter> {
+    if !routes.iter().any(|r| r.policy.cors.is_some()) {
         return Vec::new();
     }
     vec![v3::HttpFilter { name: CORS.into(), typed_config: v3::HttpFilterConfig::Cors {} }]
@@ -286,18 +300,29 @@ const JWT_PROVIDER: &str = "gw";
 /// The cluster Envoy fetches a remote JWKS through.
 const JWKS_CLUSTER: &str = "gw_jwks";
 
+/// Where the rendered JWT provider finds its keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Jwks<'a> {
+    /// The JWKS file itself, or the URI fetched through `cluster`.
+    AsDeclared { cluster: &'a str },
+    /// The JWKS's text in the config (where the file is not at hand), or the URI fetched
+    /// through `cluster`.
+    Inline { text: &'a str, cluster: &'a str },
+}
+
 /// Envoy's jwt_authn with the front's provider; each route names the requirement or turns it
 /// off (a route that says neither would need no token).
-fn jwt_filter(plan: &Plan) -> Vec<v3::HttpFilter> {
-    let Some(jwt) = &plan.jwt else { return Vec::new() };
-    let (local_jwks, remote_jwks) = match &jwt.keys {
-        JwksSource::File(path) => {
-            (Some(v3::DataSource { filename: Some(path.display().to_string()), inline_bytes: None }), None)
+fn jwt_filter(jwt: &Jwt, keys: Jwks<'_>) -> v3::HttpFilter {
+    let (Jwks::AsDeclared { cluster } | Jwks::Inline { cluster, .. }) = keys;
+    let (local_jwks, remote_jwks) = match (&jwt.keys, keys) {
+        (JwksSource::File(_), Jwks::Inline { text, .. }) => (Some(v3::DataSource::inline_string(text)), None),
+        (JwksSource::File(path), Jwks::AsDeclared { .. }) => {
+            (Some(v3::DataSource::file(path.display().to_string())), None)
         }
-        JwksSource::Remote { uri, .. } => (
+        (JwksSource::Remote { uri, .. }, _) => (
             None,
             Some(v3::RemoteJwks {
-                http_uri: v3::HttpUri { uri: uri.clone(), cluster: JWKS_CLUSTER.into(), timeout: "5s" },
+                http_uri: v3::HttpUri { uri: uri.clone(), cluster: cluster.into(), timeout: "5s" },
                 cache_duration: "600s",
             }),
         ),
@@ -318,11 +343,11 @@ fn jwt_filter(plan: &Plan) -> Vec<v3::HttpFilter> {
         providers: [(JWT_PROVIDER.to_string(), provider)].into(),
         requirement_map: [(JWT_PROVIDER.to_string(), v3::JwtRequirement { provider_name: JWT_PROVIDER.into() })].into(),
     };
-    vec![v3::HttpFilter { name: JWT_AUTHN.into(), typed_config: v3::HttpFilterConfig::JwtAuthentication(config) }]
+    v3::HttpFilter { name: JWT_AUTHN.into(), typed_config: v3::HttpFilterConfig::JwtAuthentication(config) }
 }
 
 /// A front route with its policies.
-fn front_route(plan: &RoutePlan, front_jwt: bool) -> v3::Route {
+pub(crate) fn front_route(plan: &RoutePlan, front_jwt: bool) -> v3::Route {
     let policy = &plan.policy;
     let mut route = v3::Route::to_cluster(&plan.prefix, &plan.targets[0].0);
     if plan.targets.len() > 1 {
@@ -406,12 +431,12 @@ fn local_rate_limit(stat_prefix: &str, limit: Option<&RateLimit>) -> v3::LocalRa
 
 /// The front's rate-limit filter, when the front or a route limits (first in the chain: a
 /// request over the limit costs no filter any work).
-fn rate_limit_filter(plan: &Plan) -> Vec<v3::HttpFilter> {
-    let any_route = plan.routes.iter().any(|r| r.policy.rate_limit.is_some());
-    if plan.rate_limit.is_none() && !any_route {
+fn rate_limit_filter(routes: &[RoutePlan], rate_limit: Option<&RateLimit>) -> Vec<v3::HttpFilter> {
+    let any_route = routes.iter().any(|r| r.policy.rate_limit.is_some());
+    if rate_limit.is_none() && !any_route {
         return Vec::new();
     }
-    let config = local_rate_limit("front", plan.rate_limit.as_ref());
+    let config = local_rate_limit("front", rate_limit);
     vec![v3::HttpFilter { name: LOCAL_RATE_LIMIT.into(), typed_config: v3::HttpFilterConfig::LocalRateLimit(config) }]
 }
 

@@ -8,6 +8,7 @@ pub mod docker;
 pub mod envoy;
 pub mod flaky;
 pub mod gw;
+pub mod jwt;
 pub mod kube_api;
 pub mod oci_layout;
 pub mod pypi;
