@@ -143,14 +143,7 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
         let mut runs: Vec<String> =
             policy_filters.iter().map(|f| f.name.trim_start_matches("envoy.filters.http.").to_string()).collect();
         runs.extend(placement.filters.iter().map(|f| f.name.clone()));
-        resources.push(v3::Resource::Listener(render::listener_with(
-            &listener,
-            None,
-            filters,
-            routes,
-            policy_filters,
-            false,
-        )));
+        resources.push(v3::Resource::Listener(render::listener_with(&listener, None, filters, routes, policy_filters)));
         let eds = v3::Cluster::eds(&cluster);
         clusters.push(match &gateway.upstream {
             Some((lb, policy)) => render::with_service_policy(eds, *lb, policy),

@@ -450,29 +450,22 @@ fn listener(name: &str, node: &Node, routes: Vec<v3::Route>, policy_filters: Vec
             (f.kind, wasm(f, code))
         })
         .collect();
-    listener_with(name, Some(Address::tcp(LOOPBACK, node.port)), filters, routes, policy_filters, true)
+    listener_with(name, Some(Address::tcp(LOOPBACK, node.port)), filters, routes, policy_filters)
 }
 
 /// The listener every Envoy gw configures: network wasm filters, then an HTTP
-/// connection manager with the http wasm filters before the router and the
-/// access-log ones (after a stdout log when `stdout_log`).
+/// connection manager with the policy filters, the http wasm filters before the
+/// router, and the access-log ones.
 pub(crate) fn listener_with(
     name: &str,
     address: Option<Address>,
     filters: Vec<(FilterKind, v3::WasmFilter)>,
     routes: Vec<v3::Route>,
     policy_filters: Vec<v3::HttpFilter>,
-    stdout_log: bool,
 ) -> v3::Listener {
     let mut network = Vec::new();
     let mut http_filters = policy_filters;
     let mut access_log = Vec::new();
-    if stdout_log {
-        access_log.push(v3::AccessLog {
-            name: "envoy.access_loggers.stdout".into(),
-            typed_config: v3::AccessLogConfig::Stdout {},
-        });
-    }
     for (kind, filter) in filters {
         match kind {
             FilterKind::Network => network.push(v3::NetworkFilter {
