@@ -154,9 +154,61 @@ fn port(given: Option<u16>) -> Result<u16, Error> {
     }
 }
 
-/// A port nothing listens on now. Another process could take it before
-/// Envoy binds it; Envoy then fails to start and says so.
+/// A port nothing listens on now, below the kernel's ephemeral range: the ports the Envoys'
+/// admin endpoints (port 0) and outgoing connections get come from that range, so they never
+/// take one gw picked before its Envoy binds it. Another process that binds this very port in
+/// between still can; Envoy then refuses the listener and gw says so. Never the same port twice
+/// in one gw.
 pub fn free_port() -> Result<u16, Error> {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (low, high) = (PORTS_FROM, ephemeral_start().saturating_sub(1));
+    if high > low {
+        let span = u32::from(high - low) + 1;
+        let start = seed() % span;
+        for i in 0..span.min(4096) {
+            let port = low + u16::try_from((start + i) % span).unwrap_or(0);
+            if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                given.push(port);
+                return Ok(port);
+            }
+        }
+    }
+    // No room below the ephemeral range: any port the kernel has free.
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(Error::NoFreePort)?;
-    listener.local_addr().map(|a| a.port()).map_err(Error::NoFreePort)
+    let port = listener.local_addr().map(|a| a.port()).map_err(Error::NoFreePort)?;
+    given.push(port);
+    Ok(port)
+}
+
+/// Where gw's picks start: above the well-known and most registered services' ports.
+const PORTS_FROM: u16 = 20000;
+
+/// The first port of the kernel's ephemeral range (Linux's default when it cannot be read).
+fn ephemeral_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+}
+
+/// A different starting point per call and per process, so that gws started together spread out.
+fn seed() -> u32 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    nanos ^ std::process::id().rotate_left(16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picked_ports_are_free_distinct_and_outside_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..50).map(|_| free_port().unwrap()).collect();
+        for (i, port) in ports.iter().enumerate() {
+            assert!((PORTS_FROM..ephemeral_start()).contains(port), "{port}");
+            assert!(!ports[..i].contains(port), "{port} twice");
+            TcpListener::bind(("127.0.0.1", *port)).unwrap();
+        }
+    }
 }
