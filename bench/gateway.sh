@@ -66,7 +66,11 @@ run_dir=$(ls -d "$GW_HOME"/runs/*/ | sort | tail -n 1)
 module=$(ls "$run_dir"modules/*.wasm | head -n 1)
 # The api service Envoy's listener: the front's cluster `api` points at it.
 api_port=$(awk '/- name: api$/ {found = 1} found && /port_value/ {print $2; exit}' "$run_dir"config/front.yaml)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(python3 -c 'import random, socket
+for p in random.sample(range(21000, 32768), 2000):
+    try:
+        socket.socket().bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass')
 
 cat >"$work/minimal.yaml" <<EOF
 admin:

@@ -351,7 +351,7 @@ fn the_carried_policies_hold_on_real_envoys() {
     let client = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
     for envoy in common::envoy::all() {
         let at = format!("Envoy {}", envoy.version);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = common::free_port();
         let file = root.join(format!("k8s/serving-{}.yaml", envoy.version));
         let bootstrap = as_bootstrap_on(&cec, port, upstream.addr().port());
         std::fs::write(&file, serde_norway::to_string(&bootstrap).unwrap()).unwrap();

@@ -164,8 +164,7 @@ fn a_real_envoy_runs_the_demo_config_and_stops_on_ctrl_c() {
     for envoy in common::envoy::all() {
         let gw = Gw::new();
         gw.publish_real_envoy(&envoy);
-        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let (listener, admin) = (free(), free());
+        let (listener, admin) = (common::free_port(), common::free_port());
         let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/envoy-demo.yaml")).unwrap();
         let config = demo.replace("port_value: 10000", &format!("port_value: {listener}"));
         let config = config.replace("port_value: 9901", &format!("port_value: {admin}"));

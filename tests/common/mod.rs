@@ -66,3 +66,22 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A port nothing listens on now, for a server a test starts by port: below the kernel's
+/// ephemeral range (where the port-0 binds of Envoy's admin and of other tests land, so none
+/// of them can take it first), and never handed out twice in one test process.
+pub fn free_port() -> u16 {
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let start =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() ^ std::process::id();
+    let span = 32768 - 21000;
+    for i in 0..span {
+        let port = 21000 + ((start + i) % span) as u16;
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free port between 21000 and 32767");
+}
