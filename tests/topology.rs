@@ -619,6 +619,13 @@ fn health_checks_retries_outlier_detection_and_circuit_breakers_on_real_envoys()
         // Endpoint 2 fails every request; a retry goes to the other one.
         let statuses: Vec<u16> = (0..20).map(|_| status(&retried, Some("2"))).collect();
         assert!(statuses.iter().all(|s| *s == 200), "{at}: retried {statuses:?}");
+        // Each endpoint fails the first request that asks: the first two attempts fail (one on
+        // each endpoint), the last of the two retries passes. Asking for 4 failures on each is
+        // more than three attempts get through (each endpoint has counted at most 2 so far).
+        let answer = client.get(&retried).header("x-echo-fail-first", "1").send().unwrap();
+        assert_eq!(answer.status(), 200, "{at}: retries hide the first failures");
+        let answer = client.get(&retried).header("x-echo-fail-first", "4").send().unwrap();
+        assert_eq!(answer.status(), 503, "{at}: three attempts, all failing");
         // Without retries the failing endpoint's 503s show until it is ejected, after 3 in a row
         // (Envoy's main thread ejects it: one more request may reach it meanwhile).
         let statuses: Vec<u16> = (0..30).map(|_| status(&ejecting, Some("2"))).collect();

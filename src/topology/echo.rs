@@ -3,8 +3,10 @@
 //! removed, rewritten), and which endpoint of which service answered. A request
 //! can ask for a fault: `x-echo-status: 503` answers with that status,
 //! `x-echo-delay-ms: 200` answers that much later (at most 10 s),
-//! `x-echo-fail-endpoint: 2` makes endpoint 2 alone answer 503. In-process: it
-//! goes when gw goes.
+//! `x-echo-fail-endpoint: 2` makes endpoint 2 alone answer 503, and
+//! `x-echo-fail-first: 3` makes an endpoint answer 503 to the first 3 requests
+//! that carry it (with `x-echo-fail-endpoint`, that endpoint's alone). In-process:
+//! it goes when gw goes.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -40,8 +42,10 @@ impl Echo {
         let serving = Arc::clone(&server);
         let service = service.to_string();
         let thread = std::thread::Builder::new().name(format!("gw-echo-{service}")).spawn(move || {
+            // Requests that asked for `x-echo-fail-first` so far (one thread serves them all).
+            let mut fail_first_seen = 0;
             for request in serving.incoming_requests() {
-                answer(&service, endpoint, request);
+                answer(&service, endpoint, &mut fail_first_seen, request);
             }
         })?;
         Ok(Echo { server, port, thread: Some(thread) })
@@ -55,13 +59,21 @@ impl Echo {
 /// The longest `x-echo-delay-ms` honoured.
 const MAX_DELAY_MS: u64 = 10_000;
 
-fn answer(service: &str, endpoint: usize, mut request: tiny_http::Request) {
+fn answer(service: &str, endpoint: usize, fail_first_seen: &mut u64, mut request: tiny_http::Request) {
     let mut body = Vec::new();
     let _ = request.as_reader().take(1 << 20).read_to_end(&mut body);
     let asked = |name: &'static str| {
         request.headers().iter().find(|h| h.field.equiv(name)).and_then(|h| h.value.as_str().trim().parse::<u64>().ok())
     };
-    let failing = asked("x-echo-fail-endpoint") == Some(endpoint as u64);
+    let target = asked("x-echo-fail-endpoint");
+    let failing = match asked("x-echo-fail-first") {
+        Some(n) if target.is_none_or(|t| t == endpoint as u64) => {
+            *fail_first_seen += 1;
+            *fail_first_seen <= n
+        }
+        Some(_) => false,
+        None => target == Some(endpoint as u64),
+    };
     let status =
         if failing { 503 } else { asked("x-echo-status").filter(|s| (200..600).contains(s)).unwrap_or(200) as u16 };
     if let Some(delay) = asked("x-echo-delay-ms") {
@@ -113,5 +125,25 @@ mod tests {
         assert_eq!(json["body"], "hello");
         let headers = json["headers"].as_array().unwrap();
         assert!(headers.iter().any(|h| h[0].as_str().unwrap().eq_ignore_ascii_case("x-auth-user") && h[1] == "admin"));
+    }
+
+    #[test]
+    fn the_first_requests_asking_for_it_fail_on_the_endpoint_named() {
+        let (first, second) = (Echo::start("api", 1).unwrap(), Echo::start("api", 2).unwrap());
+        let client = reqwest::blocking::Client::new();
+        let status = |echo: &Echo, headers: &[(&str, &str)]| {
+            let mut request = client.get(format!("http://127.0.0.1:{}/", echo.port()));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send().unwrap().status().as_u16()
+        };
+        let fail_two = [("x-echo-fail-first", "2")];
+        assert_eq!(status(&first, &[]), 200, "only requests that ask count");
+        let statuses: Vec<u16> = (0..3).map(|_| status(&first, &fail_two)).collect();
+        assert_eq!(statuses, [503, 503, 200]);
+        let on_first = [("x-echo-fail-first", "1"), ("x-echo-fail-endpoint", "1")];
+        assert_eq!(status(&second, &on_first), 200, "another endpoint's fault");
+        assert_eq!(status(&second, &[("x-echo-fail-endpoint", "2")]), 503);
     }
 }
