@@ -4,6 +4,7 @@
 //! reports progress through [`report::Reporter`] and returns typed errors.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod bpftest;
 pub mod builds;
 pub mod cli;
 pub mod diagnose;

@@ -3,9 +3,11 @@
 //! in gw's wasm host), and, started with `gw run` as generated, show their
 //! filter working at the first URL gw prints (the api-gateway template: the
 //! 401/200/429 curl lines gw prints, run as printed), on real Envoys (1.36 and 1.40);
-//! aya templates build their object and loader and pass their unit tests;
-//! the xdp loader really drops a blocked source's packets inside network
-//! namespaces made by the test.
+//! aya templates build their object and loader, pass their unit tests and
+//! (as root) the kernel's verifier; the xdp template passes its packet
+//! scenarios in the kernel, loses a verifier pass without its bounds check, and
+//! its loader really drops a blocked source's packets inside network namespaces
+//! made by the test.
 //!
 //! Each kind renders its templates one after the other under the same
 //! project name and path, so they share one target volume: dependencies are
@@ -357,6 +359,13 @@ fn the_xdp_template_drops_a_blocked_source() {
     gw_in(&gw, &root, &["build"]).ok();
     let loader = root.join("target/gw/prog");
 
+    // gw test: the program through the verifier, then the template's packets through it.
+    let run = gw_in(&gw, &root, &["test"]);
+    assert_eq!(run.code, 0, "gw test\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ok    verifier: xdp_policy (Xdp)"), "{}", run.stdout);
+    assert!(run.stdout.contains("ok    a thousand blocked packets, each counted"), "{}", run.stdout);
+    assert!(run.stdout.ends_with("8 passed, 0 failed\n"), "{}", run.stdout);
+
     let netns = Netns::new();
     assert!(netns.ping_from_a("1"), "the namespaces can talk before the program is attached");
     let mut child = Command::new("ip")
@@ -404,4 +413,16 @@ fn the_xdp_template_drops_a_blocked_source() {
     let status = child.wait().unwrap();
     assert!(status.success(), "the loader exits cleanly on Ctrl-C: {status}\n{}", seen.join("\n"));
     assert!(netns.ping_from_a("1"), "detached: traffic flows again ({counters})");
+
+    // Without the bounds check, the verifier refuses the program, and gw shows where and why.
+    let source = root.join("prog-ebpf/src/main.rs");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let unchecked = text.replace("if at + N > self.end {\n            return None;\n        }", "let _ = self.end;");
+    assert_ne!(unchecked, text, "the template's bounds check moved; update this test");
+    std::fs::write(&source, unchecked).unwrap();
+    let run = gw_in(&gw, &root, &["test"]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("FAIL  verifier: xdp_policy (Xdp)"), "{}", run.stdout);
+    assert!(run.stdout.contains("invalid access to packet"), "the verifier's reason\n{}", run.stdout);
+    assert!(run.stderr.contains("the packet scenarios were not run"), "{}", run.stderr);
 }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::Result;
+use crate::bpftest;
 use crate::builds::Reference;
 use crate::cli::Terminal;
 use crate::cli::judge::{EnvoyBuild, envoy_build};
@@ -17,10 +18,11 @@ use crate::settings::Settings;
 use crate::toolchain::{Cargo, Job, Profile, Role};
 use crate::wasmhost::{self, FileReport, Host, Verdict};
 
-/// Run the project's tests: `cargo test`, then (proxy-wasm) its scenarios in gw's wasm host.
+/// Run the project's tests: `cargo test`, then (proxy-wasm) its scenarios in gw's wasm host, or
+/// (eBPF, as root) its programs through the kernel's verifier and its packet scenarios.
 ///
 /// Scenarios are the YAML files in scenarios/ (or those given with --scenario),
-/// run against the module `gw build` makes; see docs/testing.md. Exit code:
+/// run against the module or object `gw build` makes; see docs/testing.md. Exit code:
 /// cargo's when cargo test fails, 1 when a scenario case fails, else 0.
 /// With --wasm no project and no Docker are needed. With --envoy each scenario file
 /// also runs through that Envoy build (see docs/testing.md); a case passes when it
@@ -72,8 +74,16 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     if let Cargo::Failed(code) = toolchain.test(&job, &mut std::io::stderr())? {
         return Ok(code);
     }
-    if job.kind != Kind::ProxyWasm {
-        return Ok(0);
+    if job.kind == Kind::Ebpf {
+        let build = Job { profile: Profile::Release, ..job };
+        let artifacts = match toolchain.build(&build, &mut std::io::stderr())? {
+            Cargo::Failed(code) => return Ok(code),
+            Cargo::Done(artifacts) => artifacts,
+        };
+        let objects: Vec<PathBuf> =
+            artifacts.into_iter().filter(|a| a.role == Role::BpfObject).map(|a| a.path).collect();
+        let scenarios = if scenarios.is_empty() { wasmhost::scenario::project_files(&project.root) } else { scenarios };
+        return run.in_the_kernel(&objects, &scenarios);
     }
     let scenarios = if scenarios.is_empty() { wasmhost::scenario::project_files(&project.root) } else { scenarios };
     if scenarios.is_empty() {
@@ -88,6 +98,55 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let wasm =
         artifacts.into_iter().find(|a| a.role == Role::Wasm).map(|a| a.path).expect("builds check their outputs");
     run.scenarios(&wasm, &scenarios)
+}
+
+/// The eBPF side: each object's programs through the verifier, then the packet scenarios
+/// against the first object (templates build one).
+impl Run<'_> {
+    fn in_the_kernel(&self, objects: &[PathBuf], files: &[PathBuf]) -> Result<i32> {
+        let mut reports = Vec::new();
+        for object in objects {
+            match bpftest::verify(object) {
+                Ok(report) => reports.push(report),
+                Err(error) => {
+                    self.terminal.warning(format!("{error}; the verifier pass and the packet scenarios were not run"));
+                    return Ok(0);
+                }
+            }
+        }
+        let rejected = reports.iter().any(|r| r.failed() > 0);
+        match objects.first() {
+            // Every case would fail the same way: the refusal is shown once, above.
+            Some(_) if rejected && !files.is_empty() => {
+                self.terminal.status("the packet scenarios were not run: the verifier rejected a program")
+            }
+            Some(object) => reports.extend(files.iter().map(|file| bpftest::run_file(object, file))),
+            None => {}
+        }
+        for report in &reports {
+            show(report, self.settings, self.terminal);
+        }
+        self.summary(&reports, None)
+    }
+
+    /// The totals on stdout, the JUnit file when asked; 1 when a case failed.
+    fn summary(&self, reports: &[FileReport], envoy: Option<&str>) -> Result<i32> {
+        let passed: usize = reports.iter().map(FileReport::passed).sum();
+        let failed: usize = reports.iter().map(FileReport::failed).sum();
+        let skipped: usize = reports.iter().map(FileReport::skipped).sum();
+        if let Some(path) = self.junit {
+            let path = self.settings.cwd.join(path);
+            fs_err::write(&path, wasmhost::junit(reports))?;
+        }
+        match envoy {
+            Some(version) => {
+                println!("{passed} passed, {failed} failed, {skipped} skipped (gw's host and Envoy {version})")
+            }
+            None if skipped > 0 => println!("{passed} passed, {failed} failed, {skipped} skipped"),
+            None => println!("{passed} passed, {failed} failed"),
+        }
+        Ok(if failed == 0 { 0 } else { 1 })
+    }
 }
 
 struct Run<'a> {
@@ -120,20 +179,7 @@ impl Run<'_> {
             show(&report, self.settings, self.terminal);
             reports.push(report);
         }
-        let passed: usize = reports.iter().map(FileReport::passed).sum();
-        let failed: usize = reports.iter().map(FileReport::failed).sum();
-        let skipped: usize = reports.iter().map(FileReport::skipped).sum();
-        if let Some(path) = self.junit {
-            let path = self.settings.cwd.join(path);
-            fs_err::write(&path, wasmhost::junit(&reports))?;
-        }
-        match self.judge {
-            Some(judge) => {
-                println!("{passed} passed, {failed} failed, {skipped} skipped (gw's host and Envoy {})", judge.version)
-            }
-            None => println!("{passed} passed, {failed} failed"),
-        }
-        Ok(if failed == 0 { 0 } else { 1 })
+        self.summary(&reports, self.judge.map(|j| j.version.as_str()))
     }
 }
 
