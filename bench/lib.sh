@@ -48,3 +48,15 @@ http_filter_module() {
     (cd bench-filter && "$1" build -q >/dev/null)
     printf '%s\n' "$PWD/bench-filter/target/gw/bench_filter.wasm"
 }
+
+# bench_envoy GW: fetches the Envoy line BENCH_ENVOY (default 1.40) with GW into GW_HOME
+# (BENCH_HOME, else the tests' cache: Envoys are kept between runs) and sets envoy_binary and
+# version (e.g. 1.40.0). Loopback traffic bypasses any proxy.
+bench_envoy() {
+    export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+    export GW_HOME=${BENCH_HOME:-$repo/target/tmp/gw-test-envoys}
+    local line=${BENCH_ENVOY:-1.40}
+    "$1" fetch -q "$line"
+    envoy_binary=$("$1" which "$line")
+    version=$(basename "$(dirname "$(dirname "$(dirname "$envoy_binary")")")")
+}

@@ -32,13 +32,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-# Envoys are kept between runs of the bench (and shared with the tests' cache when it exists).
-export GW_HOME=${BENCH_HOME:-$repo/target/tmp/gw-test-envoys}
-line=${BENCH_ENVOY:-1.40}
-"$gw" fetch -q "$line"
-envoy_binary=$("$gw" which "$line")
-version=$(basename "$(dirname "$(dirname "$(dirname "$envoy_binary")")")")
+bench_envoy "$gw"
 
 # wait_for FILE TEXT: until FILE has a line with TEXT (or 10 minutes).
 wait_for() {

@@ -292,6 +292,12 @@ fn ebpf_templates_build_their_object_and_loader() {
         assert_eq!(elf_machine(&root.join("target/gw/prog")), 62, "{id}: an x86-64 loader");
         let run = gw_in(&gw, &root, &["test"]);
         assert_eq!(run.code, 0, "{id}: gw test\n{}", run.stderr);
+        // As root: every program through the kernel's verifier, and the template's packets.
+        if common::require::root("the kernel's verifier and BPF_PROG_TEST_RUN") {
+            assert!(run.stdout.contains("ok    verifier: "), "{id}: the verifier's pass\n{}", run.stdout);
+            assert!(!run.stdout.contains("FAIL") && !run.stdout.contains("skip "), "{id}\n{}", run.stdout);
+            assert!(run.stdout.contains(" passed, 0 failed"), "{id}\n{}", run.stdout);
+        }
     }
 }
 

@@ -164,20 +164,14 @@ fn entry_difference(
         (true, _, Some(_)) => Some(format!("{map}[{key}]: expected no entry, found one")),
         (false, None, _) => return Err(format!("{at}: give a value, or absent: true")),
         (false, Some(_), None) => Some(format!("{map}[{key}]: expected an entry, found none")),
-        (false, Some(value), Some(cpus)) => match layout.cpus {
-            Some(_) => {
-                let want = value.integer().ok_or(format!(
-                    "{at}.value: a per-CPU map's value is an integer (u8 … u64), compared with the sum over CPUs"
-                ))?;
-                let got: u64 = cpus.iter().map(|v| value::as_integer(v)).fold(0, u64::saturating_add);
-                (got != want).then(|| format!("{map}[{key}]: expected {want} (summed over CPUs), got {got}"))
-            }
-            None => {
-                let want = sized(value, layout.value_size, &format!("{at}.value"))?;
-                let got = &cpus[0];
-                (got != &want).then(|| format!("{map}[{key}]: expected {}, got {}", hex(&want), hex(got)))
-            }
-        },
+        (false, Some(value), Some(cpus)) => {
+            let want = sized(value, layout.value_size, &format!("{at}.value"))?;
+            let (got, summed) = match layout.cpus {
+                Some(_) => (value::sum_over_cpus(&cpus), " (summed over CPUs)"),
+                None => (cpus[0].clone(), ""),
+            };
+            (got != want).then(|| format!("{map}[{key}]: expected {}{summed}, got {}", shown(&want), shown(&got)))
+        }
     })
 }
 
@@ -227,6 +221,11 @@ fn packet_difference(want: &[u8], got: &[u8]) -> Option<String> {
         around(want),
         around(got)
     ))
+}
+
+/// A value as a number when it is one (up to 8 bytes, the CPU's order), else its bytes.
+fn shown(bytes: &[u8]) -> String {
+    if bytes.len() <= 8 { value::as_integer(bytes).to_string() } else { hex(bytes) }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -39,7 +39,7 @@ pub struct Scenario {
 pub struct Entry {
     pub key: Value,
     /// For per-CPU maps, the value of CPU 0 (the others start at zero); after a case, the
-    /// expected sum over CPUs.
+    /// expected sum over CPUs (lane by lane, for a struct of counters).
     pub value: Option<Value>,
     /// After a case: the key must not be in the map.
     #[serde(default)]

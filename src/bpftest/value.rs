@@ -47,17 +47,6 @@ impl Value {
         }
         Ok(out)
     }
-
-    /// The integer a per-CPU value is compared with (the sum over CPUs), when it is one.
-    pub fn integer(&self) -> Option<u64> {
-        match self {
-            Value::One(Field::U8(n)) => Some(u64::from(*n)),
-            Value::One(Field::U16(n)) => Some(u64::from(*n)),
-            Value::One(Field::U32(n)) => Some(u64::from(*n)),
-            Value::One(Field::U64(n)) => Some(*n),
-            _ => None,
-        }
-    }
 }
 
 impl Field {
@@ -91,6 +80,19 @@ pub fn hex(text: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// Per-CPU values added up: counters and structs of counters, lane by lane (8-byte lanes, or
+/// 4, 2, 1 when the value's size is not a multiple of 8), wrapping as the counters would.
+pub fn sum_over_cpus(cpus: &[Vec<u8>]) -> Vec<u8> {
+    let size = cpus.first().map_or(0, Vec::len);
+    let lane = [8, 4, 2, 1].into_iter().find(|l| size.is_multiple_of(*l)).unwrap_or(1);
+    let mut sum = vec![0u8; size];
+    for at in (0..size).step_by(lane) {
+        let total = cpus.iter().fold(0u64, |acc, cpu| acc.wrapping_add(as_integer(&cpu[at..at + lane])));
+        sum[at..at + lane].copy_from_slice(&total.to_le_bytes()[..lane]);
+    }
+    sum
+}
+
 /// Little-endian unsigned value of up to 8 bytes (the CPU's order on the machines BPF runs
 /// on here), for summing per-CPU counters.
 pub fn as_integer(bytes: &[u8]) -> u64 {
@@ -118,8 +120,11 @@ mod tests {
             [1, 2, 3, 4, 1, 187, 255, 0]
         );
         assert_eq!(value("{ipv6: '::1'}").bytes().unwrap().len(), 16);
-        assert_eq!(value("{u64: 7}").integer(), Some(7));
         assert_eq!(as_integer(&7u64.to_le_bytes()), 7);
+        let cpus =
+            [[1u64.to_le_bytes(), 60u64.to_le_bytes()].concat(), [2u64.to_le_bytes(), 4u64.to_le_bytes()].concat()];
+        assert_eq!(sum_over_cpus(&cpus), [3u64.to_le_bytes(), 64u64.to_le_bytes()].concat(), "lane by lane");
+        assert_eq!(sum_over_cpus(&[vec![1, 0, 0, 0], vec![2, 0, 0, 0]]), [3, 0, 0, 0]);
     }
 
     #[test]
