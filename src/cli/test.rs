@@ -37,6 +37,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE.wasm", requires = "scenario")]
     wasm: Option<PathBuf>,
 
+    /// Run the scenarios through the programs of this eBPF object instead of building the
+    /// project (as root; see docs/testing.md).
+    #[arg(long, value_name = "FILE.bpf.o", requires = "scenario", conflicts_with_all = ["wasm", "envoy"])]
+    object: Option<PathBuf>,
+
     /// Also write the scenario results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -67,6 +72,9 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let run = Run { junit: args.junit.as_deref(), judge: judge.as_ref(), settings, terminal };
     if let Some(wasm) = &args.wasm {
         return run.scenarios(&settings.cwd.join(wasm), &scenarios);
+    }
+    if let Some(object) = &args.object {
+        return run.in_the_kernel(&[settings.cwd.join(object)], &scenarios);
     }
     let project = Project::require(&settings.cwd)?;
     let toolchain = args.toolchain.toolchain(&project, terminal)?;
