@@ -82,6 +82,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     if let Cargo::Failed(code) = toolchain.test(&job, &mut std::io::stderr())? {
         return Ok(code);
     }
+    let scenarios = if scenarios.is_empty() { wasmhost::scenario::project_files(&project.root) } else { scenarios };
     if job.kind == Kind::Ebpf {
         let build = Job { profile: Profile::Release, ..job };
         let artifacts = match toolchain.build(&build, &mut std::io::stderr())? {
@@ -90,10 +91,8 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         };
         let objects: Vec<PathBuf> =
             artifacts.into_iter().filter(|a| a.role == Role::BpfObject).map(|a| a.path).collect();
-        let scenarios = if scenarios.is_empty() { wasmhost::scenario::project_files(&project.root) } else { scenarios };
         return run.in_the_kernel(&objects, &scenarios);
     }
-    let scenarios = if scenarios.is_empty() { wasmhost::scenario::project_files(&project.root) } else { scenarios };
     if scenarios.is_empty() {
         terminal.status("no scenarios (scenarios/*.yaml): nothing to run in the wasm host");
         return Ok(0);

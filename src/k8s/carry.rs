@@ -40,9 +40,8 @@ impl Gateway {
 /// carried with a difference worth knowing).
 pub fn carry(spec: &Spec, root: &Path, targets: &[Target]) -> Result<(Vec<Gateway>, Vec<String>), Error> {
     let routes = plan::routes(spec)?;
-    let jwt = match &spec.front.jwt {
-        Some(declared) => {
-            let jwt = declared.check(root).map_err(topology::Error::Topology)?;
+    let jwt = match plan::front_jwt(spec, root)? {
+        Some(jwt) => {
             let text = match &jwt.keys {
                 JwksSource::File(path) => Some(fs_err::read_to_string(path)?),
                 JwksSource::Remote { .. } => None,
@@ -51,13 +50,7 @@ pub fn carry(spec: &Spec, root: &Path, targets: &[Target]) -> Result<(Vec<Gatewa
         }
         None => None,
     };
-    let rate_limit = spec
-        .front
-        .rate_limit
-        .as_ref()
-        .map(|l| l.check("front.rate_limit"))
-        .transpose()
-        .map_err(topology::Error::Topology)?;
+    let rate_limit = plan::front_rate_limit(spec)?;
 
     let mut notes = Vec::new();
     if spec.front.tls.as_ref().is_some_and(|tls| !matches!(tls, TlsSpec::On(false))) {

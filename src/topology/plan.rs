@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::Error;
 use super::devcert;
+use super::policy::{Jwt, RateLimit};
 use super::render::{Filter, FrontTls, Node, Plan, RoutePlan, ServiceNode};
 use super::spec::{self, FilterKind, FilterSpec, PROJECT_MODULE, Spec, TlsSpec, Upstream};
 
@@ -51,13 +52,22 @@ pub fn plan(
         });
     }
     let routes = routes(spec)?;
-    let rate_limit = spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose();
     let tls = front_tls(spec, &project.root, home)?;
-    let jwt = spec.front.jwt.as_ref().map(|j| j.check(&project.root)).transpose().map_err(Error::Topology)?;
+    let jwt = front_jwt(spec, &project.root)?;
     // A run (listeners in its config directory) logs into its run directory; a render does not.
     let access_logs_dir = listeners_dir.as_ref().and_then(|dir| dir.parent()).map(Path::to_path_buf);
-    let rate_limit = rate_limit.map_err(Error::Topology)?;
+    let rate_limit = front_rate_limit(spec)?;
     Ok(Plan { front, services, routes, rate_limit, tls, jwt, access_logs_dir, listeners_dir })
+}
+
+/// The front's JWT, its JWKS file checked against the project at `root`.
+pub fn front_jwt(spec: &Spec, root: &Path) -> Result<Option<Jwt>, Error> {
+    spec.front.jwt.as_ref().map(|j| j.check(root)).transpose().map_err(Error::Topology)
+}
+
+/// The front's rate limit, checked.
+pub fn front_rate_limit(spec: &Spec) -> Result<Option<RateLimit>, Error> {
+    spec.front.rate_limit.as_ref().map(|l| l.check("front.rate_limit")).transpose().map_err(Error::Topology)
 }
 
 /// The front's routes with their policies checked.
