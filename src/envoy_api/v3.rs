@@ -470,8 +470,6 @@ pub struct AccessLog {
 #[derive(Debug, Serialize)]
 #[serde(tag = "@type")]
 pub enum AccessLogConfig {
-    #[serde(rename = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog")]
-    Stdout {},
     #[serde(rename = "type.googleapis.com/envoy.extensions.access_loggers.wasm.v3.WasmAccessLog")]
     Wasm(WasmFilter),
     #[serde(rename = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog")]
