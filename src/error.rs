@@ -2,7 +2,7 @@
 //! 0 success, 1 the operation failed, 2 usage or input error.
 
 use crate::diagnose::Diagnose;
-use crate::{builds, download, envoy, envoy_api, k8s, oci, project, scaffold, settings, toolchain, topology, wasmhost};
+use crate::{builds, download, envoy, envoy_api, k8s, lab, oci, project, scaffold, settings, toolchain, topology, wasmhost};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -29,6 +29,8 @@ pub enum Error {
     #[error(transparent)]
     Oci(#[from] oci::Error),
     #[error(transparent)]
+    Lab(#[from] lab::Error),
+    #[error(transparent)]
     K8s(#[from] k8s::Error),
     #[error(transparent)]
     Cli(#[from] CliError),
@@ -45,6 +47,10 @@ pub enum CliError {
     NotEnvoy { reference: String, flavor: String, command: &'static str },
     #[error("{flags} run a project's topology: use them inside a proxy-wasm project, without a REF or Envoy arguments")]
     ProjectOnly { flags: &'static str },
+    #[error("{flags} are for proxy-wasm projects; an eBPF project's `gw run` makes a network lab")]
+    ProxyWasmOnly { flags: &'static str },
+    #[error("{flags} send traffic through an eBPF project's lab: use them inside an eBPF project, without a REF")]
+    EbpfOnly { flags: &'static str },
     #[error("{command} --envoy names no build, and no default Envoy build is installed")]
     NoEnvoyBuild { command: &'static str },
 }
@@ -61,6 +67,9 @@ impl Diagnose for CliError {
             ),
             CliError::NotEnvoy { .. } => Some("use `gw which <ref>` to find the binary and run it directly".into()),
             CliError::ProjectOnly { .. } => Some("`gw init` makes a project; `gw run --help` shows both forms".into()),
+            CliError::ProxyWasmOnly { .. } | CliError::EbpfOnly { .. } => {
+                Some("`gw run --help` says which flags go with which kind of project".into())
+            }
             CliError::NoEnvoyBuild { command } => Some(format!(
                 "name one (`{command} --envoy 1.40`, fetched if needed), or set a default with `gw use 1.40`"
             )),
@@ -91,6 +100,7 @@ impl Error {
             Error::Validate(e) => e,
             Error::Topology(e) => e,
             Error::Oci(e) => e,
+            Error::Lab(e) => e,
             Error::K8s(e) => e,
             Error::Cli(e) => e,
             Error::Io(e) => e,

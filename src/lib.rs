@@ -20,6 +20,7 @@ pub mod fsutil;
 pub mod gwtoml;
 pub mod interrupt;
 pub mod k8s;
+pub mod lab;
 pub mod limits;
 pub mod oci;
 pub mod project;

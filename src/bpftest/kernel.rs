@@ -15,6 +15,13 @@ pub fn open(object: &Path) -> Result<Ebpf, aya::EbpfError> {
     EbpfLoader::new().verifier_log_level(VerifierLogLevel::DEBUG | VerifierLogLevel::STATS).load_file(object)
 }
 
+/// An object whose aya-log statements up to `level` emit (the level is a global the program
+/// reads, so the ones above it cost nothing).
+pub fn open_logging(object: &Path, level: log::LevelFilter) -> Result<Ebpf, aya::EbpfError> {
+    let level = level as u8;
+    EbpfLoader::new().override_global(aya_log::LEVEL, &level, false).load_file(object)
+}
+
 /// The kinds of program whose return value a scenario can check, by how it names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {
@@ -143,8 +150,39 @@ pub fn lookup(map: &Map, layout: &Layout, key: &[u8]) -> std::io::Result<Option<
     }
 }
 
+/// Removes `key`; `Ok(false)` when it was not there.
+pub fn delete(map: &Map, key: &[u8]) -> std::io::Result<bool> {
+    match elem(map, BPF_MAP_DELETE_ELEM, key, &mut []) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every key of the map, in the kernel's order.
+pub fn keys(map: &Map, layout: &Layout) -> std::io::Result<Vec<Vec<u8>>> {
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut next = vec![0u8; layout.key_size];
+        // The first call names no key: the kernel answers with the first one.
+        let current = keys.last().map_or(&[][..], Vec::as_slice);
+        match elem(map, BPF_MAP_GET_NEXT_KEY, current, &mut next) {
+            Ok(()) => keys.push(next),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(keys),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The map's id in the kernel, by which another process can open it.
+pub fn id(map: &Map) -> Option<u32> {
+    data(map)?.info().ok().map(|info| info.id())
+}
+
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
+const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 
 /// The part of `union bpf_attr` the map element commands read.
 #[repr(C)]
@@ -161,8 +199,10 @@ fn elem(map: &Map, command: libc::c_long, key: &[u8], value: &mut [u8]) -> std::
     let mut attr = ElemAttr {
         map_fd: fd as u32,
         _pad: 0,
-        key: key.as_ptr() as u64,
-        value: value.as_mut_ptr() as u64,
+        // NULL for no key: GET_NEXT_KEY then answers with the first.
+        key: if key.is_empty() { 0 } else { key.as_ptr() as u64 },
+        // DELETE_ELEM takes no value, and the kernel refuses one.
+        value: if value.is_empty() { 0 } else { value.as_mut_ptr() as u64 },
         flags: 0, // BPF_ANY
     };
     // SAFETY: `attr` points at `key` and `value`, both alive and sized as the map's layout

@@ -4,7 +4,7 @@
 //! gw makes the bpf(2) calls itself, so it needs root (CAP_BPF and
 //! CAP_NET_ADMIN). Reported in the same form as the wasm scenarios.
 
-mod kernel;
+pub mod kernel;
 pub mod packet;
 pub mod scenario;
 pub mod value;

@@ -36,6 +36,29 @@ pub enum Field {
 }
 
 impl Value {
+    /// A value written on the command line: `ipv4:10.200.1.2`, `u32:1`, `hex:"0a 00"`, or YAML
+    /// as in a scenario (`[{ipv4: 10.0.0.1}, {port: 80}]`).
+    pub fn from_arg(text: &str) -> Result<Value, String> {
+        let yaml = match text.trim_start().chars().next() {
+            Some('{' | '[') => serde_norway::from_str(text),
+            _ => {
+                let (kind, scalar) = text
+                    .split_once(':')
+                    .ok_or_else(|| format!("{text:?} names no type: write TYPE:VALUE, e.g. ipv4:10.200.1.2 or u32:1"))?;
+                let scalar = serde_norway::from_str::<serde_norway::Value>(scalar)
+                    .ok()
+                    .filter(|v| v.is_number())
+                    .unwrap_or_else(|| serde_norway::Value::String(scalar.to_string()));
+                let mut mapping = serde_norway::Mapping::new();
+                mapping.insert(kind.into(), scalar);
+                serde_norway::from_value(serde_norway::Value::Mapping(mapping))
+            }
+        };
+        yaml.map_err(|e| {
+            format!("{text:?} is not a value gw can lay out ({e}); types: ipv4, ipv6, port, u8, u16, u32, u64, be16, be32, hex")
+        })
+    }
+
     pub fn bytes(&self) -> Result<Vec<u8>, String> {
         let fields = match self {
             Value::One(field) => std::slice::from_ref(field),
@@ -125,6 +148,18 @@ mod tests {
             [[1u64.to_le_bytes(), 60u64.to_le_bytes()].concat(), [2u64.to_le_bytes(), 4u64.to_le_bytes()].concat()];
         assert_eq!(sum_over_cpus(&cpus), [3u64.to_le_bytes(), 64u64.to_le_bytes()].concat(), "lane by lane");
         assert_eq!(sum_over_cpus(&[vec![1, 0, 0, 0], vec![2, 0, 0, 0]]), [3, 0, 0, 0]);
+    }
+
+    #[test]
+    fn command_line_values_name_their_type() {
+        assert_eq!(Value::from_arg("ipv4:10.200.1.2").unwrap().bytes().unwrap(), [10, 200, 1, 2]);
+        assert_eq!(Value::from_arg("u32:1").unwrap().bytes().unwrap(), 1u32.to_ne_bytes());
+        assert_eq!(Value::from_arg("ipv6:2001:db8::1").unwrap().bytes().unwrap().len(), 16);
+        assert_eq!(Value::from_arg("hex:0a 00").unwrap().bytes().unwrap(), [10, 0]);
+        assert_eq!(Value::from_arg("[{u8: 1}, {port: 80}]").unwrap().bytes().unwrap(), [1, 0, 80]);
+        assert!(Value::from_arg("10.0.0.1").unwrap_err().contains("TYPE:VALUE"));
+        assert!(Value::from_arg("colour:red").unwrap_err().contains("types: ipv4"));
+        assert!(Value::from_arg("u8:300").is_err());
     }
 
     #[test]

@@ -64,6 +64,11 @@ impl Layout {
         self.home.join("runs")
     }
 
+    /// The records of running network labs (`gw run` in an eBPF project).
+    pub fn labs(&self) -> PathBuf {
+        self.home.join("labs")
+    }
+
     pub fn default_file(&self) -> PathBuf {
         self.home.join("default")
     }

@@ -13,12 +13,14 @@ mod doctor;
 mod fetch;
 mod init;
 mod judge;
+mod lab;
 mod output;
 mod prompt;
 mod pull;
 mod push;
 mod render;
 mod run;
+mod run_lab;
 mod run_project;
 mod source;
 mod templates;
@@ -72,6 +74,7 @@ enum Command {
     Push(push::Args),
     Pull(pull::Args),
     Deploy(deploy::Args),
+    Lab(lab::Args),
     Doctor(doctor::Args),
     Completions(completions::Args),
 }
@@ -113,6 +116,7 @@ fn dispatch(cli: Cli, terminal: &Terminal) -> Result<i32> {
         Command::Push(args) => push::run(args, &settings, terminal),
         Command::Pull(args) => pull::run(args, &settings, terminal),
         Command::Deploy(args) => deploy::run(args, &settings, terminal),
+        Command::Lab(args) => lab::run(args, &settings, terminal),
         Command::Doctor(args) => doctor::run(args, &settings, terminal),
         Command::Completions(_) => unreachable!("handled above"),
     }

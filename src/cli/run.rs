@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 
 use crate::builds::{self, Reference};
+use crate::cli::run_lab;
 use crate::cli::run_project::{self, ProjectRun};
 use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
@@ -51,6 +52,9 @@ pub struct Args {
     access_log: bool,
 
     #[command(flatten)]
+    traffic: run_lab::Traffic,
+
+    #[command(flatten)]
     toolchain: ToolchainArgs,
 
     #[command(flatten)]
@@ -63,8 +67,17 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let topology = args.reference.is_none() && args.envoy_args.is_empty();
     let in_project = match &settings.project {
         Some(project) if topology && project.kind()? == Kind::ProxyWasm => Some(project),
+        Some(project) if topology && project.kind()? == Kind::Ebpf => {
+            if args.watch || args.envoy.is_some() || args.access_log {
+                return Err(Error::Cli(crate::error::CliError::ProxyWasmOnly { flags: "--watch, --envoy and --access-log" }));
+            }
+            return run_lab::run(project, &args.toolchain, &args.traffic, settings, terminal);
+        }
         _ => None,
     };
+    if args.traffic.any() {
+        return Err(Error::Cli(crate::error::CliError::EbpfOnly { flags: "--ping, --curl and --udp" }));
+    }
     if let Some(project) = in_project {
         let request = ProjectRun {
             project: project.clone(),

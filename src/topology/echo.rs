@@ -36,7 +36,12 @@ struct Echoed<'a> {
 impl Echo {
     /// Listens on a free loopback port as endpoint `endpoint` (from 1) of `service`.
     pub fn start(service: &str, endpoint: usize) -> std::io::Result<Echo> {
-        let server = tiny_http::Server::http("127.0.0.1:0").map_err(std::io::Error::other)?;
+        Echo::on(std::net::TcpListener::bind("127.0.0.1:0")?, service, endpoint)
+    }
+
+    /// Serves on a listener already bound (in another network namespace, say).
+    pub fn on(listener: std::net::TcpListener, service: &str, endpoint: usize) -> std::io::Result<Echo> {
+        let server = tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
         let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(0);
         let server = Arc::new(server);
         let serving = Arc::clone(&server);

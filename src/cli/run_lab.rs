@@ -1,0 +1,146 @@
+//! `gw run` inside an eBPF project: build, then the network lab with the
+//! object's programs attached, traffic on request, the maps' changes and the
+//! program's log lines as they happen, until Ctrl-C.
+
+use std::ffi::OsStr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::Result;
+use crate::cli::Terminal;
+use crate::cli::toolchain::ToolchainArgs;
+use crate::interrupt::Subscription;
+use crate::lab::session::{self, Event, Session};
+use crate::lab::{self, Role, exec, netns};
+use crate::project::Project;
+use crate::settings::Settings;
+use crate::toolchain::{Cargo, Job, Profile, Role as Artifact};
+
+/// Traffic `gw run` sends from the client once the lab is up.
+#[derive(Debug, Default, clap::Args)]
+pub struct Traffic {
+    /// In an eBPF project: ping the server from the client (3 echo requests).
+    #[arg(long)]
+    ping: bool,
+
+    /// In an eBPF project: fetch URL from the client with curl, e.g. http://10.200.2.2:8080/.
+    #[arg(long, value_name = "URL")]
+    curl: Option<String>,
+
+    /// In an eBPF project: send TEXT in a UDP datagram from the client to the server's echo
+    /// (10.200.2.2:9000) and wait a second for the answer.
+    #[arg(long, value_name = "TEXT")]
+    udp: Option<String>,
+}
+
+impl Traffic {
+    pub fn any(&self) -> bool {
+        self.ping || self.curl.is_some() || self.udp.is_some()
+    }
+}
+
+pub fn run(project: &Project, toolchain: &ToolchainArgs, traffic: &Traffic, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let labs = settings.layout.labs();
+    for id in lab::sweep(&labs)? {
+        terminal.status(format!("removed lab {id}, left by a gw that is gone"));
+    }
+    let toolchain = toolchain.toolchain(project, terminal)?;
+    let job = Job::for_project(project, Profile::Release, terminal.colors_for_children())?;
+    let artifacts = match toolchain.build(&job, &mut std::io::stderr())? {
+        Cargo::Failed(code) => return Ok(code),
+        Cargo::Done(artifacts) => artifacts,
+    };
+    let object = artifacts.into_iter().find(|a| a.role == Artifact::BpfObject).map(|a| a.path).expect("builds check their outputs");
+    // Subscribed before the lab exists: a Ctrl-C while it is being made still tears it down.
+    let interrupts = Subscription::new()?;
+    let mut session = Session::start(&object, &labs, log::LevelFilter::Info)?;
+    show_lab(&session, terminal);
+    send(&session, traffic, terminal);
+    println!("ready; Ctrl-C to stop");
+    loop {
+        for event in session.poll() {
+            match event {
+                Event::Map(change) => println!(
+                    "map {}[{}] {} → {}",
+                    change.map,
+                    change.key,
+                    change.before.as_deref().unwrap_or("(none)"),
+                    change.after.as_deref().unwrap_or("(deleted)")
+                ),
+                Event::Log { level, text } => println!("log {level:<5} {text}"),
+            }
+        }
+        if interrupts.pending().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let id = session.record().id.clone();
+    session.stop()?;
+    terminal.status(format!("lab {id} removed: programs detached, namespaces deleted"));
+    Ok(0)
+}
+
+fn show_lab(session: &Session, terminal: &Terminal) {
+    let record = session.record();
+    println!(
+        "lab {}: client {} ── gateway {} | {} ── server {}",
+        record.id,
+        lab::CLIENT,
+        lab::GATEWAY_CLIENT_SIDE,
+        lab::GATEWAY_SERVER_SIDE,
+        lab::SERVER
+    );
+    for attached in &session.attachments().attached {
+        println!("attached {} ({}) on {}", attached.program, attached.kind, attached.place);
+    }
+    for skipped in &session.attachments().skipped {
+        terminal.warning(format!("{} not attached: {}", skipped.program, skipped.reason));
+    }
+    let server = lab::SERVER;
+    println!("server: http://{server}:{}/ (echo), udp {server}:{} (echo)", session::HTTP_PORT, session::UDP_PORT);
+    println!("try:    gw lab exec client -- curl -s http://{server}:{}/", session::HTTP_PORT);
+    if let Some(map) = record.maps.keys().find(|m| !m.starts_with("AYA_") && !m.starts_with('.')) {
+        println!("        gw lab map {map}");
+    }
+}
+
+/// The traffic asked for, each outcome on its own line.
+fn send(session: &Session, traffic: &Traffic, terminal: &Terminal) {
+    let record = session.record();
+    let server = lab::SERVER.to_string();
+    let mut commands: Vec<(&str, Vec<String>)> = Vec::new();
+    if traffic.ping {
+        commands.push(("ping", vec!["-c".into(), "3".into(), "-W".into(), "1".into(), "-i".into(), "0.2".into(), server]));
+    }
+    if let Some(url) = &traffic.curl {
+        commands.push(("curl", vec!["-sS".into(), "-m".into(), "3".into(), url.clone()]));
+    }
+    for (program, args) in commands {
+        let outcome = exec::command(record, Role::Client, OsStr::new(program))
+            .map_err(crate::Error::from)
+            .and_then(|mut command| Ok(command.args(&args).stdin(Stdio::null()).status()?));
+        match outcome {
+            Ok(status) if status.success() => println!("client ▸ {program}: ok"),
+            Ok(status) => println!("client ▸ {program}: failed ({status})"),
+            Err(e) => terminal.warning(format!("{program} from the client: {e}")),
+        }
+    }
+    if let Some(text) = &traffic.udp {
+        match netns::within(&record.namespaces[Role::Client as usize], || udp_round_trip(text.as_bytes())) {
+            Ok(Ok(answer)) => println!("client ▸ udp: answered {:?}", String::from_utf8_lossy(&answer)),
+            Ok(Err(e)) => println!("client ▸ udp: no answer ({e})"),
+            Err(e) => terminal.warning(format!("udp from the client: {e}")),
+        }
+    }
+}
+
+fn udp_round_trip(payload: &[u8]) -> std::io::Result<Vec<u8>> {
+    let socket = std::net::UdpSocket::bind((lab::CLIENT, 0))?;
+    socket.set_read_timeout(Some(Duration::from_secs(1)))?;
+    socket.send_to(payload, (lab::SERVER, session::UDP_PORT))?;
+    let mut buffer = vec![0u8; 65_536];
+    let n = socket.recv(&mut buffer)?;
+    buffer.truncate(n);
+    Ok(buffer)
+}

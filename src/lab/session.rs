@@ -1,0 +1,131 @@
+//! A lab with the project's object attached and a server to talk to: what
+//! `gw run` keeps up in an eBPF project. The server answers HTTP on
+//! `10.200.2.2:8080` (gw's echo upstream) and echoes UDP on `10.200.2.2:9000`.
+
+use std::net::{TcpListener, UdpSocket};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aya::Ebpf;
+
+use super::attach::{self, Attachments};
+use super::maps::{self, Change, Snapshot};
+use super::{Error, Lab, Record, Role, SERVER, netns};
+use crate::bpftest::kernel;
+use crate::topology::echo::Echo;
+
+pub const HTTP_PORT: u16 = 8080;
+pub const UDP_PORT: u16 = 9000;
+
+/// What happened since the last look.
+#[derive(Debug)]
+pub enum Event {
+    Map(Change),
+    /// A line the program logged with aya-log.
+    Log { level: log::Level, text: String },
+}
+
+pub struct Session {
+    lab: Lab,
+    attachments: Attachments,
+    ebpf: Ebpf,
+    logger: Option<aya_log::EbpfLogger<Collector>>,
+    logged: Arc<Mutex<Vec<(log::Level, String)>>>,
+    last: Snapshot,
+    _echo: Echo,
+    udp_stop: Arc<AtomicBool>,
+}
+
+impl Session {
+    /// Makes the lab, loads `object` with its aya-log statements at `level`, attaches its
+    /// programs and starts the server. Nothing is left behind when a step fails.
+    pub fn start(object: &Path, labs: &Path, level: log::LevelFilter) -> Result<Session, Error> {
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        if uid != 0 {
+            return Err(Error::NotRoot { uid });
+        }
+        let mut ebpf = kernel::open_logging(object, level)
+            .map_err(|e| Error::Program(format!("loading {}: {e}", object.display())))?;
+        let mut lab = Lab::create(labs, attach::needs_cgroup(&ebpf))?;
+        let logged = Arc::new(Mutex::new(Vec::new()));
+        // An object without log statements has no log ring buffer: nothing to stream.
+        let logger = aya_log::EbpfLogger::init_with_logger(&mut ebpf, Collector(Arc::clone(&logged))).ok();
+        let attachments = attach::attach_all(&mut ebpf, &lab)?;
+        lab.record.maps = maps::ids(&ebpf);
+        lab.save()?;
+        let server = lab.namespace(Role::Server).to_string();
+        let bound = |source| Error::Namespace { name: server.clone(), source };
+        let listener = netns::within(&server, || TcpListener::bind((SERVER, HTTP_PORT)))?.map_err(bound)?;
+        let echo = Echo::on(listener, "server", 1).map_err(bound)?;
+        let socket = netns::within(&server, || UdpSocket::bind((SERVER, UDP_PORT)))?.map_err(bound)?;
+        let udp_stop = Arc::new(AtomicBool::new(false));
+        udp_echo(socket, Arc::clone(&udp_stop)).map_err(bound)?;
+        let last = maps::snapshot(&ebpf);
+        Ok(Session { lab, attachments, ebpf, logger, logged, last, _echo: echo, udp_stop })
+    }
+
+    pub fn record(&self) -> &Record {
+        &self.lab.record
+    }
+
+    pub fn attachments(&self) -> &Attachments {
+        &self.attachments
+    }
+
+    /// The maps' changes and the program's log lines since the last call.
+    pub fn poll(&mut self) -> Vec<Event> {
+        if let Some(logger) = &mut self.logger {
+            logger.flush();
+        }
+        let mut events: Vec<Event> = std::mem::take(&mut *self.logged.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .map(|(level, text)| Event::Log { level, text })
+            .collect();
+        let now = maps::snapshot(&self.ebpf);
+        events.extend(now.changes(&self.last).into_iter().map(Event::Map));
+        self.last = now;
+        events
+    }
+
+    /// Detaches the programs (by closing them), then removes the lab.
+    pub fn stop(self) -> Result<(), Error> {
+        let Session { lab, attachments, ebpf, logger, udp_stop, .. } = self;
+        udp_stop.store(true, Ordering::Relaxed);
+        drop(logger);
+        drop(attachments);
+        drop(ebpf);
+        lab.remove()
+    }
+}
+
+/// Answers every datagram with itself, until `stop`.
+fn udp_echo(socket: UdpSocket, stop: Arc<AtomicBool>) -> std::io::Result<()> {
+    socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+    std::thread::Builder::new().name("gw-lab-udp".into()).spawn(move || {
+        let mut buffer = [0u8; 65_536];
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok((n, peer)) = socket.recv_from(&mut buffer) {
+                let _ = socket.send_to(&buffer[..n], peer);
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// Keeps what aya-log decodes for [`Session::poll`] to hand out (nothing below cli/ prints).
+struct Collector(Arc<Mutex<Vec<(log::Level, String)>>>);
+
+impl log::Log for Collector {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push((record.level(), record.args().to_string()));
+    }
+
+    fn flush(&self) {}
+}
