@@ -2,7 +2,9 @@
 //! 0 success, 1 the operation failed, 2 usage or input error.
 
 use crate::diagnose::Diagnose;
-use crate::{builds, download, envoy, envoy_api, k8s, lab, oci, project, scaffold, settings, toolchain, topology, wasmhost};
+use crate::{
+    builds, download, envoy, envoy_api, k8s, lab, oci, project, scaffold, settings, toolchain, topology, wasmhost,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -356,7 +356,7 @@ fn ip(args: &[&str]) {
 fn the_xdp_template_drops_a_blocked_source() {
     let Some(_docker) = require() else { return };
     if !common::require::root("loading XDP programs")
-        || !common::require::tools(&[("ip", "iproute2"), ("ping", "iputils-ping")])
+        || !common::require::tools(&[("ip", "iproute2"), ("ping", "iputils-ping"), ("curl", "curl")])
     {
         return;
     }
@@ -382,33 +382,11 @@ fn the_xdp_template_drops_a_blocked_source() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, lines) = mpsc::channel();
-    for stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
+    let lines = lines_of(&mut child);
     let mut seen = Vec::new();
-    let mut wait_for = |predicate: &dyn Fn(&str) -> bool| loop {
-        match lines.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => {
-                seen.push(line.clone());
-                if predicate(&line) {
-                    return line;
-                }
-            }
-            Err(_) => panic!("the loader did not print what was expected:\n{}", seen.join("\n")),
-        }
-    };
-    wait_for(&|l| l.contains("counting packets"));
+    wait_for(&lines, &mut seen, |l| l.contains("counting packets"));
     assert!(!netns.ping_from_a("3"), "pings from the blocked source are dropped");
-    let counters = wait_for(&|l| {
+    let counters = wait_for(&lines, &mut seen, |l| {
         l.strip_prefix("pass=")
             .and_then(|rest| rest.split("drop=").nth(1))
             .and_then(|d| d.trim().parse::<u64>().ok())
@@ -419,6 +397,9 @@ fn the_xdp_template_drops_a_blocked_source() {
     let status = child.wait().unwrap();
     assert!(status.success(), "the loader exits cleanly on Ctrl-C: {status}\n{}", seen.join("\n"));
     assert!(netns.ping_from_a("1"), "detached: traffic flows again ({counters})");
+    drop(netns);
+
+    lab_at_work(&gw, &root);
 
     // Without the bounds check, the verifier refuses the program, and gw shows where and why.
     let source = root.join("prog-ebpf/src/main.rs");
@@ -431,4 +412,117 @@ fn the_xdp_template_drops_a_blocked_source() {
     assert!(run.stdout.contains("FAIL  verifier: xdp_policy (Xdp)"), "{}", run.stdout);
     assert!(run.stdout.contains("invalid access to packet"), "the verifier's reason\n{}", run.stdout);
     assert!(run.stderr.contains("the packet scenarios were not run"), "{}", run.stderr);
+}
+
+/// Lines a child writes on stdout and stderr, as they come.
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let (tx, lines) = mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    lines
+}
+
+/// The next line that `predicate` accepts; every line read is kept in `seen`.
+fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, predicate: impl Fn(&str) -> bool) -> String {
+    loop {
+        match lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if predicate(&line) {
+                    return line;
+                }
+            }
+            Err(_) => panic!("not printed as expected:\n{}", seen.join("\n")),
+        }
+    }
+}
+
+fn lab_namespaces(id: &str) -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("gw-{id}-")))
+        .map(String::from)
+        .collect()
+}
+
+/// `gw run` in the xdp project: the lab up with the program on the gateway, the traffic gw
+/// sends on request, a source blocked and let through again from another terminal with
+/// `gw lab map` (no restart), the drop counter live, and nothing left after Ctrl-C or a kill.
+fn lab_at_work(gw: &Gw, root: &Path) {
+    let mut child = gw
+        .command(&["run", "--ping", "--curl", "http://10.200.2.2:8080/hello", "--udp", "hi"])
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let header = wait_for(&lines, &mut seen, |l| l.starts_with("lab ") && l.contains("client 10.200.1.2"));
+    let id = header[4..10].to_string();
+    wait_for(&lines, &mut seen, |l| l == "ready; Ctrl-C to stop");
+    let all = seen.join("\n");
+    assert!(all.contains("attached xdp_policy (XDP) on gateway eth0 ingress"), "{all}");
+    for line in ["client ▸ ping: ok", "client ▸ curl: ok", "\"path\": \"/hello\"", "client ▸ udp: answered \"hi\""]
+    {
+        assert!(all.contains(line), "{line}\n{all}");
+    }
+    assert_eq!(lab_namespaces(&id).len(), 3, "{all}");
+
+    let in_client = |args: &[&str]| {
+        let mut command = vec!["lab", "exec", "client", "--"];
+        command.extend(args);
+        gw.command(&command).output().unwrap().status.success()
+    };
+    let ping = ["ping", "-c", "3", "-W", "1", "-i", "0.2", "10.200.2.2"];
+    let curl = ["curl", "-sS", "-m", "2", "http://10.200.2.2:8080/"];
+    assert!(in_client(&ping) && in_client(&curl), "the client reaches the server through the gateway");
+    gw.run(&["lab", "map", "BLOCKLIST", "set", "ipv4:10.200.1.2", "u32:1"]).ok();
+    assert!(!in_client(&ping), "pings from the blocked client are dropped at the gateway");
+    assert!(!in_client(&curl), "and its HTTP requests too");
+    let drops = |line: &str| {
+        line.strip_prefix("map VERDICTS[1] ")
+            .and_then(|rest| rest.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(|n| n >= 3)
+    };
+    wait_for(&lines, &mut seen, drops);
+    let listed = gw.run(&["lab", "map", "VERDICTS"]).ok().stdout.clone();
+    let dropped: u64 = listed.lines().find_map(|l| l.strip_prefix("1 = ")).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(dropped >= 4, "the drop counter, read by gw lab map:\n{listed}");
+    assert!(gw.run(&["lab", "map", "BLOCKLIST"]).ok().stdout.contains("0a c8 01 02 = 1"));
+    gw.run(&["lab", "map", "BLOCKLIST", "delete", "ipv4:10.200.1.2"]).ok();
+    assert!(in_client(&curl), "let through again without a restart");
+
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "gw run ends cleanly on Ctrl-C: {status}\n{}", seen.join("\n"));
+    assert!(lab_namespaces(&id).is_empty(), "Ctrl-C deletes the namespaces");
+    assert!(gw.run(&["lab", "list"]).ok().stderr.contains("no lab is running"));
+
+    // A killed gw leaves its lab; the next gw clean removes it.
+    let mut child =
+        gw.command(&["run"]).current_dir(root).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let header = wait_for(&lines, &mut seen, |l| l.starts_with("lab ") && l.contains("client 10.200.1.2"));
+    let id = header[4..10].to_string();
+    wait_for(&lines, &mut seen, |l| l == "ready; Ctrl-C to stop");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(lab_namespaces(&id).len(), 3, "a kill leaves the namespaces for later");
+    let clean = gw_in(gw, root, &["clean", "--stale"]);
+    assert!(clean.stdout.contains(&format!("removed lab {id}")), "{}\n{}", clean.stdout, clean.stderr);
+    assert!(lab_namespaces(&id).is_empty());
 }

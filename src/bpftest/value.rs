@@ -42,9 +42,9 @@ impl Value {
         let yaml = match text.trim_start().chars().next() {
             Some('{' | '[') => serde_norway::from_str(text),
             _ => {
-                let (kind, scalar) = text
-                    .split_once(':')
-                    .ok_or_else(|| format!("{text:?} names no type: write TYPE:VALUE, e.g. ipv4:10.200.1.2 or u32:1"))?;
+                let (kind, scalar) = text.split_once(':').ok_or_else(|| {
+                    format!("{text:?} names no type: write TYPE:VALUE, e.g. ipv4:10.200.1.2 or u32:1")
+                })?;
                 let scalar = serde_norway::from_str::<serde_norway::Value>(scalar)
                     .ok()
                     .filter(|v| v.is_number())

@@ -3,11 +3,13 @@
 use crate::Result;
 use crate::cli::Terminal;
 use crate::cli::toolchain::DockerHostArg;
+use crate::lab;
 use crate::project::Project;
 use crate::settings::Settings;
 use crate::toolchain::clean::{self, Plan};
 
-/// Remove what builds left: target/gw/ and the project's target volume in Docker.
+/// Remove what builds left: target/gw/ and the project's target volume in Docker; and the
+/// network labs of a `gw run` that was killed (eBPF projects).
 ///
 /// Docker builds keep cargo's target directory in a named volume per project
 /// checkout (gw-target-<name>-<hash>), which outlives the checkout. --stale
@@ -28,6 +30,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    sweep_labs(args.dry_run, settings, terminal)?;
     let (plan, docker) = if args.stale {
         let docker = args.docker.connect()?;
         (clean::stale(&docker)?, Some(docker))
@@ -52,6 +55,31 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     }
     show(&plan, args.dry_run, settings);
     Ok(0)
+}
+
+/// Network labs whose gw was killed: their namespaces, cgroup and record.
+fn sweep_labs(dry_run: bool, settings: &Settings, terminal: &Terminal) -> Result<()> {
+    let labs = settings.layout.labs();
+    if dry_run {
+        for (_, record) in lab::record::all(&labs)?.into_iter().filter(|(_, r)| !r.alive()) {
+            println!("would remove lab {}  (namespaces {})", record.id, record.namespaces.join(" "));
+        }
+        return Ok(());
+    }
+    match lab::sweep(&labs) {
+        Ok(removed) => {
+            for id in removed {
+                println!("removed lab {id}  (its gw was gone)");
+            }
+            Ok(())
+        }
+        // Labs are root's; a user's clean of their project goes on without them.
+        Err(e @ lab::Error::Ip { .. }) => {
+            terminal.warning(format!("{e}; labs left by a killed gw are removed by a gw running as root"));
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn show(plan: &Plan, dry_run: bool, settings: &Settings) {

@@ -78,10 +78,9 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         Command::Exec { place, command, lab } => {
             let record = lab::find(&labs, lab.id.as_deref())?;
             let (program, rest) = command.split_first().expect("clap requires a command");
-            let status = exec::command(&record, place, program)?
-                .args(rest)
-                .status()
-                .map_err(|e| crate::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", program.to_string_lossy()))))?;
+            let status = exec::command(&record, place, program)?.args(rest).status().map_err(|e| {
+                crate::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", program.to_string_lossy())))
+            })?;
             // A command killed by a signal exits as a shell reports it: 128 + the signal.
             Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
         }
@@ -101,7 +100,11 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
                 }
                 Some(Change::Delete { key }) => {
                     let deleted = map.delete(&arg(&key)?)?;
-                    terminal.status(if deleted { format!("{name}: {key} deleted") } else { format!("{name}: no {key}") });
+                    terminal.status(if deleted {
+                        format!("{name}: {key} deleted")
+                    } else {
+                        format!("{name}: no {key}")
+                    });
                 }
             }
             Ok(0)

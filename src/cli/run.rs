@@ -69,7 +69,9 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         Some(project) if topology && project.kind()? == Kind::ProxyWasm => Some(project),
         Some(project) if topology && project.kind()? == Kind::Ebpf => {
             if args.watch || args.envoy.is_some() || args.access_log {
-                return Err(Error::Cli(crate::error::CliError::ProxyWasmOnly { flags: "--watch, --envoy and --access-log" }));
+                return Err(Error::Cli(crate::error::CliError::ProxyWasmOnly {
+                    flags: "--watch, --envoy and --access-log",
+                }));
             }
             return run_lab::run(project, &args.toolchain, &args.traffic, settings, terminal);
         }

@@ -3,7 +3,10 @@
 //! program's log lines as they happen, until Ctrl-C.
 
 use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::Result;
@@ -12,9 +15,11 @@ use crate::cli::toolchain::ToolchainArgs;
 use crate::interrupt::Subscription;
 use crate::lab::session::{self, Event, Session};
 use crate::lab::{self, Role, exec, netns};
-use crate::project::Project;
+use crate::project::{Kind, Project};
 use crate::settings::Settings;
 use crate::toolchain::{Cargo, Job, Profile, Role as Artifact};
+use crate::topology::Error;
+use crate::topology::spec::EbpfSpec;
 
 /// Traffic `gw run` sends from the client once the lab is up.
 #[derive(Debug, Default, clap::Args)]
@@ -39,46 +44,91 @@ impl Traffic {
     }
 }
 
-pub fn run(project: &Project, toolchain: &ToolchainArgs, traffic: &Traffic, settings: &Settings, terminal: &Terminal) -> Result<i32> {
-    let labs = settings.layout.labs();
-    for id in lab::sweep(&labs)? {
-        terminal.status(format!("removed lab {id}, left by a gw that is gone"));
-    }
-    let toolchain = toolchain.toolchain(project, terminal)?;
-    let job = Job::for_project(project, Profile::Release, terminal.colors_for_children())?;
-    let artifacts = match toolchain.build(&job, &mut std::io::stderr())? {
-        Cargo::Failed(code) => return Ok(code),
-        Cargo::Done(artifacts) => artifacts,
+pub fn run(
+    project: &Project,
+    toolchain: &ToolchainArgs,
+    traffic: &Traffic,
+    settings: &Settings,
+    terminal: &Terminal,
+) -> Result<i32> {
+    let object = match build(project, toolchain, settings, terminal)? {
+        Ok(object) => object,
+        Err(code) => return Ok(code),
     };
-    let object = artifacts.into_iter().find(|a| a.role == Artifact::BpfObject).map(|a| a.path).expect("builds check their outputs");
     // Subscribed before the lab exists: a Ctrl-C while it is being made still tears it down.
     let interrupts = Subscription::new()?;
-    let mut session = Session::start(&object, &labs, log::LevelFilter::Info)?;
+    let mut session = Session::start(&object, &settings.layout.labs(), log::LevelFilter::Info)?;
+    session.serve()?;
     show_lab(&session, terminal);
     send(&session, traffic, terminal);
     println!("ready; Ctrl-C to stop");
     loop {
-        for event in session.poll() {
-            match event {
-                Event::Map(change) => println!(
-                    "map {}[{}] {} → {}",
-                    change.map,
-                    change.key,
-                    change.before.as_deref().unwrap_or("(none)"),
-                    change.after.as_deref().unwrap_or("(deleted)")
-                ),
-                Event::Log { level, text } => println!("log {level:<5} {text}"),
-            }
-        }
+        show_events(&mut session);
         if interrupts.pending().is_some() {
             break;
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(POLL);
     }
+    stop(session, terminal)
+}
+
+/// How often the maps are read while the lab runs.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Removes the labs a killed gw left, then builds the eBPF project: its object, or cargo's
+/// exit code (its output was shown).
+pub fn build(
+    project: &Project,
+    toolchain: &ToolchainArgs,
+    settings: &Settings,
+    terminal: &Terminal,
+) -> Result<Result<PathBuf, i32>> {
+    for id in lab::sweep(&settings.layout.labs())? {
+        terminal.status(format!("removed lab {id}, left by a gw that is gone"));
+    }
+    let toolchain = toolchain.toolchain(project, terminal)?;
+    let job = Job::for_project(project, Profile::Release, terminal.colors_for_children())?;
+    Ok(match toolchain.build(&job, &mut std::io::stderr())? {
+        Cargo::Failed(code) => Err(code),
+        Cargo::Done(artifacts) => Ok(artifacts
+            .into_iter()
+            .find(|a| a.role == Artifact::BpfObject)
+            .map(|a| a.path)
+            .expect("builds check their outputs")),
+    })
+}
+
+/// The maps' changes and the program's log lines since the last look, on stdout.
+pub fn show_events(session: &mut Session) {
+    for event in session.poll() {
+        match event {
+            Event::Map(change) => println!(
+                "map {}[{}] {} → {}",
+                change.map,
+                change.key,
+                change.before.as_deref().unwrap_or("(none)"),
+                change.after.as_deref().unwrap_or("(deleted)")
+            ),
+            Event::Log { level, text } => println!("log {level:<5} {text}"),
+        }
+    }
+}
+
+pub fn stop(session: Session, terminal: &Terminal) -> Result<i32> {
     let id = session.record().id.clone();
     session.stop()?;
     terminal.status(format!("lab {id} removed: programs detached, namespaces deleted"));
     Ok(0)
+}
+
+/// The programs attached, and those left out with the reason.
+pub fn show_attachments(session: &Session, terminal: &Terminal) {
+    for attached in &session.attachments().attached {
+        println!("attached {} ({}) on {}", attached.program, attached.kind, attached.place);
+    }
+    for skipped in &session.attachments().skipped {
+        terminal.warning(format!("{} not attached: {}", skipped.program, skipped.reason));
+    }
 }
 
 fn show_lab(session: &Session, terminal: &Terminal) {
@@ -91,12 +141,7 @@ fn show_lab(session: &Session, terminal: &Terminal) {
         lab::GATEWAY_SERVER_SIDE,
         lab::SERVER
     );
-    for attached in &session.attachments().attached {
-        println!("attached {} ({}) on {}", attached.program, attached.kind, attached.place);
-    }
-    for skipped in &session.attachments().skipped {
-        terminal.warning(format!("{} not attached: {}", skipped.program, skipped.reason));
-    }
+    show_attachments(session, terminal);
     let server = lab::SERVER;
     println!("server: http://{server}:{}/ (echo), udp {server}:{} (echo)", session::HTTP_PORT, session::UDP_PORT);
     println!("try:    gw lab exec client -- curl -s http://{server}:{}/", session::HTTP_PORT);
@@ -111,7 +156,8 @@ fn send(session: &Session, traffic: &Traffic, terminal: &Terminal) {
     let server = lab::SERVER.to_string();
     let mut commands: Vec<(&str, Vec<String>)> = Vec::new();
     if traffic.ping {
-        commands.push(("ping", vec!["-c".into(), "3".into(), "-W".into(), "1".into(), "-i".into(), "0.2".into(), server]));
+        commands
+            .push(("ping", vec!["-c".into(), "3".into(), "-W".into(), "1".into(), "-i".into(), "0.2".into(), server]));
     }
     if let Some(url) = &traffic.curl {
         commands.push(("curl", vec!["-sS".into(), "-m".into(), "3".into(), url.clone()]));
@@ -143,4 +189,81 @@ fn udp_round_trip(payload: &[u8]) -> std::io::Result<Vec<u8>> {
     let n = socket.recv(&mut buffer)?;
     buffer.truncate(n);
     Ok(buffer)
+}
+
+/// `[topology.ebpf]`: the eBPF project's programs attached in a lab whose gateway namespace
+/// the proxy-wasm topology then runs in; the maps' changes shown as they happen.
+pub struct Firewall {
+    gateway: String,
+    stop: Arc<AtomicBool>,
+    watcher: std::thread::JoinHandle<Session>,
+}
+
+impl Firewall {
+    /// Builds the eBPF project and attaches it; `Err(code)` when cargo failed.
+    pub fn start(
+        project: &Project,
+        spec: &EbpfSpec,
+        toolchain: &ToolchainArgs,
+        settings: &Settings,
+        terminal: &Terminal,
+    ) -> Result<Result<Firewall, i32>> {
+        lab::require_root()?;
+        let ebpf = ebpf_project(project, spec)?;
+        let object = match build(&ebpf, toolchain, settings, terminal)? {
+            Ok(object) => object,
+            Err(code) => return Ok(Err(code)),
+        };
+        let mut session = Session::start(&object, &settings.layout.labs(), log::LevelFilter::Info)?;
+        let record = session.record();
+        println!(
+            "lab {}: client {} ── gateway {} (the topology) ── server {}",
+            record.id,
+            lab::CLIENT,
+            lab::GATEWAY_CLIENT_SIDE,
+            lab::SERVER
+        );
+        show_attachments(&session, terminal);
+        let gateway = record.namespaces[Role::Gateway as usize].clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let watcher = std::thread::Builder::new().name("gw-lab-maps".into()).spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                show_events(&mut session);
+                std::thread::sleep(POLL);
+            }
+            session
+        })?;
+        Ok(Ok(Firewall { gateway, stop, watcher }))
+    }
+
+    /// The namespace the topology runs in.
+    pub fn gateway(&self) -> &str {
+        &self.gateway
+    }
+
+    pub fn stop(self, terminal: &Terminal) -> Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        let session = self.watcher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        stop(session, terminal).map(|_| ())
+    }
+}
+
+/// The eBPF project `[topology.ebpf] project` names, relative to the proxy-wasm project.
+fn ebpf_project(project: &Project, spec: &EbpfSpec) -> Result<Project> {
+    let dir = project.root.join(&spec.project);
+    let named = format!("[topology.ebpf] project = {:?}", spec.project.display().to_string());
+    if !dir.join(crate::project::MANIFEST).is_file() {
+        return Err(Error::Topology(format!(
+            "{named}: {} holds no gw.toml; name an eBPF project's directory (`gw init -t xdp {}` makes one)",
+            dir.display(),
+            spec.project.display()
+        ))
+        .into());
+    }
+    let ebpf = Project::at(dir);
+    if ebpf.kind()? != Kind::Ebpf {
+        return Err(Error::Topology(format!("{named}: {} is not an eBPF project", ebpf.root.display())).into());
+    }
+    Ok(ebpf)
 }

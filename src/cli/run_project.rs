@@ -9,9 +9,11 @@ use console::Style;
 
 use crate::Result;
 use crate::builds::{self, Reference};
+use crate::cli::run_lab::Firewall;
 use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::cli::{Terminal, context};
+use crate::lab::{self, netns};
 use crate::project::Project;
 use crate::settings::Settings;
 use crate::toolchain::{Cargo, Job, Profile, Role, Toolchain};
@@ -68,6 +70,15 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
         Ok(Err(code)) => Err(format!("cargo exited with {code} (its output is above)")),
         Err(e) => Err(e.to_string()),
     };
+    // [topology.ebpf]: the topology runs in the lab's gateway, behind the eBPF programs.
+    let firewall = match &spec.ebpf {
+        Some(ebpf) => match Firewall::start(&project, ebpf, toolchain_args, settings, terminal)? {
+            Ok(firewall) => Some(firewall),
+            Err(code) => return Ok(code),
+        },
+        None => None,
+    };
+    let inside = firewall.as_ref().map(|f| netns::Inside::enter(f.gateway())).transpose()?;
     let request = up::Request {
         envoy: installed.binary,
         spec,
@@ -78,8 +89,14 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
         built_from,
         ready_timeout: READY_TIMEOUT,
         access_log,
+        lab_front: firewall.as_ref().map(|_| lab::GATEWAY_CLIENT_SIDE),
     };
-    Ok(up::up(request, terminal)?.exit_code())
+    let finished = up::up(request, terminal);
+    drop(inside);
+    if let Some(firewall) = firewall {
+        firewall.stop(terminal)?;
+    }
+    Ok(finished?.exit_code())
 }
 
 /// Builds the project; `Ok(Err(code))` when cargo failed (its output was shown).

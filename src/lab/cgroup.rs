@@ -94,7 +94,8 @@ fn host_cgroup2() -> Option<PathBuf> {
 fn mount_cgroup2(at: &Path) -> Result<(), Error> {
     let error = |source| Error::Cgroup { path: at.to_path_buf(), source };
     std::fs::create_dir_all(at).map_err(error)?;
-    let target = CString::new(at.as_os_str().as_encoded_bytes()).map_err(|_| error(std::io::ErrorKind::InvalidInput.into()))?;
+    let target =
+        CString::new(at.as_os_str().as_encoded_bytes()).map_err(|_| error(std::io::ErrorKind::InvalidInput.into()))?;
     // SAFETY: mount(2) with NUL-terminated strings that outlive the call and no data.
     let done = unsafe { libc::mount(c"none".as_ptr(), target.as_ptr(), c"cgroup2".as_ptr(), 0, std::ptr::null()) };
     if done == 0 { Ok(()) } else { Err(error(std::io::Error::last_os_error())) }

@@ -11,9 +11,12 @@ use super::{Error, Record};
 use crate::bpftest::kernel::{self, Layout};
 use crate::bpftest::value::{self, Value};
 
-/// Every entry of every map gw can read, per-CPU values summed: name → (array?, key → value).
+/// One map's entries, key → value (per-CPU values summed).
+type Entries = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// Every entry of every map gw can read: name → (is it an array, its entries).
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Snapshot(BTreeMap<String, (bool, BTreeMap<Vec<u8>, Vec<u8>>)>);
+pub struct Snapshot(BTreeMap<String, (bool, Entries)>);
 
 /// One entry that appeared, changed or went.
 #[derive(Debug, PartialEq)]
@@ -35,7 +38,7 @@ pub fn snapshot(ebpf: &Ebpf) -> Snapshot {
     Snapshot(all)
 }
 
-fn entries(map: &Map) -> Option<BTreeMap<Vec<u8>, Vec<u8>>> {
+fn entries(map: &Map) -> Option<Entries> {
     let layout = kernel::layout(map).ok()?;
     let mut out = BTreeMap::new();
     for key in kernel::keys(map, &layout).ok()? {

@@ -117,11 +117,7 @@ impl Lab {
     /// Makes a lab, with a cgroup of its own when `cgroup` (for cgroup programs). Recorded
     /// first, so that whatever a failure or a kill leaves is found and removed later.
     pub fn create(labs: &Path, cgroup: bool) -> Result<Lab, Error> {
-        // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc::geteuid() };
-        if uid != 0 {
-            return Err(Error::NotRoot { uid });
-        }
+        require_root()?;
         let id = record::new_id();
         let record = Record::new(&id, labs);
         let record_path = record::path(labs, &id);
@@ -190,6 +186,13 @@ impl Drop for Lab {
             let _ = teardown(&self.record, &self.record_path);
         }
     }
+}
+
+/// Labs are root's: namespaces, veth links and bpf(2).
+pub fn require_root() -> Result<(), Error> {
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    if uid == 0 { Ok(()) } else { Err(Error::NotRoot { uid }) }
 }
 
 /// A veth pair: `a` in one namespace, its peer in the other, each renamed there.

@@ -21,14 +21,14 @@ pub fn exists(name: &str) -> bool {
 
 /// Runs `ip ARGS`; its stderr becomes the error.
 pub fn ip(args: &[&str]) -> Result<(), Error> {
-    let output = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|source| Error::Tool { tool: "ip", source })?;
+    let output = Command::new("ip").args(args).output().map_err(|source| Error::Tool { tool: "ip", source })?;
     if output.status.success() {
         return Ok(());
     }
-    Err(Error::Ip { command: format!("ip {}", args.join(" ")), stderr: String::from_utf8_lossy(&output.stderr).trim().to_string() })
+    Err(Error::Ip {
+        command: format!("ip {}", args.join(" ")),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
 }
 
 /// Deletes the namespace if it exists; the links inside go with it.
@@ -75,5 +75,26 @@ pub fn kill_inside(name: &str) {
             // SAFETY: kill(2) with a pid the kernel just listed; a pid gone since is ESRCH.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
         }
+    }
+}
+
+/// The calling thread moved into a namespace until this is dropped. What the thread starts
+/// meanwhile (threads, processes) starts there too and stays.
+pub struct Inside {
+    home: File,
+}
+
+impl Inside {
+    pub fn enter(name: &str) -> Result<Inside, Error> {
+        let failed = |source| Error::Namespace { name: name.to_string(), source };
+        let home = File::open("/proc/thread-self/ns/net").map_err(failed)?;
+        enter(&open(name)?).map_err(failed)?;
+        Ok(Inside { home })
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        let _ = enter(&self.home);
     }
 }

@@ -93,12 +93,16 @@ pub fn all(labs: &Path) -> Result<Vec<(PathBuf, Record)>, Error> {
     Ok(records)
 }
 
-/// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat).
+/// A running process's start time in clock ticks since boot (field 22 of /proc/PID/stat);
+/// `None` for a zombie (killed, not yet reaped), which holds nothing any more.
 fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses; fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if matches!(fields.next()?, "Z" | "X") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 #[cfg(test)]

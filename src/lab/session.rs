@@ -1,6 +1,7 @@
-//! A lab with the project's object attached and a server to talk to: what
-//! `gw run` keeps up in an eBPF project. The server answers HTTP on
-//! `10.200.2.2:8080` (gw's echo upstream) and echoes UDP on `10.200.2.2:9000`.
+//! A lab with an eBPF object attached: what `gw run` keeps up in an eBPF
+//! project, with a server to talk to ([`Session::serve`]: HTTP on
+//! `10.200.2.2:8080`, gw's echo upstream, and a UDP echo on `10.200.2.2:9000`),
+//! or under a proxy-wasm project's topology (`[topology.ebpf]`).
 
 use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
@@ -24,7 +25,10 @@ pub const UDP_PORT: u16 = 9000;
 pub enum Event {
     Map(Change),
     /// A line the program logged with aya-log.
-    Log { level: log::Level, text: String },
+    Log {
+        level: log::Level,
+        text: String,
+    },
 }
 
 pub struct Session {
@@ -34,19 +38,15 @@ pub struct Session {
     logger: Option<aya_log::EbpfLogger<Collector>>,
     logged: Arc<Mutex<Vec<(log::Level, String)>>>,
     last: Snapshot,
-    _echo: Echo,
+    echo: Option<Echo>,
     udp_stop: Arc<AtomicBool>,
 }
 
 impl Session {
-    /// Makes the lab, loads `object` with its aya-log statements at `level`, attaches its
-    /// programs and starts the server. Nothing is left behind when a step fails.
+    /// Makes the lab, loads `object` with its aya-log statements at `level` and attaches its
+    /// programs. Nothing is left behind when a step fails.
     pub fn start(object: &Path, labs: &Path, level: log::LevelFilter) -> Result<Session, Error> {
-        // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc::geteuid() };
-        if uid != 0 {
-            return Err(Error::NotRoot { uid });
-        }
+        super::require_root()?;
         let mut ebpf = kernel::open_logging(object, level)
             .map_err(|e| Error::Program(format!("loading {}: {e}", object.display())))?;
         let mut lab = Lab::create(labs, attach::needs_cgroup(&ebpf))?;
@@ -56,15 +56,19 @@ impl Session {
         let attachments = attach::attach_all(&mut ebpf, &lab)?;
         lab.record.maps = maps::ids(&ebpf);
         lab.save()?;
-        let server = lab.namespace(Role::Server).to_string();
+        let last = maps::snapshot(&ebpf);
+        let udp_stop = Arc::new(AtomicBool::new(false));
+        Ok(Session { lab, attachments, ebpf, logger, logged, last, echo: None, udp_stop })
+    }
+
+    /// Starts the server's HTTP and UDP echoes.
+    pub fn serve(&mut self) -> Result<(), Error> {
+        let server = self.lab.namespace(Role::Server).to_string();
         let bound = |source| Error::Namespace { name: server.clone(), source };
         let listener = netns::within(&server, || TcpListener::bind((SERVER, HTTP_PORT)))?.map_err(bound)?;
-        let echo = Echo::on(listener, "server", 1).map_err(bound)?;
+        self.echo = Some(Echo::on(listener, "server", 1).map_err(bound)?);
         let socket = netns::within(&server, || UdpSocket::bind((SERVER, UDP_PORT)))?.map_err(bound)?;
-        let udp_stop = Arc::new(AtomicBool::new(false));
-        udp_echo(socket, Arc::clone(&udp_stop)).map_err(bound)?;
-        let last = maps::snapshot(&ebpf);
-        Ok(Session { lab, attachments, ebpf, logger, logged, last, _echo: echo, udp_stop })
+        udp_echo(socket, Arc::clone(&self.udp_stop)).map_err(bound)
     }
 
     pub fn record(&self) -> &Record {
@@ -92,8 +96,9 @@ impl Session {
 
     /// Detaches the programs (by closing them), then removes the lab.
     pub fn stop(self) -> Result<(), Error> {
-        let Session { lab, attachments, ebpf, logger, udp_stop, .. } = self;
+        let Session { lab, attachments, ebpf, logger, udp_stop, echo, .. } = self;
         udp_stop.store(true, Ordering::Relaxed);
+        drop(echo);
         drop(logger);
         drop(attachments);
         drop(ebpf);

@@ -57,7 +57,7 @@ pub fn plan(
     // A run (listeners in its config directory) logs into its run directory; a render does not.
     let access_logs_dir = listeners_dir.as_ref().and_then(|dir| dir.parent()).map(Path::to_path_buf);
     let rate_limit = front_rate_limit(spec)?;
-    Ok(Plan { front, services, routes, rate_limit, tls, jwt, access_logs_dir, listeners_dir })
+    Ok(Plan { front, services, routes, rate_limit, tls, jwt, access_logs_dir, listeners_dir, lab_front: None })
 }
 
 /// The front's JWT, its JWKS file checked against the project at `root`.

@@ -8,6 +8,8 @@ use super::spec::{FilterKind, LoadBalancing};
 use crate::envoy_api::v3::{self, Address, Cluster};
 
 const LOOPBACK: &str = "127.0.0.1";
+/// Every address of the Envoy's network namespace.
+const EVERYWHERE: &str = "0.0.0.0";
 const WASM_RUNTIME: &str = "envoy.wasm.runtime.v8";
 
 /// Everything a render needs, nothing left to pick.
@@ -28,6 +30,9 @@ pub struct Plan {
     /// When set, each Envoy's listener goes into `<dir>/<name>-listeners.yaml`
     /// (file-based LDS, which Envoy watches), so it can be replaced while Envoy runs.
     pub listeners_dir: Option<PathBuf>,
+    /// In a network lab: where the lab's clients reach the front. It then listens on every
+    /// address of its namespace (the lab's gateway), not only loopback.
+    pub lab_front: Option<std::net::Ipv4Addr>,
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +157,9 @@ fn envoy(
     files: &mut Vec<File>,
 ) {
     let mut listener = listener(name, node, routes, policy_filters);
+    if name == FRONT && plan.lab_front.is_some() {
+        listener.address = Some(Address::tcp(EVERYWHERE, node.port));
+    }
     if let Some(dir) = &plan.access_logs_dir {
         add_json_access_log(&mut listener, &dir.join(name).join("access.log"));
     }
@@ -572,6 +580,7 @@ mod tests {
             jwt: None,
             access_logs_dir: None,
             listeners_dir: None,
+            lab_front: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
     }
@@ -598,8 +607,15 @@ mod tests {
             jwt: None,
             access_logs_dir: None,
             listeners_dir: Some("/run/gw".into()),
+            lab_front: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
+        // In a lab, only the front listens beyond loopback (the lab's client reaches it).
+        let lab = Plan { lab_front: Some(std::net::Ipv4Addr::new(10, 200, 1, 1)), ..plan };
+        let files = render(&lab);
+        let text = |name: &str| &files.iter().find(|f| f.name == name).unwrap().yaml;
+        assert!(text("front-listeners.yaml").contains("address: 0.0.0.0"), "{}", text("front-listeners.yaml"));
+        assert!(!text("users-listeners.yaml").contains("0.0.0.0"));
     }
 
     #[test]
@@ -673,6 +689,7 @@ mod tests {
                 http2: true,
             }),
             listeners_dir: None,
+            lab_front: None,
         };
         insta::assert_snapshot!(snapshot(&plan));
     }

@@ -24,6 +24,16 @@ pub struct Spec {
     pub routes: Vec<RouteSpec>,
     #[serde(default)]
     pub services: Vec<ServiceSpec>,
+    /// An eBPF project in front of the gateway: `gw run` starts the topology inside its lab.
+    pub ebpf: Option<EbpfSpec>,
+}
+
+/// `[topology.ebpf]`: L3/L4 in the kernel before L7 in Envoy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EbpfSpec {
+    /// The eBPF project's directory, relative to this project's (e.g. `"../firewall"`).
+    pub project: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -35,6 +35,9 @@ pub struct Request<'a> {
     pub ready_timeout: Duration,
     /// Report each request the Envoys log (`--access-log`).
     pub access_log: bool,
+    /// Set when the topology runs in a network lab's gateway namespace: where the lab's
+    /// clients reach the front.
+    pub lab_front: Option<std::net::Ipv4Addr>,
 }
 
 pub struct Finished {
@@ -56,8 +59,18 @@ impl Finished {
 }
 
 pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Error> {
-    let Request { envoy, spec, mut project, runs_dir, output, mut rebuild, built_from, ready_timeout, access_log } =
-        request;
+    let Request {
+        envoy,
+        spec,
+        mut project,
+        runs_dir,
+        output,
+        mut rebuild,
+        built_from,
+        ready_timeout,
+        access_log,
+        lab_front,
+    } = request;
     let run_dir = envoy::new_run_dir(&runs_dir)?;
     let config_dir = run_dir.join("config");
     fs_err::create_dir_all(&config_dir)?;
@@ -74,6 +87,7 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Err
     // runs_dir is $GW_HOME/runs: the development certificate is kept beside it.
     let home = runs_dir.parent().unwrap_or(&runs_dir).to_path_buf();
     let mut plan = plan(&spec, &project, &mut echo_port, Some(config_dir.clone()), &home)?;
+    plan.lab_front = lab_front;
     let files = render_checked(&plan)?;
     for file in &files {
         write_atomically(&config_dir.join(&file.name), &file.yaml)?;
@@ -175,26 +189,36 @@ fn filters_of(plan: &Plan, envoy: &str) -> Vec<(String, String)> {
     node.map(|n| n.filters.iter().map(|f| (f.name.clone(), f.config_origin.clone())).collect()).unwrap_or_default()
 }
 
-/// Where to send requests: the front listener, one URL per route.
+/// Where to send requests: the front listener, one URL per route. In a lab, from its client.
 fn urls(plan: &Plan) -> Vec<String> {
     let front = plan.front.port;
-    let base =
-        if plan.tls.is_some() { format!("https://localhost:{front}") } else { format!("http://127.0.0.1:{front}") };
+    let tls = plan.tls.is_some();
+    // The development certificate names localhost: in a lab, curl resolves it to the gateway.
+    let (host, resolve) = match plan.lab_front {
+        Some(address) if tls => ("localhost".to_string(), format!(" --resolve localhost:{front}:{address}")),
+        Some(address) => (address.to_string(), String::new()),
+        None if tls => ("localhost".to_string(), String::new()),
+        None => ("127.0.0.1".to_string(), String::new()),
+    };
+    let base = format!("{}://{host}:{front}", if tls { "https" } else { "http" });
+    let curl = if plan.lab_front.is_some() { "gw lab exec client -- curl" } else { "curl" };
     let open = |r: &RoutePlan| if plan.jwt.is_some() && !r.jwt { " (no token needed)" } else { "" };
     let mut urls: Vec<String> =
         plan.routes.iter().map(|r| format!("{base}{}  → {}{}", r.prefix, r.describe(), open(r))).collect();
     let h2 = if plan.tls.as_ref().is_some_and(|t| t.http2) { " --http2" } else { "" };
     let ca = plan.tls.as_ref().and_then(|t| t.ca.as_ref());
     if let Some(ca) = ca {
-        urls.push(format!("(gw's development CA: curl{h2} --cacert {} {base}/)", ca.display()));
+        urls.push(format!("(gw's development CA: {curl}{h2}{resolve} --cacert {} {base}/)", ca.display()));
+    } else if plan.lab_front.is_some() {
+        urls.push(format!("(from the lab's client: {curl}{h2}{resolve} {base}/)"));
     }
     // With a development token, the lines that show the gateway at work.
     let token = plan.jwt.as_ref().and_then(|j| j.dev_token.as_ref());
     let guarded = plan.routes.iter().find(|r| r.jwt && r.headers_match.is_empty());
     if let (Some(token), Some(route)) = (token, guarded) {
         let curl = match ca {
-            Some(ca) => format!("curl -i{h2} --cacert {}", ca.display()),
-            None => format!("curl -i{h2}"),
+            Some(ca) => format!("{curl} -i{h2}{resolve} --cacert {}", ca.display()),
+            None => format!("{curl} -i{h2}{resolve}"),
         };
         let url = format!("{base}{}", route.prefix);
         urls.push(format!("401 without a token: {curl} {url}"));
