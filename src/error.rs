@@ -53,6 +53,8 @@ pub enum CliError {
     ProxyWasmOnly { flags: &'static str },
     #[error("{flags} send traffic through an eBPF project's lab: use them inside an eBPF project, without a REF")]
     EbpfOnly { flags: &'static str },
+    #[error("--kernel docker runs gw in the builder image, and this project builds with the local toolchain")]
+    KernelInDocker,
     #[error("{command} --envoy names no build, and no default Envoy build is installed")]
     NoEnvoyBuild { command: &'static str },
 }
@@ -69,6 +71,9 @@ impl Diagnose for CliError {
             ),
             CliError::NotEnvoy { .. } => Some("use `gw which <ref>` to find the binary and run it directly".into()),
             CliError::ProjectOnly { .. } => Some("`gw init` makes a project; `gw run --help` shows both forms".into()),
+            CliError::KernelInDocker => {
+                Some("add --toolchain docker, or run gw test as root with --kernel native".into())
+            }
             CliError::ProxyWasmOnly { .. } | CliError::EbpfOnly { .. } => {
                 Some("`gw run --help` says which flags go with which kind of project".into())
             }

@@ -371,6 +371,14 @@ fn the_xdp_template_drops_a_blocked_source() {
     assert!(run.stdout.contains("ok    verifier: xdp_policy (Xdp)"), "{}", run.stdout);
     assert!(run.stdout.contains("ok    a thousand blocked packets, each counted"), "{}", run.stdout);
     assert!(run.stdout.ends_with("8 passed, 0 failed\n"), "{}", run.stdout);
+    // The same in the builder image, as for a caller who is not root, with the JUnit file out.
+    let docker = gw_in(&gw, &root, &["test", "--kernel", "docker", "--junit", "junit.xml"]);
+    assert_eq!(docker.code, 0, "gw test --kernel docker\nstdout:\n{}\nstderr:\n{}", docker.stdout, docker.stderr);
+    assert!(docker.stderr.contains("loading the programs in the builder image"), "{}", docker.stderr);
+    assert!(docker.stdout.contains("ok    verifier: xdp_policy (Xdp)"), "{}", docker.stdout);
+    assert!(docker.stdout.ends_with("8 passed, 0 failed\n"), "{}", docker.stdout);
+    let junit = std::fs::read_to_string(root.join("junit.xml")).unwrap();
+    assert!(junit.contains("tests=\"8\"") && junit.contains("failures=\"0\""), "{junit}");
 
     let netns = Netns::new();
     assert!(netns.ping_from_a("1"), "the namespaces can talk before the program is attached");
@@ -400,6 +408,7 @@ fn the_xdp_template_drops_a_blocked_source() {
     drop(netns);
 
     lab_at_work(&gw, &root);
+    gateway_behind_the_program(&gw);
 
     // Without the bounds check, the verifier refuses the program, and gw shows where and why.
     let source = root.join("prog-ebpf/src/main.rs");
@@ -525,4 +534,62 @@ fn lab_at_work(gw: &Gw, root: &Path) {
     let clean = gw_in(gw, root, &["clean", "--stale"]);
     assert!(clean.stdout.contains(&format!("removed lab {id}")), "{}\n{}", clean.stdout, clean.stderr);
     assert!(lab_namespaces(&id).is_empty());
+}
+
+/// `[topology.ebpf]`: the api-gateway template run in the lab's gateway behind the xdp project
+/// (`prog`, built above) on a real Envoy. An allowed client gets 401 and 200 from the JWT
+/// filter; a blocked one never reaches Envoy (its request counter stays) while the drop counter
+/// rises; `gw lab map` lets it through again, without a restart.
+fn gateway_behind_the_program(gw: &Gw) {
+    let Some(envoy) = common::envoy::all().into_iter().next() else { return };
+    gw.publish_real_envoy(&envoy);
+    let front = render(gw, "api-gateway", "front");
+    let mut toml = std::fs::read_to_string(front.join("gw.toml")).unwrap();
+    toml.push_str("\n[topology.ebpf]\nproject = \"../prog\"\n");
+    std::fs::write(front.join("gw.toml"), toml).unwrap();
+    let mut command = gw.command(&["run", "--envoy", &envoy.version]);
+    command.current_dir(&front);
+    let mut run = Running::spawn(command);
+    run.expect_after(0, "ready; try:", Duration::from_secs(600));
+    run.expect("attached xdp_policy (XDP) on gateway eth0 ingress");
+    let id = run.expect(": client 10.200.1.2 ── gateway")[4..10].to_string();
+    let mut printed = |label: &str| {
+        let line = run.expect(label);
+        let (_, command) = line.split_once(": gw lab exec client -- ").unwrap_or_else(|| panic!("{line}"));
+        command.to_string()
+    };
+    let without = printed("401 without a token: ");
+    let with = printed("200 with the development token: ");
+    let admin = run.expect("the front's filter metrics: ");
+    let admin = admin.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().replace("wasm", "");
+    // As printed, in the client; at most 3 s each.
+    let status = |command: &str| -> String {
+        let shell = format!("{command} -s -m 3");
+        let out = gw.command(&["lab", "exec", "client", "--", "sh", "-c", &shell]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string()
+    };
+    let requests = || -> u64 {
+        let url = format!("{admin}http.front.downstream_rq_total");
+        let out = gw.command(&["lab", "exec", "gateway", "--", "curl", "-s", &url]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines().find_map(|l| l.strip_prefix("http.front.downstream_rq_total: ")).unwrap().parse().unwrap()
+    };
+    assert_eq!(status(&without), "HTTP/2 401", "the JWT filter, from the allowed client");
+    assert_eq!(status(&with), "HTTP/2 200");
+    let served = requests();
+    assert_eq!(served, 2);
+    gw.run(&["lab", "map", "BLOCKLIST", "set", "ipv4:10.200.1.2", "u32:1"]).ok();
+    assert_eq!(status(&with), "", "the blocked client's request times out");
+    assert_eq!(requests(), served, "a blocked client never reaches Envoy");
+    let verdicts = gw.run(&["lab", "map", "VERDICTS"]).ok().stdout.clone();
+    let dropped: u64 = verdicts.lines().find_map(|l| l.strip_prefix("1 = ")).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(dropped >= 1, "the drop counter rose:\n{verdicts}");
+    gw.run(&["lab", "map", "BLOCKLIST", "delete", "ipv4:10.200.1.2"]).ok();
+    assert_eq!(status(&with), "HTTP/2 200", "let through again, without a restart");
+    assert_eq!(requests(), served + 1);
+    run.signal(libc::SIGINT);
+    let (code, output) = run.wait();
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains(&format!("lab {id} removed")), "{output}");
+    assert!(lab_namespaces(&id).is_empty(), "the lab goes with the topology");
 }

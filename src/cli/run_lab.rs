@@ -261,7 +261,8 @@ fn ebpf_project(project: &Project, spec: &EbpfSpec) -> Result<Project> {
         ))
         .into());
     }
-    let ebpf = Project::at(dir);
+    // Canonical: builds are keyed by the project's path (its Docker target volume).
+    let ebpf = Project::at(fs_err::canonicalize(&dir)?);
     if ebpf.kind()? != Kind::Ebpf {
         return Err(Error::Topology(format!("{named}: {} is not an eBPF project", ebpf.root.display())).into());
     }

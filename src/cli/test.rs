@@ -15,7 +15,7 @@ use crate::cli::toolchain::ToolchainArgs;
 use crate::envoytest::{self, Judge};
 use crate::project::{Kind, Project};
 use crate::settings::Settings;
-use crate::toolchain::{Cargo, Job, Profile, Role};
+use crate::toolchain::{Cargo, Job, PrivilegedGw, Profile, Role, Toolchain};
 use crate::wasmhost::{self, FileReport, Host, Verdict};
 
 /// Run the project's tests: `cargo test`, then (proxy-wasm) its scenarios in gw's wasm host, or
@@ -27,6 +27,13 @@ use crate::wasmhost::{self, FileReport, Host, Verdict};
 /// With --wasm no project and no Docker are needed. With --envoy each scenario file
 /// also runs through that Envoy build (see docs/testing.md); a case passes when it
 /// passes in both, and cases Envoy cannot run faithfully are skipped with their reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum KernelPlace {
+    Auto,
+    Native,
+    Docker,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario files to run instead of scenarios/*.yaml; repeatable.
@@ -37,10 +44,16 @@ pub struct Args {
     #[arg(long, value_name = "FILE.wasm", requires = "scenario")]
     wasm: Option<PathBuf>,
 
-    /// Run the scenarios through the programs of this eBPF object instead of building the
-    /// project (as root; see docs/testing.md).
-    #[arg(long, value_name = "FILE.bpf.o", requires = "scenario", conflicts_with_all = ["wasm", "envoy"])]
+    /// Load this eBPF object's programs through the verifier and run the scenarios (if any)
+    /// through them, instead of building the project (as root; see docs/testing.md).
+    #[arg(long, value_name = "FILE.bpf.o", conflicts_with_all = ["wasm", "envoy"])]
     object: Option<PathBuf>,
+
+    /// Where an eBPF project's programs meet the kernel: `native` (gw itself, as root),
+    /// `docker` (gw in the builder image, with the capabilities BPF needs, for a caller that
+    /// is not root), or `auto`: native as root, else docker with the Docker toolchain.
+    #[arg(long, value_enum, default_value_t = KernelPlace::Auto, value_name = "WHERE")]
+    kernel: KernelPlace,
 
     /// Also write the scenario results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
@@ -91,6 +104,21 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         };
         let objects: Vec<PathBuf> =
             artifacts.into_iter().filter(|a| a.role == Role::BpfObject).map(|a| a.path).collect();
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        if args.kernel == KernelPlace::Docker || (args.kernel == KernelPlace::Auto && !root) {
+            let (object, rest) = objects.split_first().expect("builds check their outputs");
+            if !rest.is_empty() {
+                let shown = object.display();
+                terminal.warning(format!("the project builds several eBPF objects; {shown} is the one tested"));
+            }
+            if let Some(code) = run.in_container(toolchain.as_ref(), &project.root, object, &scenarios)? {
+                return Ok(code);
+            }
+            if args.kernel == KernelPlace::Docker {
+                return Err(crate::error::CliError::KernelInDocker.into());
+            }
+        }
         return run.in_the_kernel(&objects, &scenarios);
     }
     if scenarios.is_empty() {
@@ -134,6 +162,52 @@ impl Run<'_> {
             show(report, self.settings, self.terminal);
         }
         self.summary(&reports, None)
+    }
+
+    /// The kernel steps by gw in the builder image, for a caller that is not root: `None`
+    /// when the toolchain has no container to run them in.
+    fn in_container(
+        &self,
+        toolchain: &dyn Toolchain,
+        root: &Path,
+        object: &Path,
+        files: &[PathBuf],
+    ) -> Result<Option<i32>> {
+        let out = tempfile::Builder::new().prefix("gw-kernel-").tempdir()?;
+        let mut args = vec!["test".to_string(), "--kernel".into(), "native".into(), "--object".into()];
+        args.push(object.display().to_string());
+        for file in files {
+            args.extend(["--scenario".to_string(), file.display().to_string()]);
+        }
+        let junit = out.path().join("junit.xml");
+        if self.junit.is_some() {
+            args.extend(["--junit".to_string(), junit.display().to_string()]);
+        }
+        // The project, and what the command line named outside it, at their own paths.
+        let mut reads = vec![root.to_path_buf()];
+        reads.extend(
+            std::iter::once(object)
+                .chain(files.iter().map(PathBuf::as_path))
+                .filter(|p| !p.starts_with(root))
+                .map(Path::to_path_buf),
+        );
+        let request = PrivilegedGw {
+            gw: std::env::current_exe()?,
+            args,
+            cwd: self.settings.cwd.clone(),
+            reads,
+            writes: Some(out.path().to_path_buf()),
+        };
+        self.terminal.status("loading the programs in the builder image (with CAP_SYS_ADMIN, CAP_NET_ADMIN)");
+        let Some(code) = toolchain.privileged_gw(&request, &mut std::io::stdout(), &mut std::io::stderr())? else {
+            return Ok(None);
+        };
+        if let Some(path) = self.junit
+            && junit.is_file()
+        {
+            fs_err::write(self.settings.cwd.join(path), fs_err::read(&junit)?)?;
+        }
+        Ok(Some(code))
     }
 
     /// The totals on stdout, the JUnit file when asked; 1 when a case failed.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::cargo::{self};
 use super::cargo::{describe, require_artifacts};
 use super::image::BuilderImage;
-use super::{Artifact, Cargo, Error, Job, OUTPUT_DIR, Role, Toolchain};
+use super::{Artifact, Cargo, Error, Job, OUTPUT_DIR, PrivilegedGw, Role, Toolchain};
 use crate::docker::{Docker, RunSpec, Stream, Volume};
 use crate::download::Sha256;
 
@@ -106,7 +106,57 @@ impl DockerToolchain {
     }
 }
 
+/// What loading BPF programs takes in a container here: Docker 20.10 knows no CAP_BPF, and
+/// `--privileged` fails on some hosts.
+const BPF_CAPABILITIES: [&str; 3] = ["SYS_ADMIN", "NET_ADMIN", "NET_RAW"];
+const GW_IN_CONTAINER: &str = "/usr/local/bin/gw";
+
+impl DockerToolchain {
+    fn privileged_spec(&self, run: &PrivilegedGw) -> RunSpec {
+        let bind = |path: &Path, read_only| Volume::Bind {
+            host: path.display().to_string(),
+            container: path.display().to_string(),
+            read_only,
+        };
+        let mut volumes = vec![Volume::Bind {
+            host: run.gw.display().to_string(),
+            container: GW_IN_CONTAINER.into(),
+            read_only: true,
+        }];
+        volumes.extend(run.reads.iter().map(|p| bind(p, true)));
+        volumes.extend(run.writes.iter().map(|p| bind(p, false)));
+        let mut cmd = vec![GW_IN_CONTAINER.to_string()];
+        cmd.extend(run.args.iter().cloned());
+        RunSpec {
+            image: self.image.tag.clone(),
+            cmd,
+            env: vec!["NO_COLOR=1".into(), "HOME=/tmp".into(), "GW_HOME=/tmp/gw".into()],
+            volumes,
+            // Root in the container: the capabilities are root's.
+            user: None,
+            workdir: Some(run.cwd.display().to_string()),
+            cap_add: BPF_CAPABILITIES.map(String::from).to_vec(),
+            labels: Vec::new(),
+        }
+    }
+}
+
 impl Toolchain for DockerToolchain {
+    fn privileged_gw(
+        &self,
+        run: &PrivilegedGw,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Result<Option<i32>, Error> {
+        let code = self.docker.run(&self.privileged_spec(run), &mut |stream, bytes| {
+            let _ = match stream {
+                Stream::Stdout => out.write_all(bytes),
+                Stream::Stderr => err.write_all(bytes),
+            };
+        })?;
+        Ok(Some(i32::try_from(code).unwrap_or(1)))
+    }
+
     fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Cargo<Vec<Artifact>>, Error> {
         // The image carries a wasm32 std in rustc's sysroot, so this is plain cargo.
         // The metadata (one JSON line) comes first on stdout, then cargo's build messages.

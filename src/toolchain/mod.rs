@@ -84,6 +84,29 @@ pub trait Toolchain {
     fn build(&self, job: &Job, echo: &mut dyn Write) -> Result<Cargo<Vec<Artifact>>, Error>;
     /// `cargo test` on the host target.
     fn test(&self, job: &Job, echo: &mut dyn Write) -> Result<Cargo<()>, Error>;
+    /// Runs gw itself where it may load BPF programs though its caller is not root; gw's
+    /// exit code, or `None` when this toolchain has no such place.
+    fn privileged_gw(
+        &self,
+        _run: &PrivilegedGw,
+        _out: &mut dyn Write,
+        _err: &mut dyn Write,
+    ) -> Result<Option<i32>, Error> {
+        Ok(None)
+    }
+}
+
+/// `gw ARGS` in a container with the capabilities BPF needs (the builder image, as root).
+pub struct PrivilegedGw {
+    /// The gw executable, mounted into the container.
+    pub gw: PathBuf,
+    pub args: Vec<String>,
+    /// The working directory, here and there (paths mean the same on both sides).
+    pub cwd: PathBuf,
+    /// Directories and files gw reads, mounted read-only at their own paths.
+    pub reads: Vec<PathBuf>,
+    /// A directory gw writes into, mounted read-write at its own path.
+    pub writes: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -125,7 +125,9 @@ pub fn up(request: Request<'_>, reporter: &dyn Reporter) -> Result<Finished, Err
         None => match await_serving(&mut fleet, &envoys, &plan, ready_timeout) {
             Ok(Some(stop)) => stop,
             Ok(None) => {
-                let stats = fleet.admin(FRONT).map(|a| format!("http://{}/stats?filter=wasm", a.address()));
+                // In a lab the admin page is on the gateway's loopback.
+                let inside = if plan.lab_front.is_some() { "gw lab exec gateway -- curl " } else { "" };
+                let stats = fleet.admin(FRONT).map(|a| format!("{inside}http://{}/stats?filter=wasm", a.address()));
                 reporter.event(Event::TopologyReady { urls: urls(&plan), stats });
                 let mut watch = rebuild.as_mut().map(|rebuild| Watch {
                     root: project.root.clone(),
