@@ -469,7 +469,7 @@ fn lab_namespaces(id: &str) -> Vec<String> {
 /// `gw lab map` (no restart), the drop counter live, and nothing left after Ctrl-C or a kill.
 fn lab_at_work(gw: &Gw, root: &Path) {
     let mut child = gw
-        .command(&["run", "--ping", "--curl", "http://10.200.2.2:8080/hello", "--udp", "hi"])
+        .command(&["run", "--ping", "--curl", "http://10.200.2.2:8080/hello", "--udp", "hi", "--bpf-log", "debug"])
         .current_dir(root)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -506,6 +506,8 @@ fn lab_at_work(gw: &Gw, root: &Path) {
             .is_some_and(|n| n >= 3)
     };
     wait_for(&lines, &mut seen, drops);
+    // The program's aya-log line for each drop (the template logs it at debug).
+    wait_for(&lines, &mut seen, |l| l == "log DEBUG drop from 10.200.1.2");
     let listed = gw.run(&["lab", "map", "VERDICTS"]).ok().stdout.clone();
     let dropped: u64 = listed.lines().find_map(|l| l.strip_prefix("1 = ")).and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(dropped >= 4, "the drop counter, read by gw lab map:\n{listed}");

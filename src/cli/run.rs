@@ -52,7 +52,7 @@ pub struct Args {
     access_log: bool,
 
     #[command(flatten)]
-    traffic: run_lab::Traffic,
+    lab: run_lab::LabArgs,
 
     #[command(flatten)]
     toolchain: ToolchainArgs,
@@ -73,11 +73,11 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
                     flags: "--watch, --envoy and --access-log",
                 }));
             }
-            return run_lab::run(project, &args.toolchain, &args.traffic, settings, terminal);
+            return run_lab::run(project, &args.toolchain, &args.lab, settings, terminal);
         }
         _ => None,
     };
-    if args.traffic.any() {
+    if args.lab.traffic() {
         return Err(Error::Cli(crate::error::CliError::EbpfOnly { flags: "--ping, --curl and --udp" }));
     }
     if let Some(project) = in_project {
@@ -86,6 +86,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
             envoy: args.envoy,
             watch: args.watch,
             access_log: args.access_log,
+            bpf_log: args.lab.bpf_log(),
             toolchain: &args.toolchain,
             source: &args.source,
         };

@@ -21,9 +21,15 @@ use crate::toolchain::{Cargo, Job, Profile, Role as Artifact};
 use crate::topology::Error;
 use crate::topology::spec::EbpfSpec;
 
-/// Traffic `gw run` sends from the client once the lab is up.
-#[derive(Debug, Default, clap::Args)]
-pub struct Traffic {
+/// The lab's flags: traffic `gw run` sends from the client once the lab is up, and how much of
+/// the program's logging to show.
+#[derive(Debug, clap::Args)]
+pub struct LabArgs {
+    /// In an eBPF project or with [topology.ebpf]: show the program's aya-log lines up to this
+    /// level (off, error, warn, info, debug, trace).
+    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = BpfLog::Info)]
+    bpf_log: BpfLog,
+
     /// In an eBPF project: ping the server from the client (3 echo requests).
     #[arg(long)]
     ping: bool,
@@ -38,16 +44,38 @@ pub struct Traffic {
     udp: Option<String>,
 }
 
-impl Traffic {
-    pub fn any(&self) -> bool {
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum BpfLog {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LabArgs {
+    /// Whether traffic was asked for (an eBPF project's lab only).
+    pub fn traffic(&self) -> bool {
         self.ping || self.curl.is_some() || self.udp.is_some()
+    }
+
+    pub fn bpf_log(&self) -> log::LevelFilter {
+        match self.bpf_log {
+            BpfLog::Off => log::LevelFilter::Off,
+            BpfLog::Error => log::LevelFilter::Error,
+            BpfLog::Warn => log::LevelFilter::Warn,
+            BpfLog::Info => log::LevelFilter::Info,
+            BpfLog::Debug => log::LevelFilter::Debug,
+            BpfLog::Trace => log::LevelFilter::Trace,
+        }
     }
 }
 
 pub fn run(
     project: &Project,
     toolchain: &ToolchainArgs,
-    traffic: &Traffic,
+    flags: &LabArgs,
     settings: &Settings,
     terminal: &Terminal,
 ) -> Result<i32> {
@@ -57,10 +85,10 @@ pub fn run(
     };
     // Subscribed before the lab exists: a Ctrl-C while it is being made still tears it down.
     let interrupts = Subscription::new()?;
-    let mut session = Session::start(&object, &settings.layout.labs(), log::LevelFilter::Info)?;
+    let mut session = Session::start(&object, &settings.layout.labs(), flags.bpf_log())?;
     session.serve()?;
     show_lab(&session, terminal);
-    send(&session, traffic, terminal);
+    send(&session, flags, terminal);
     println!("ready; Ctrl-C to stop");
     loop {
         show_events(&mut session);
@@ -151,7 +179,7 @@ fn show_lab(session: &Session, terminal: &Terminal) {
 }
 
 /// The traffic asked for, each outcome on its own line.
-fn send(session: &Session, traffic: &Traffic, terminal: &Terminal) {
+fn send(session: &Session, traffic: &LabArgs, terminal: &Terminal) {
     let record = session.record();
     let server = lab::SERVER.to_string();
     let mut commands: Vec<(&str, Vec<String>)> = Vec::new();
@@ -204,7 +232,7 @@ impl Firewall {
     pub fn start(
         project: &Project,
         spec: &EbpfSpec,
-        toolchain: &ToolchainArgs,
+        (toolchain, level): (&ToolchainArgs, log::LevelFilter),
         settings: &Settings,
         terminal: &Terminal,
     ) -> Result<Result<Firewall, i32>> {
@@ -214,7 +242,7 @@ impl Firewall {
             Ok(object) => object,
             Err(code) => return Ok(Err(code)),
         };
-        let mut session = Session::start(&object, &settings.layout.labs(), log::LevelFilter::Info)?;
+        let mut session = Session::start(&object, &settings.layout.labs(), level)?;
         let record = session.record();
         println!(
             "lab {}: client {} ── gateway {} (the topology) ── server {}",

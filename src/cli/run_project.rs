@@ -27,12 +27,14 @@ pub struct ProjectRun<'a> {
     pub envoy: Option<Reference>,
     pub watch: bool,
     pub access_log: bool,
+    /// aya-log's level for the programs of `[topology.ebpf]`.
+    pub bpf_log: log::LevelFilter,
     pub toolchain: &'a ToolchainArgs,
     pub source: &'a SourceArgs,
 }
 
 pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) -> Result<i32> {
-    let ProjectRun { project, envoy, watch, access_log, toolchain, source } = request;
+    let ProjectRun { project, envoy, watch, access_log, bpf_log, toolchain, source } = request;
     let reference = topology::envoy_build(&project, envoy)?;
     // Checked before anything is built or fetched: a bad gw.toml fails fast.
     let spec = topology::load_spec(&project)?;
@@ -72,7 +74,7 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
     };
     // [topology.ebpf]: the topology runs in the lab's gateway, behind the eBPF programs.
     let firewall = match &spec.ebpf {
-        Some(ebpf) => match Firewall::start(&project, ebpf, toolchain_args, settings, terminal)? {
+        Some(ebpf) => match Firewall::start(&project, ebpf, (toolchain_args, bpf_log), settings, terminal)? {
             Ok(firewall) => Some(firewall),
             Err(code) => return Ok(code),
         },
