@@ -514,6 +514,12 @@ fn lab_at_work(gw: &Gw, root: &Path) {
     assert!(gw.run(&["lab", "map", "BLOCKLIST"]).ok().stdout.contains("0a c8 01 02 = 1"));
     gw.run(&["lab", "map", "BLOCKLIST", "delete", "ipv4:10.200.1.2"]).ok();
     assert!(in_client(&curl), "let through again without a restart");
+    // Bad input changes nothing and says what would do.
+    gw.run(&["lab", "map", "NOPE"]).fails_with(2, "has no map \"NOPE\"; its maps: .rodata, BLOCKLIST, VERDICTS");
+    gw.run(&["lab", "map", "BLOCKLIST", "set", "u8:1", "u32:1"]).fails_with(2, "key is 4 bytes; this one is 1");
+    gw.run(&["lab", "map", "BLOCKLIST", "set", "10.200.1.2", "u32:1"]).fails_with(2, "write TYPE:VALUE");
+    gw.run(&["lab", "map", "VERDICTS", "delete", "u32:0"]).fails_with(2, "is an array");
+    gw.run(&["lab", "exec", "--lab", "nope", "client", "--", "true"]).fails_with(2, "no lab nope is running");
 
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -521,6 +527,7 @@ fn lab_at_work(gw: &Gw, root: &Path) {
     assert!(status.success(), "gw run ends cleanly on Ctrl-C: {status}\n{}", seen.join("\n"));
     assert!(lab_namespaces(&id).is_empty(), "Ctrl-C deletes the namespaces");
     assert!(gw.run(&["lab", "list"]).ok().stderr.contains("no lab is running"));
+    gw.run(&["lab", "exec", "client", "--", "true"]).fails_with(2, "no lab is running");
 
     // A killed gw leaves its lab; the next gw clean removes it.
     let mut child =

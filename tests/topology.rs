@@ -392,6 +392,16 @@ fn a_bad_topology_is_refused_before_any_process_starts() {
 
     let (gw, root) = on_double("\n[topology.front]\nprot = 8080\n", "");
     gw_in(&gw, &root, &["run"]).fails_with(2, "unknown field `prot`");
+
+    // [topology.ebpf] naming no eBPF project: refused before anything is built or made.
+    let (gw, root) = on_double("\n[topology.ebpf]\nproject = \"../firewall\"\n", "");
+    let run = gw_in(&gw, &root, &["run"]);
+    run.fails_with(2, "[topology.ebpf] project = \"../firewall\"");
+    assert!(run.stderr.contains("holds no gw.toml"), "{}", run.stderr);
+    std::fs::create_dir_all(root.join("../firewall")).unwrap();
+    std::fs::copy(root.join("gw.toml"), root.join("../firewall/gw.toml")).unwrap();
+    gw_in(&gw, &root, &["run"]).fails_with(2, "is not an eBPF project");
+    assert!(!gw.home().join("labs").exists(), "no lab was made");
 }
 
 #[test]

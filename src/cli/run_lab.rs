@@ -230,15 +230,12 @@ pub struct Firewall {
 impl Firewall {
     /// Builds the eBPF project and attaches it; `Err(code)` when cargo failed.
     pub fn start(
-        project: &Project,
-        spec: &EbpfSpec,
+        ebpf: &Project,
         (toolchain, level): (&ToolchainArgs, log::LevelFilter),
         settings: &Settings,
         terminal: &Terminal,
     ) -> Result<Result<Firewall, i32>> {
-        lab::require_root()?;
-        let ebpf = ebpf_project(project, spec)?;
-        let object = match build(&ebpf, toolchain, settings, terminal)? {
+        let object = match build(ebpf, toolchain, settings, terminal)? {
             Ok(object) => object,
             Err(code) => return Ok(Err(code)),
         };
@@ -277,8 +274,9 @@ impl Firewall {
     }
 }
 
-/// The eBPF project `[topology.ebpf] project` names, relative to the proxy-wasm project.
-fn ebpf_project(project: &Project, spec: &EbpfSpec) -> Result<Project> {
+/// The eBPF project `[topology.ebpf] project` names, relative to the proxy-wasm project,
+/// checked before anything is built; and root, which the lab needs.
+pub fn ebpf_project(project: &Project, spec: &EbpfSpec) -> Result<Project> {
     let dir = project.root.join(&spec.project);
     let named = format!("[topology.ebpf] project = {:?}", spec.project.display().to_string());
     if !dir.join(crate::project::MANIFEST).is_file() {
@@ -294,5 +292,6 @@ fn ebpf_project(project: &Project, spec: &EbpfSpec) -> Result<Project> {
     if ebpf.kind()? != Kind::Ebpf {
         return Err(Error::Topology(format!("{named}: {} is not an eBPF project", ebpf.root.display())).into());
     }
+    lab::require_root()?;
     Ok(ebpf)
 }

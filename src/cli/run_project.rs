@@ -9,7 +9,7 @@ use console::Style;
 
 use crate::Result;
 use crate::builds::{self, Reference};
-use crate::cli::run_lab::Firewall;
+use crate::cli::run_lab::{self, Firewall};
 use crate::cli::source::SourceArgs;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::cli::{Terminal, context};
@@ -38,6 +38,7 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
     let reference = topology::envoy_build(&project, envoy)?;
     // Checked before anything is built or fetched: a bad gw.toml fails fast.
     let spec = topology::load_spec(&project)?;
+    let firewall = spec.ebpf.as_ref().map(|ebpf| run_lab::ebpf_project(&project, ebpf)).transpose()?;
 
     // Made when first needed: a run that builds nothing never talks to Docker.
     let toolchain_args = toolchain;
@@ -73,8 +74,8 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
         Err(e) => Err(e.to_string()),
     };
     // [topology.ebpf]: the topology runs in the lab's gateway, behind the eBPF programs.
-    let firewall = match &spec.ebpf {
-        Some(ebpf) => match Firewall::start(&project, ebpf, (toolchain_args, bpf_log), settings, terminal)? {
+    let firewall = match &firewall {
+        Some(ebpf) => match Firewall::start(ebpf, (toolchain_args, bpf_log), settings, terminal)? {
             Ok(firewall) => Some(firewall),
             Err(code) => return Ok(code),
         },
