@@ -379,6 +379,7 @@ fn the_xdp_template_drops_a_blocked_source() {
     assert!(docker.stdout.ends_with("8 passed, 0 failed\n"), "{}", docker.stdout);
     let junit = std::fs::read_to_string(root.join("junit.xml")).unwrap();
     assert!(junit.contains("tests=\"8\"") && junit.contains("failures=\"0\""), "{junit}");
+    bad_scenarios_say_where(&gw, &root);
 
     let netns = Netns::new();
     assert!(netns.ping_from_a("1"), "the namespaces can talk before the program is attached");
@@ -420,6 +421,7 @@ fn the_xdp_template_drops_a_blocked_source() {
     assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("FAIL  verifier: xdp_policy (Xdp)"), "{}", run.stdout);
     assert!(run.stdout.contains("invalid access to packet"), "the verifier's reason\n{}", run.stdout);
+    assert!(run.stdout.contains("the verifier rejected xdp_policy (section xdp)"), "{}", run.stdout);
     assert!(run.stderr.contains("the packet scenarios were not run"), "{}", run.stderr);
 }
 
@@ -601,4 +603,32 @@ fn gateway_behind_the_program(gw: &Gw) {
     assert_eq!(code, 0, "{output}");
     assert!(output.contains(&format!("lab {id} removed")), "{output}");
     assert!(lab_namespaces(&id).is_empty(), "the lab goes with the topology");
+}
+
+/// Scenarios that name what the object lacks, or cannot be read, fail with the case, the key
+/// path and the file's line.
+fn bad_scenarios_say_where(gw: &Gw, root: &Path) {
+    let packet = "packet: {ipv4: {src: 10.0.0.1, dst: 10.0.0.2}, icmp: {}}";
+    let cases = format!(
+        "program: xdp_policy\ncases:\n\
+         - name: a map that is not there\n  maps: {{NOPE: [{{key: {{u32: 1}}, value: {{u32: 1}}}}]}}\n  {packet}\n  expect: {{verdict: XDP_PASS}}\n\
+         - name: a key of the wrong size\n  maps: {{BLOCKLIST: [{{key: {{u8: 1}}, value: {{u32: 1}}}}]}}\n  {packet}\n  expect: {{verdict: XDP_PASS}}\n\
+         - name: a program that is not there\n  program: nope\n  {packet}\n  expect: {{verdict: XDP_PASS}}\n"
+    );
+    std::fs::write(root.join("bad.yaml"), cases).unwrap();
+    let malformed = "cases:\n- name: a malformed address\n  packet: {ipv4: {src: 10.0.0, dst: 10.0.0.2}}\n  expect: {verdict: XDP_PASS}\n";
+    std::fs::write(root.join("malformed.yaml"), malformed).unwrap();
+    let object = "target/gw/prog.bpf.o";
+    let run = gw_in(gw, root, &["test", "--object", object, "--scenario", "bad.yaml", "--scenario", "malformed.yaml"]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let file = root.join("bad.yaml").display().to_string();
+    for line in [
+        format!("cases[0].maps: the object has no map \"NOPE\"; it has: AYA_LOGS, BLOCKLIST, VERDICTS ({file}:3)"),
+        format!("cases[1].maps.BLOCKLIST[0].key: 1 bytes, and the map's are 4 ({file}:7)"),
+        format!("program: the object has no program \"nope\"; it has: xdp_policy ({file}:11)"),
+        "cases[0].packet.ipv4.src: invalid IPv4 address syntax at line 3".to_string(),
+    ] {
+        assert!(run.stdout.contains(&line), "{line}\n{}", run.stdout);
+    }
+    assert!(run.stdout.ends_with("1 passed, 4 failed\n"), "{}", run.stdout);
 }

@@ -22,6 +22,21 @@ pub fn open_logging(object: &Path, level: log::LevelFilter) -> Result<Ebpf, aya:
     EbpfLoader::new().override_global(aya_log::LEVEL, &level, false).load_file(object)
 }
 
+/// Each function symbol of the object with the ELF section it sits in (`xdp`,
+/// `classifier`, `cgroup_skb/ingress`, …): how the program's kind and attach point were declared.
+pub fn sections(object: &Path) -> std::collections::HashMap<String, String> {
+    use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+    let Ok(bytes) = std::fs::read(object) else { return Default::default() };
+    let Ok(file) = object::File::parse(bytes.as_slice()) else { return Default::default() };
+    file.symbols()
+        .filter(|symbol| symbol.kind() == SymbolKind::Text && symbol.is_global())
+        .filter_map(|symbol| {
+            let section = file.section_by_index(symbol.section_index()?).ok()?;
+            Some((symbol.name().ok()?.to_string(), section.name().ok()?.to_string()))
+        })
+        .collect()
+}
+
 /// The kinds of program whose return value a scenario can check, by how it names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {

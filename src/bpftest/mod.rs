@@ -37,6 +37,7 @@ pub fn verify(object: &Path) -> Result<FileReport, Error> {
         Err(e) => return Ok(file_failed(object, "load the object", format!("aya could not load it: {e}"))),
     };
     let mut cases = Vec::new();
+    let sections = kernel::sections(object);
     let mut names: Vec<String> = ebpf.programs().map(|(name, _)| name.to_string()).collect();
     names.sort();
     for name in names {
@@ -46,7 +47,7 @@ pub fn verify(object: &Path) -> Result<FileReport, Error> {
         let outcome = match kernel::load(program) {
             Ok(true) => Verdict::Passed,
             Ok(false) => Verdict::Skipped(format!("gw does not load {kind} programs yet (they need a target named)")),
-            Err(e) => Verdict::Failed(rejection(&e)),
+            Err(e) => Verdict::Failed(rejection(&e, &name, sections.get(&name))),
         };
         cases.push(case(format!("verifier: {name} ({kind})"), outcome, case_started.elapsed()));
     }
@@ -63,6 +64,7 @@ pub fn run_file(object: &Path, file: &Path) -> FileReport {
         Ok(scenario) => scenario,
         Err(reason) => return file_failed(file, "scenario file", format!("{}: {reason}", file.display())),
     };
+    let text = std::fs::read_to_string(file).unwrap_or_default();
     let cases = scenario
         .cases
         .iter()
@@ -77,7 +79,7 @@ pub fn run_file(object: &Path, file: &Path) -> FileReport {
                     }
                     if differences.is_empty() { Verdict::Passed } else { Verdict::Failed(differences) }
                 }
-                Err(fault) => Verdict::Failed(vec![fault]),
+                Err(fault) => Verdict::Failed(vec![at_line(fault, file, &text, c)]),
             };
             let mut report = case(c.name.clone(), outcome, case_started.elapsed());
             report.notes.extend(note);
@@ -85,6 +87,19 @@ pub fn run_file(object: &Path, file: &Path) -> FileReport {
         })
         .collect();
     FileReport { file: file.to_path_buf(), cases, duration: started.elapsed() }
+}
+
+/// A case that could not run, with the line of the file it comes from: the file's `maps:` for
+/// a fault there, else the line naming the case.
+fn at_line(fault: String, file: &Path, text: &str, case: &Case) -> String {
+    let file_maps = fault.starts_with("maps");
+    let line = text.lines().position(|line| {
+        if file_maps { line.starts_with("maps:") } else { line.contains("name:") && line.contains(case.name.as_str()) }
+    });
+    match line {
+        Some(n) => format!("{fault} ({}:{})", file.display(), n + 1),
+        None => fault,
+    }
 }
 
 /// The differences between what the case expects and what the kernel did, and the kernel's
@@ -115,7 +130,7 @@ fn run_case(object: &Path, scenario: &Scenario, index: usize, case: &Case) -> Re
             program.prog_type()
         )
     })?;
-    kernel::load(program).map_err(|e| format!("{name}: {}", rejection(&e).join("\n")))?;
+    kernel::load(program).map_err(|e| rejection(&e, &name, None).join("\n"))?;
     let expected = verdict_value(kind, &case.expect.verdict).map_err(|e| format!("{at}.expect.verdict: {e}"))?;
     let ran =
         kernel::test_run(program, &packet, case.repeat).map_err(|e| format!("BPF_PROG_TEST_RUN of {name}: {e}"))?;
@@ -284,15 +299,19 @@ fn verdict_name(kind: RunKind, value: u32) -> String {
 
 /// The verifier's refusal, readably: the kernel's error, then the log's last instructions
 /// up to the line that says what is wrong (its statistics left out).
-fn rejection(error: &ProgramError) -> Vec<String> {
-    let ProgramError::LoadError { io_error, verifier_log } = error else { return vec![error.to_string()] };
+fn rejection(error: &ProgramError, name: &str, section: Option<&String>) -> Vec<String> {
+    let program = match section {
+        Some(section) => format!("{name} (section {section})"),
+        None => name.to_string(),
+    };
+    let ProgramError::LoadError { io_error, verifier_log } = error else { return vec![format!("{program}: {error}")] };
     let log = verifier_log.to_string();
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
     let stats =
         |l: &&str| l.starts_with("processed ") || l.starts_with("verification time") || l.starts_with("stack depth");
     let end = lines.iter().rposition(|l| !stats(l)).map_or(lines.len(), |i| i + 1);
     let shown = &lines[end.saturating_sub(14)..end];
-    let mut out = vec![format!("the verifier rejected it ({io_error}); the end of its log:")];
+    let mut out = vec![format!("the verifier rejected {program} ({io_error}); the end of its log:")];
     out.push(shown.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"));
     out
 }
