@@ -79,6 +79,8 @@ pub struct EnvoySection {
 pub struct DeploySection {
     #[serde(default)]
     pub cilium: CiliumSpec,
+    #[serde(default)]
+    pub istio: crate::k8s::istio::IstioSpec,
 }
 
 impl GwToml {

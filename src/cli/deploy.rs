@@ -1,5 +1,6 @@
-//! `gw deploy cilium`: the project's filters as a CiliumEnvoyConfig, written
-//! and optionally applied with kubectl.
+//! `gw deploy`: the project's filters as the objects of the engine that runs
+//! them in a cluster (Cilium, Istio, Envoy Gateway), checked, written, and
+//! optionally applied with kubectl.
 
 use std::path::PathBuf;
 
@@ -19,6 +20,21 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Target {
     Cilium(CiliumArgs),
+    Istio(super::deploy_istio::IstioArgs),
+}
+
+/// Where the object goes: every engine's flags.
+#[derive(Debug, clap::Args)]
+pub(super) struct Output {
+    /// Where to write <name>.yaml (default: target/gw/<engine> in the project).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Then apply it: kubectl apply --server-side --force-conflicts --field-manager=gw.
+    #[arg(long)]
+    apply: bool,
+    /// The kubectl context to apply in (default: kubectl's current context).
+    #[arg(long, value_name = "NAME", requires = "apply")]
+    context: Option<String>,
 }
 
 /// Write a CiliumEnvoyConfig that runs the filters in Cilium's Envoy, in front of Services.
@@ -34,15 +50,8 @@ enum Target {
 /// in gw.toml. Prints the written file.
 #[derive(Debug, clap::Args)]
 struct CiliumArgs {
-    /// Where to write <name>.yaml (default: target/gw/cilium in the project).
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Then apply it: kubectl apply --server-side --force-conflicts --field-manager=gw.
-    #[arg(long)]
-    apply: bool,
-    /// The kubectl context to apply in (default: kubectl's current context).
-    #[arg(long, value_name = "NAME", requires = "apply")]
-    context: Option<String>,
+    #[command(flatten)]
+    output: Output,
     /// The namespace of the CiliumEnvoyConfig and of the Services (default: default).
     #[arg(long, short, value_name = "NS")]
     namespace: Option<String>,
@@ -58,24 +67,15 @@ struct CiliumArgs {
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
-    let Target::Cilium(args) = args.target;
+    let args = match args.target {
+        Target::Cilium(args) => args,
+        Target::Istio(args) => return super::deploy_istio::run(args, settings, terminal),
+    };
     let project = Project::require(&settings.cwd)?;
     let overrides =
         Overrides { namespace: args.namespace, name: args.name, services: args.services, module_url: args.module_url };
     let (resolved, manifest) = k8s::cilium_manifest(&project, overrides)?;
-    let out = match args.out {
-        Some(dir) => settings.cwd.join(dir),
-        None => project.root.join(crate::toolchain::OUTPUT_DIR).join("cilium"),
-    };
-    if out.exists() && !out.is_dir() {
-        let value = out.display().to_string();
-        let reason = "is a file; --out names the directory to write the object into".to_string();
-        return Err(k8s::Error::Input { place: "--out".into(), value, reason }.into());
-    }
-    fs_err::create_dir_all(&out)?;
-    let path = out.join(&manifest.file_name);
-    crate::fsutil::write_atomically(&path, manifest.yaml.as_bytes(), 0o644)?;
-    let shown = path.strip_prefix(&settings.cwd).unwrap_or(&path).to_path_buf();
+    let path = write(&args.output, &project, "cilium", (&manifest.file_name, &manifest.yaml), settings)?;
     let module = match &resolved.module {
         ModuleSource::Inline => "inline".to_string(),
         ModuleSource::Url(url) => format!("fetched from {url}"),
@@ -93,11 +93,40 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     for note in &manifest.not_carried {
         terminal.detail(format!("  {note}"));
     }
+    apply(&args.output, &path, settings, terminal)
+}
+
+/// Writes the object into `--out` (default `target/gw/<engine>`); its path.
+pub(super) fn write(
+    output: &Output,
+    project: &Project,
+    engine: &str,
+    (file_name, yaml): (&str, &str),
+    settings: &Settings,
+) -> Result<PathBuf> {
+    let out = match &output.out {
+        Some(dir) => settings.cwd.join(dir),
+        None => project.root.join(crate::toolchain::OUTPUT_DIR).join(engine),
+    };
+    if out.exists() && !out.is_dir() {
+        let value = out.display().to_string();
+        let reason = "is a file; --out names the directory to write the object into".to_string();
+        return Err(k8s::Error::Input { place: "--out".into(), value, reason }.into());
+    }
+    fs_err::create_dir_all(&out)?;
+    let path = out.join(file_name);
+    crate::fsutil::write_atomically(&path, yaml.as_bytes(), 0o644)?;
+    Ok(path)
+}
+
+/// Prints the written file, and with --apply hands it to kubectl; kubectl's exit code.
+pub(super) fn apply(output: &Output, path: &std::path::Path, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let shown = path.strip_prefix(&settings.cwd).unwrap_or(path);
     println!("{}", shown.display());
-    if !args.apply {
+    if !output.apply {
         return Ok(0);
     }
-    let applied = kubectl::apply(&path, args.context.as_deref())?;
+    let applied = kubectl::apply(path, output.context.as_deref())?;
     print!("{}", applied.stdout);
     eprint!("{}", applied.stderr);
     if applied.code != 0

@@ -9,6 +9,7 @@ mod build;
 mod clean;
 mod completions;
 mod deploy;
+mod deploy_istio;
 mod doctor;
 mod fetch;
 mod init;

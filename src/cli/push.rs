@@ -34,9 +34,14 @@ pub struct Args {
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let image: ImageRef = args.image.parse()?;
-    let path = match args.wasm {
-        Some(path) => settings.cwd.join(path),
-        None => project_build(settings)?,
+    // The project's own build is recorded for `gw deploy istio` and `gw deploy envoy-gateway`.
+    let (path, record_in) = match args.wasm {
+        Some(path) => (settings.cwd.join(path), None),
+        None => {
+            let project = Project::require(&settings.cwd)?;
+            let wasm = topology::built_module(&project)?.wasm;
+            (wasm, Some(project.root.join(crate::toolchain::OUTPUT_DIR)))
+        }
     };
     let wasm = fs_err::read(&path)?;
     let abi = oci::abi_versions(&path, &wasm)?;
@@ -46,12 +51,15 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     terminal.status(format!("pushing {} ({} bytes) to {image}", path.display(), wasm.len()));
     let pushed = oci::push_wasm(&registry, &wasm, abi, upload)?;
     terminal.detail(format!("layer {} (plugin.wasm), manifest {} bytes", pushed.layer, pushed.size));
+    if let Some(dir) = record_in {
+        let record = oci::PushRecord {
+            image: image.to_string(),
+            digest: pushed.digest.to_string(),
+            module_sha256: crate::download::Sha256::of_bytes(&wasm).as_str().to_string(),
+            credentials: registry.has_credentials(),
+        };
+        record.write(&dir)?;
+    }
     println!("{}", image.pinned(&pushed.digest));
     Ok(0)
-}
-
-/// The project's built module, refused when missing or older than its sources.
-fn project_build(settings: &Settings) -> Result<PathBuf> {
-    let project = Project::require(&settings.cwd)?;
-    Ok(topology::built_module(&project)?.wasm)
 }

@@ -185,6 +185,8 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
         },
         spec: Spec { services, backend_services, resources },
     };
+    let value = serde_json::to_value(&object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
+    super::schema::check(super::schema::Crd::CiliumEnvoyConfig, &value)?;
     let body = serde_norway::to_string(&object).expect("the CiliumEnvoyConfig serialises");
     let yaml = format!("# Written by gw deploy cilium from gw.toml; it writes the file again on every run.\n{body}");
     if yaml.len() > OBJECT_LIMIT {

@@ -3,8 +3,11 @@
 
 pub mod carry;
 pub mod cilium;
+pub mod istio;
 pub mod kubectl;
 mod names;
+pub mod plugin;
+pub mod schema;
 pub mod spec;
 
 use std::path::PathBuf;
@@ -20,16 +23,25 @@ pub enum Error {
     Input { place: String, value: String, reason: String },
     #[error("no Kubernetes Service is named to put the filters in front of")]
     NoServices,
-    #[error("{} is an eBPF project; gw deploy cilium ships proxy-wasm filters", root.display())]
-    NotProxyWasm { root: PathBuf },
+    #[error("{} is an eBPF project; {command} ships proxy-wasm filters", root.display())]
+    NotProxyWasm { root: PathBuf, command: &'static str },
+    #[error("no filter on the front runs the project's module ([[topology.front.filters]] with wasm = \"project\")")]
+    NoProjectFilter,
+    #[error("{engine} pulls the module from a registry, and this project has not been pushed (target/gw/pushed.json)")]
+    NotPushed { engine: &'static str },
+    #[error("the module was rebuilt since `gw push` published it as {image}; {engine} would run the old one")]
+    PushedStale { image: String, engine: &'static str },
+    #[error("the filter's configuration ({origin}) {reason}")]
+    Config { origin: String, reason: String },
+    #[error("{image} was pushed with credentials, so pulling it needs them too, and no pull secret is named")]
+    NoPullSecret { image: String },
+    #[error("the {kind} does not match its CRD's schema ({crd}):\n{}", problems.join("\n"))]
+    Schema { kind: &'static str, crd: &'static str, problems: Vec<String> },
     #[error(
         "Service {service} would pass no filter and carry no policy: [topology.front] has neither, and no [[topology.services]] is called {service}"
     )]
     NoFilters { service: String },
-    #[error(
-        "the CiliumEnvoyConfig would be {size} bytes, more than the {} the Kubernetes API stores",
-        cilium::OBJECT_LIMIT
-    )]
+    #[error("the object would be {size} bytes, more than the {} the Kubernetes API stores", cilium::OBJECT_LIMIT)]
     TooLarge { size: usize },
     #[error("gw rendered an invalid CiliumEnvoyConfig: {problems}")]
     Rendered { problems: String },
@@ -50,10 +62,16 @@ impl crate::diagnose::Diagnose for Error {
             Error::Input { .. }
             | Error::NoServices
             | Error::NotProxyWasm { .. }
+            | Error::NoProjectFilter
+            | Error::NotPushed { .. }
+            | Error::PushedStale { .. }
+            | Error::Config { .. }
+            | Error::NoPullSecret { .. }
             | Error::NoFilters { .. }
             | Error::TooLarge { .. }
             | Error::Project(_) => true,
             Error::Topology(e) => e.is_input(),
+            Error::Schema { .. } => true,
             Error::Rendered { .. } | Error::Kubectl { .. } | Error::Io(_) => false,
         }
     }
@@ -76,6 +94,13 @@ impl crate::diagnose::Diagnose for Error {
                  kubectl apply --server-side -f FILE"
                     .into(),
             ),
+            Error::NotPushed { .. } | Error::PushedStale { .. } => {
+                Some("publish it first: gw push REGISTRY/REPOSITORY:TAG (docs/publishing.md)".into())
+            }
+            Error::NoPullSecret { .. } => Some(
+                "create a docker-registry Secret in the namespace and name it: --pull-secret NAME                  (or pull_secret = \"NAME\" in gw.toml)"
+                    .into(),
+            ),
             Error::Project(e) => e.hint(),
             Error::Topology(e) => e.hint(),
             _ => None,
@@ -83,11 +108,71 @@ impl crate::diagnose::Diagnose for Error {
     }
 }
 
+/// An object gw writes: `<name>.yaml`.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub file_name: String,
+    pub yaml: String,
+}
+
+/// The metadata of every object gw writes.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Metadata {
+    name: String,
+    namespace: String,
+    labels: std::collections::BTreeMap<&'static str, &'static str>,
+}
+
+impl Metadata {
+    pub(crate) fn new(name: &str, namespace: &str) -> Metadata {
+        Metadata {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            labels: [("app.kubernetes.io/managed-by", "gw")].into(),
+        }
+    }
+}
+
+/// The namespace and name: a flag, else gw.toml's key under `section`, else `default` and
+/// `gw-<project>`; both checked against Kubernetes' rules.
+pub(crate) fn place(
+    namespace: (Option<String>, Option<String>),
+    name: (Option<String>, Option<String>),
+    project: &str,
+    section: &str,
+) -> Result<(String, String), Error> {
+    let bad = |place: String, value: &str, reason: String| Error::Input { place, value: value.into(), reason };
+    let (ns, at) = match namespace {
+        (Some(ns), _) => (ns, "--namespace".to_string()),
+        (None, Some(ns)) => (ns, format!("{section} namespace")),
+        (None, None) => ("default".into(), String::new()),
+    };
+    names::label(&ns).map_err(|e| bad(at, &ns, e))?;
+    let (name, at) = match name {
+        (Some(name), _) => (name, "--name".to_string()),
+        (None, Some(name)) => (name, format!("{section} name")),
+        (None, None) => (format!("gw-{}", names::to_subdomain(project)), format!("the project name {project:?}")),
+    };
+    names::subdomain(&name)
+        .map_err(|e| bad(at, &name, format!("{e}; set name = \"...\" under {section}, or pass --name")))?;
+    Ok((ns, name))
+}
+
+/// The object as the YAML file gw writes, within what etcd stores.
+pub(crate) fn to_manifest(name: &str, object: &serde_json::Value) -> Result<Manifest, Error> {
+    let body = serde_norway::to_string(object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
+    let yaml = format!("# Written by gw deploy from gw.toml; it writes the file again on every run.\n{body}");
+    if yaml.len() > cilium::OBJECT_LIMIT {
+        return Err(Error::TooLarge { size: yaml.len() });
+    }
+    Ok(Manifest { file_name: format!("{name}.yaml"), yaml })
+}
+
 /// The project's filters as a CiliumEnvoyConfig: the front's filters, then those
 /// of the `[[topology.services]]` entry named like the Service, if any.
 pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resolved, CiliumConfig), Error> {
     if project.kind()? == Kind::Ebpf {
-        return Err(Error::NotProxyWasm { root: project.root.clone() });
+        return Err(Error::NotProxyWasm { root: project.root.clone(), command: "gw deploy cilium" });
     }
     let cilium = project.gw_toml()?.deploy.cilium.clone();
     let resolved = spec::resolve(cilium, overrides, &project.name()?)?;

@@ -140,6 +140,11 @@ impl<'c> Registry<'c> {
         &self.image
     }
 
+    /// Whether gw has credentials for this registry (a login or a credential helper).
+    pub fn has_credentials(&self) -> bool {
+        self.credentials.is_some()
+    }
+
     /// `<base>/v2/<repository>/<rest>`.
     pub fn url(&self, rest: &str) -> String {
         format!("{}/v2/{}/{rest}", self.endpoint.base, self.image.repository)

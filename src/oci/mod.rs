@@ -7,6 +7,7 @@ mod client;
 pub mod manifest;
 mod pull;
 mod push;
+pub mod pushed;
 mod reference;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ pub use client::{Endpoint, Registry};
 pub use manifest::PlatformSpec;
 pub use pull::{Caps, Selected, extract_file, select};
 pub use push::{Pulled, Pushed, Upload, abi_versions, pull_wasm, push_wasm};
+pub use pushed::PushRecord;
 pub use reference::{DOCKER_HUB, Digest, ImageRef};
 
 #[derive(Debug, thiserror::Error)]

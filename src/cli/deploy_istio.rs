@@ -1,0 +1,82 @@
+//! `gw deploy istio`: the project's filter as an Istio WasmPlugin.
+
+use crate::Result;
+use crate::cli::Terminal;
+use crate::cli::deploy::{Output, apply, write};
+use crate::k8s::istio::{self, IstioOverrides};
+use crate::k8s::plugin;
+use crate::project::Project;
+use crate::settings::Settings;
+
+/// Write an Istio WasmPlugin that runs the filter in the sidecars or gateways it selects.
+///
+/// The plugin pulls the module `gw push` last published from this project (oci://, checked
+/// against the pushed manifest's digest); a module rebuilt since is refused until pushed again.
+/// pluginConfig is the front filter's configuration from gw.toml, its type (HTTP or NETWORK) the
+/// filter's kind. The object is checked against Istio's WasmPlugin CRD before anything is
+/// written. Flags win over [deploy.istio] in gw.toml. Prints the written file.
+#[derive(Debug, clap::Args)]
+pub struct IstioArgs {
+    #[command(flatten)]
+    output: Output,
+    /// The WasmPlugin's namespace (default: default); with no selector or targetRefs it applies
+    /// to every workload there.
+    #[arg(long, short, value_name = "NS")]
+    namespace: Option<String>,
+    /// The WasmPlugin's name (default: gw-<project name>).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Run in the workloads with this label; repeatable (all must match).
+    #[arg(long, value_name = "KEY=VALUE")]
+    selector: Vec<String>,
+    /// Or attach to this Gateway, GatewayClass or Service: KIND/NAME; repeatable.
+    #[arg(long = "target-ref", value_name = "KIND/NAME")]
+    target_refs: Vec<String>,
+    /// Where in the filter chain: AUTHN, AUTHZ, STATS or UNSPECIFIED_PHASE.
+    #[arg(long, value_name = "PHASE")]
+    phase: Option<String>,
+    /// Order among plugins of the same phase (higher runs first).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    priority: Option<i32>,
+    /// The traffic it applies to: CLIENT, SERVER or CLIENT_AND_SERVER.
+    #[arg(long, value_name = "MODE")]
+    mode: Option<String>,
+    /// Only on this port; repeatable.
+    #[arg(long = "port", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    ports: Vec<u16>,
+    /// The docker-registry Secret the proxies pull the image with (required when gw push used
+    /// credentials).
+    #[arg(long, value_name = "NAME")]
+    pull_secret: Option<String>,
+    /// Let traffic through when the module cannot be fetched or fails (default: fail closed).
+    #[arg(long)]
+    fail_open: bool,
+}
+
+pub fn run(args: IstioArgs, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let project = Project::require(&settings.cwd)?;
+    let plugin = plugin::plugin(&project, "gw deploy istio")?;
+    let spec = project.gw_toml()?.deploy.istio.clone();
+    let flags = IstioOverrides {
+        namespace: args.namespace,
+        name: args.name,
+        selector: args.selector,
+        target_refs: args.target_refs,
+        phase: args.phase,
+        priority: args.priority,
+        mode: args.mode,
+        ports: args.ports,
+        pull_secret: args.pull_secret,
+        fail_open: args.fail_open,
+    };
+    let manifest = istio::manifest(spec, flags, &plugin)?;
+    let path = write(&args.output, &project, "istio", (&manifest.file_name, &manifest.yaml), settings)?;
+    terminal.status(format!(
+        "WasmPlugin {} ({} bytes): oci://{} (sha256 {})",
+        manifest.file_name.trim_end_matches(".yaml"),
+        manifest.yaml.len(),
+        plugin.pushed.image,
+        &plugin.pushed.digest_hex()[..12]
+    ));
+    apply(&args.output, &path, settings, terminal)
+}

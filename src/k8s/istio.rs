@@ -1,0 +1,234 @@
+//! `gw deploy istio`: the project's filter as an Istio WasmPlugin
+//! (extensions.istio.io/v1alpha1). istiod hands it to the sidecars or gateways
+//! it selects, and each pulls the image `gw push` published (`oci://`),
+//! checking it against the manifest digest in `sha256`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::plugin::Plugin;
+use super::{Error, Manifest, names, schema};
+use crate::topology::spec::FilterKind;
+
+/// The keys of `[deploy.istio]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IstioSpec {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    /// The workloads to run the filter in, by label: `{ app = "checkout" }`.
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+    /// Or the Gateways and Services to attach to: `["Gateway/ingress", "Service/checkout"]`.
+    #[serde(default)]
+    pub target_refs: Vec<String>,
+    /// Where in Envoy's filter chain: AUTHN, AUTHZ, STATS (default: Istio's, before the router).
+    pub phase: Option<String>,
+    /// Order among plugins of the same phase (higher first).
+    pub priority: Option<i32>,
+    /// The traffic it applies to: CLIENT, SERVER or CLIENT_AND_SERVER.
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    /// A docker-registry Secret in the namespace, for a registry that needs credentials.
+    pub pull_secret: Option<String>,
+    /// Let traffic through when the module cannot be fetched or fails (default: fail closed).
+    #[serde(default)]
+    pub fail_open: bool,
+}
+
+/// Flags of `gw deploy istio`; each, when given, wins over gw.toml.
+#[derive(Debug, Default)]
+pub struct IstioOverrides {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub selector: Vec<String>,
+    pub target_refs: Vec<String>,
+    pub phase: Option<String>,
+    pub priority: Option<i32>,
+    pub mode: Option<String>,
+    pub ports: Vec<u16>,
+    pub pull_secret: Option<String>,
+    pub fail_open: bool,
+}
+
+pub const PHASES: [&str; 4] = ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"];
+pub const MODES: [&str; 4] = ["CLIENT", "SERVER", "CLIENT_AND_SERVER", "UNDEFINED"];
+/// The kinds a WasmPlugin's targetRefs may name, with their API group.
+const TARGET_KINDS: [(&str, &str); 3] =
+    [("Gateway", "gateway.networking.k8s.io"), ("GatewayClass", "gateway.networking.k8s.io"), ("Service", "")];
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: super::Metadata,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    url: String,
+    sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_pull_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selector: Option<Selector>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    target_refs: Vec<TargetRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phase: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<i32>,
+    #[serde(rename = "match", skip_serializing_if = "Vec::is_empty")]
+    matches: Vec<Match>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugin_config: Option<serde_json::Value>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    fail_strategy: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Selector {
+    match_labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct TargetRef {
+    group: &'static str,
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Match {
+    mode: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<Port>,
+}
+
+#[derive(Serialize)]
+struct Port {
+    number: u16,
+}
+
+/// The WasmPlugin for `plugin`, flags over gw.toml, checked against Istio's CRD before it is
+/// returned.
+pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Result<Manifest, Error> {
+    let bad =
+        |place: &str, value: &str, reason: String| Error::Input { place: place.into(), value: value.into(), reason };
+    let (namespace, name) =
+        super::place((flags.namespace, spec.namespace), (flags.name, spec.name), &plugin.name, "[deploy.istio]")?;
+    let selector = if flags.selector.is_empty() {
+        spec.selector.into_iter().map(|(k, v)| (k.clone(), v, format!("[deploy.istio] selector.{k}"))).collect()
+    } else {
+        let mut labels = Vec::new();
+        for text in &flags.selector {
+            let (k, v) = text.split_once('=').ok_or_else(|| bad("--selector", text, "is not KEY=VALUE".into()))?;
+            labels.push((k.to_string(), v.to_string(), "--selector".to_string()));
+        }
+        labels
+    };
+    let mut labels = BTreeMap::new();
+    for (key, value, place) in selector {
+        names::label_key(&key).map_err(|e| bad(&place, &key, format!("is not a label key: it {e}")))?;
+        // A value no label can hold selects nothing: refused rather than deployed inert.
+        names::label_value(&value).map_err(|e| bad(&place, &value, format!("can match no workload: it {e}")))?;
+        labels.insert(key, value);
+    }
+    let (refs, place) = if flags.target_refs.is_empty() {
+        (spec.target_refs, "[deploy.istio] target_refs")
+    } else {
+        (flags.target_refs, "--target-ref")
+    };
+    let target_refs =
+        refs.iter().map(|text| target_ref(text).map_err(|e| bad(place, text, e))).collect::<Result<Vec<_>, _>>()?;
+    if !labels.is_empty() && !target_refs.is_empty() {
+        return Err(bad(
+            place,
+            &refs.join(", "),
+            "and a selector both name where the filter runs; Istio takes one".into(),
+        ));
+    }
+    let phase = flags.phase.or(spec.phase).map(|p| one_of(&p, &PHASES, "--phase / phase")).transpose()?;
+    let mode = flags.mode.or(spec.mode).map(|m| one_of(&m, &MODES, "--mode / mode")).transpose()?;
+    let ports = if flags.ports.is_empty() { spec.ports } else { flags.ports };
+    let matches = match (mode, ports.is_empty()) {
+        (None, true) => Vec::new(),
+        (mode, _) => vec![Match {
+            mode: mode.unwrap_or_else(|| "CLIENT_AND_SERVER".into()),
+            ports: ports.into_iter().map(|number| Port { number }).collect(),
+        }],
+    };
+    let pull_secret = flags.pull_secret.or(spec.pull_secret);
+    if let Some(secret) = &pull_secret {
+        names::subdomain(secret)
+            .map_err(|e| bad("--pull-secret / pull_secret", secret, format!("is not a Secret name: it {e}")))?;
+    } else if plugin.pushed.credentials {
+        return Err(Error::NoPullSecret { image: plugin.pushed.image.clone() });
+    }
+    let kind = match plugin.kind {
+        FilterKind::Http => "HTTP",
+        FilterKind::Network => "NETWORK",
+        FilterKind::AccessLog => {
+            return Err(Error::Config {
+                origin: "the project's filter".into(),
+                reason: "is an access logger, and a WasmPlugin runs HTTP or network filters".into(),
+            });
+        }
+    };
+    let plugin_config = match &plugin.config {
+        Some(value) if !value.is_object() => {
+            return Err(Error::Config {
+                origin: plugin.config_origin.clone(),
+                reason: "is JSON but not an object, and a WasmPlugin's pluginConfig is one".into(),
+            });
+        }
+        other => other.clone(),
+    };
+    let object = Object {
+        api_version: "extensions.istio.io/v1alpha1",
+        kind: "WasmPlugin",
+        metadata: super::Metadata::new(&name, &namespace),
+        spec: Spec {
+            url: format!("oci://{}", plugin.pushed.image),
+            sha256: plugin.pushed.digest_hex().to_string(),
+            image_pull_secret: pull_secret,
+            selector: (!labels.is_empty()).then_some(Selector { match_labels: labels }),
+            target_refs,
+            phase,
+            priority: flags.priority.or(spec.priority),
+            matches,
+            plugin_config,
+            kind,
+            fail_strategy: if flags.fail_open || spec.fail_open { "FAIL_OPEN" } else { "FAIL_CLOSE" },
+        },
+    };
+    let value = serde_json::to_value(&object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
+    schema::check(schema::Crd::IstioWasmPlugin, &value)?;
+    super::to_manifest(&name, &value)
+}
+
+/// `Gateway/ingress`, `Service/checkout`.
+fn target_ref(text: &str) -> Result<TargetRef, String> {
+    let (kind, name) = text.split_once('/').ok_or("is not KIND/NAME, e.g. Gateway/ingress or Service/checkout")?;
+    let (kind, group) = TARGET_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .ok_or_else(|| format!("names kind {kind:?}; a WasmPlugin targets Gateway, GatewayClass or Service"))?;
+    names::subdomain(name).map_err(|e| format!("names {name:?}, which is not a resource name: it {e}"))?;
+    Ok(TargetRef { group, kind, name: name.to_string() })
+}
+
+fn one_of(value: &str, allowed: &[&str], place: &str) -> Result<String, Error> {
+    let upper = value.to_ascii_uppercase();
+    if allowed.contains(&upper.as_str()) {
+        return Ok(upper);
+    }
+    Err(Error::Input { place: place.into(), value: value.into(), reason: format!("is none of {}", allowed.join(", ")) })
+}
