@@ -81,6 +81,8 @@ pub struct DeploySection {
     pub cilium: CiliumSpec,
     #[serde(default)]
     pub istio: crate::k8s::istio::IstioSpec,
+    #[serde(default, rename = "envoy-gateway")]
+    pub envoy_gateway: crate::k8s::envoy_gateway::EnvoyGatewaySpec,
 }
 
 impl GwToml {

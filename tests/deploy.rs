@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use common::gw::{Gw, Run};
 use common::jwt::Signer;
 use common::kube_api::{self, KubeApi};
+use common::registry::{Auth, Registry};
 use common::sha256_hex;
 use common::wasm_module::module;
 
@@ -390,5 +391,160 @@ fn the_carried_policies_hold_on_real_envoys() {
         let limited = get("/api", Some(&token));
         assert_eq!(limited.status(), 429, "{at}");
         assert_eq!(limited.headers()["x-envoy-ratelimited"], "true", "{at}");
+    }
+}
+
+/// `gw deploy <engine> ARGS` in `root`.
+fn deploy_to(gw: &Gw, root: &Path, engine: &str, args: &[&str]) -> Run {
+    let mut all = vec!["deploy", engine];
+    all.extend_from_slice(args);
+    gw.command(&all).current_dir(root).output().unwrap().into()
+}
+
+const FILTER_CONFIG: &str = "\n[[topology.front.filters]]\nwasm = \"project\"\nconfig = '{\"header\": \"x-gw\"}'\n";
+
+#[test]
+fn istio_and_envoy_gateway_get_the_pushed_module_pinned_by_its_digest() {
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
+    let (_dir, root, wasm) = project(FILTER_CONFIG);
+    let gw = Gw::new();
+    // Nothing pushed yet: refused, nothing written.
+    deploy_to(&gw, &root, "istio", &[]).fails_with(2, "has not been pushed");
+    assert!(!root.join("target/gw/istio").exists());
+
+    let image = format!("{}/filters/wasm-filter:0.1.0", registry.host());
+    let pushed = gw.command(&["push", &image, "--insecure"]).current_dir(&root).output().unwrap();
+    let pushed = Run::from(pushed);
+    let pinned = pushed.ok().stdout.trim().to_string();
+    let digest = pinned.rsplit_once("@sha256:").unwrap().1.to_string();
+
+    let run = deploy_to(
+        &gw,
+        &root,
+        "istio",
+        &["--selector", "app=checkout", "--phase", "authn", "--mode", "server", "--port", "8080", "--priority", "10"],
+    );
+    run.ok();
+    assert_eq!(run.stdout.trim(), "target/gw/istio/gw-wasm-filter.yaml");
+    let plugin = written(&root, &run);
+    assert_eq!(
+        plugin,
+        json!({
+            "apiVersion": "extensions.istio.io/v1alpha1",
+            "kind": "WasmPlugin",
+            "metadata": { "name": "gw-wasm-filter", "namespace": "default", "labels": { "app.kubernetes.io/managed-by": "gw" } },
+            "spec": {
+                "url": format!("oci://{image}"),
+                "sha256": digest,
+                "selector": { "matchLabels": { "app": "checkout" } },
+                "phase": "AUTHN",
+                "priority": 10,
+                "match": [{ "mode": "SERVER", "ports": [{ "number": 8080 }] }],
+                "pluginConfig": { "header": "x-gw" },
+                "type": "HTTP",
+                "failStrategy": "FAIL_CLOSE"
+            }
+        })
+    );
+
+    let run = deploy_to(&gw, &root, "envoy-gateway", &["--target-ref", "Gateway/eg", "-n", "edge"]);
+    run.ok();
+    let policy = written(&root, &run);
+    assert_eq!(policy["kind"], "EnvoyExtensionPolicy");
+    assert_eq!(policy["metadata"]["namespace"], "edge");
+    assert_eq!(
+        policy["spec"],
+        json!({
+            "targetRefs": [{ "group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "eg" }],
+            "wasm": [{
+                "name": "wasm-filter",
+                "code": { "type": "Image", "image": { "url": image, "sha256": digest } },
+                "config": { "header": "x-gw" },
+                "failOpen": false
+            }]
+        })
+    );
+    // Over HTTP instead, pinned by the module's own sha256; no push needed for that.
+    let run = deploy_to(
+        &gw,
+        &root,
+        "envoy-gateway",
+        &["--target-ref", "HTTPRoute/checkout", "--module-url", "https://cdn.example/f.wasm"],
+    );
+    run.ok();
+    let code = &written(&root, &run)["spec"]["wasm"][0]["code"];
+    assert_eq!(
+        code,
+        &json!({ "type": "HTTP", "http": { "url": "https://cdn.example/f.wasm", "sha256": sha256_hex(&wasm) } })
+    );
+
+    // Bad input: refused with the place named, the files as they were.
+    let before = std::fs::read(root.join("target/gw/istio/gw-wasm-filter.yaml")).unwrap();
+    for (engine, args, says) in [
+        ("istio", vec!["--selector", "app=a*"], "can match no workload"),
+        ("istio", vec!["--selector", "app=x", "--target-ref", "Gateway/g"], "Istio takes one"),
+        ("istio", vec!["--phase", "early"], "is none of AUTHN, AUTHZ, STATS"),
+        ("istio", vec!["--target-ref", "Deployment/x"], "a WasmPlugin targets Gateway, GatewayClass or Service"),
+        ("envoy-gateway", vec![], "names nothing to attach the filter to"),
+        ("envoy-gateway", vec!["--target-ref", "Service/x"], "an EnvoyExtensionPolicy targets Gateway"),
+    ] {
+        deploy_to(&gw, &root, engine, &args).fails_with(2, says);
+    }
+    assert_eq!(std::fs::read(root.join("target/gw/istio/gw-wasm-filter.yaml")).unwrap(), before);
+
+    // A module rebuilt since the push is not the one in the registry.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(root.join("target/gw/wasm_filter.wasm"), module(600)).unwrap();
+    deploy_to(&gw, &root, "istio", &[]).fails_with(2, "rebuilt since `gw push` published it");
+    deploy_to(&gw, &root, "envoy-gateway", &["--target-ref", "Gateway/eg"]).fails_with(2, "rebuilt since");
+}
+
+#[test]
+fn a_registry_that_needs_credentials_needs_a_pull_secret() {
+    let Some(registry) = Registry::start_if_available(Auth::Htpasswd) else { return };
+    let (_dir, root, _) = project(FILTER_CONFIG);
+    let gw = Gw::new();
+    let config = registry.docker_config(&gw.home().join("docker"));
+    let image = format!("{}/private/wasm-filter:1", registry.host());
+    let pushed = gw.command(&["push", &image, "--insecure"]).env("DOCKER_CONFIG", &config).current_dir(&root).output();
+    Run::from(pushed.unwrap()).ok();
+    deploy_to(&gw, &root, "istio", &[]).fails_with(2, "was pushed with credentials");
+    deploy_to(&gw, &root, "envoy-gateway", &["--target-ref", "Gateway/eg"]).fails_with(2, "--pull-secret NAME");
+    let run = deploy_to(&gw, &root, "istio", &["--pull-secret", "regcred"]);
+    assert_eq!(written(&root, run.ok())["spec"]["imagePullSecret"], "regcred");
+    let run = deploy_to(&gw, &root, "envoy-gateway", &["--target-ref", "Gateway/eg", "--pull-secret", "regcred"]);
+    let secret = &written(&root, run.ok())["spec"]["wasm"][0]["code"]["image"]["pullSecretRef"];
+    assert_eq!(secret, &json!({ "kind": "Secret", "name": "regcred" }));
+}
+
+#[test]
+fn the_engines_objects_are_applied_server_side_by_kubectl() {
+    let Some(()) = kube_api::kubectl_available() else { return };
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
+    let (dir, root, _) = project(FILTER_CONFIG);
+    let gw = Gw::new();
+    let image = format!("{}/filters/wasm-filter:0.1.0", registry.host());
+    Run::from(gw.command(&["push", &image, "--insecure"]).current_dir(&root).output().unwrap()).ok();
+    let api = KubeApi::serving(dir.path(), &[kube_api::WASM_PLUGIN, kube_api::ENVOY_EXTENSION_POLICY]);
+    for (crd, engine, args, file) in [
+        (kube_api::WASM_PLUGIN, "istio", vec![], "target/gw/istio/gw-wasm-filter.yaml"),
+        (
+            kube_api::ENVOY_EXTENSION_POLICY,
+            "envoy-gateway",
+            vec!["--target-ref", "Gateway/eg"],
+            "target/gw/envoy-gateway/gw-wasm-filter.yaml",
+        ),
+    ] {
+        api.accept_kind(crd, "default", "gw-wasm-filter");
+        let mut all = vec!["deploy", engine, "--apply"];
+        all.extend(args);
+        let run: Run = gw.command(&all).current_dir(&root).env("KUBECONFIG", api.kubeconfig()).output().unwrap().into();
+        run.ok();
+        assert!(run.stdout.contains("gw-wasm-filter serverside-applied"), "{}", run.stdout);
+        let patch = api.patches().pop().unwrap();
+        assert!(patch.path.ends_with(&format!("/namespaces/default/{}/gw-wasm-filter", crd.plural)), "{}", patch.path);
+        let sent: Value = serde_json::from_slice(&patch.body).unwrap();
+        let file: Value = serde_norway::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+        assert_eq!(sent, file, "kubectl sends the object gw wrote");
     }
 }

@@ -20,7 +20,8 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Target {
     Cilium(CiliumArgs),
-    Istio(super::deploy_istio::IstioArgs),
+    Istio(super::deploy_engines::IstioArgs),
+    EnvoyGateway(super::deploy_engines::EnvoyGatewayArgs),
 }
 
 /// Where the object goes: every engine's flags.
@@ -69,7 +70,8 @@ struct CiliumArgs {
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let args = match args.target {
         Target::Cilium(args) => args,
-        Target::Istio(args) => return super::deploy_istio::run(args, settings, terminal),
+        Target::Istio(args) => return super::deploy_engines::run_istio(args, settings, terminal),
+        Target::EnvoyGateway(args) => return super::deploy_engines::run_envoy_gateway(args, settings, terminal),
     };
     let project = Project::require(&settings.cwd)?;
     let overrides =

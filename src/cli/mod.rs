@@ -9,7 +9,7 @@ mod build;
 mod clean;
 mod completions;
 mod deploy;
-mod deploy_istio;
+mod deploy_engines;
 mod doctor;
 mod fetch;
 mod init;

@@ -53,6 +53,7 @@ pub struct IstioOverrides {
     pub fail_open: bool,
 }
 
+pub const ENGINE: &str = "gw deploy istio";
 pub const PHASES: [&str; 4] = ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"];
 pub const MODES: [&str; 4] = ["CLIENT", "SERVER", "CLIENT_AND_SERVER", "UNDEFINED"];
 /// The kinds a WasmPlugin's targetRefs may name, with their API group.
@@ -120,6 +121,7 @@ struct Port {
 /// The WasmPlugin for `plugin`, flags over gw.toml, checked against Istio's CRD before it is
 /// returned.
 pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Result<Manifest, Error> {
+    let pushed = plugin.pushed(ENGINE)?;
     let bad =
         |place: &str, value: &str, reason: String| Error::Input { place: place.into(), value: value.into(), reason };
     let (namespace, name) =
@@ -169,8 +171,8 @@ pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Resu
     if let Some(secret) = &pull_secret {
         names::subdomain(secret)
             .map_err(|e| bad("--pull-secret / pull_secret", secret, format!("is not a Secret name: it {e}")))?;
-    } else if plugin.pushed.credentials {
-        return Err(Error::NoPullSecret { image: plugin.pushed.image.clone() });
+    } else if pushed.credentials {
+        return Err(Error::NoPullSecret { image: pushed.image.clone() });
     }
     let kind = match plugin.kind {
         FilterKind::Http => "HTTP",
@@ -196,8 +198,8 @@ pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Resu
         kind: "WasmPlugin",
         metadata: super::Metadata::new(&name, &namespace),
         spec: Spec {
-            url: format!("oci://{}", plugin.pushed.image),
-            sha256: plugin.pushed.digest_hex().to_string(),
+            url: format!("oci://{}", pushed.image),
+            sha256: pushed.digest_hex().to_string(),
             image_pull_secret: pull_secret,
             selector: (!labels.is_empty()).then_some(Selector { match_labels: labels }),
             target_refs,

@@ -3,6 +3,7 @@
 
 pub mod carry;
 pub mod cilium;
+pub mod envoy_gateway;
 pub mod istio;
 pub mod kubectl;
 mod names;
@@ -23,6 +24,8 @@ pub enum Error {
     Input { place: String, value: String, reason: String },
     #[error("no Kubernetes Service is named to put the filters in front of")]
     NoServices,
+    #[error("{engine} names nothing to attach the filter to")]
+    NoTarget { engine: &'static str },
     #[error("{} is an eBPF project; {command} ships proxy-wasm filters", root.display())]
     NotProxyWasm { root: PathBuf, command: &'static str },
     #[error("no filter on the front runs the project's module ([[topology.front.filters]] with wasm = \"project\")")]
@@ -61,6 +64,7 @@ impl crate::diagnose::Diagnose for Error {
         match self {
             Error::Input { .. }
             | Error::NoServices
+            | Error::NoTarget { .. }
             | Error::NotProxyWasm { .. }
             | Error::NoProjectFilter
             | Error::NotPushed { .. }
@@ -81,6 +85,11 @@ impl crate::diagnose::Diagnose for Error {
             Error::NoServices => Some(
                 "name them with --service NAME[:PORT], or under [deploy.cilium] in gw.toml: \
                  services = [\"checkout:8080\"] (docs/deploy.md)"
+                    .into(),
+            ),
+            Error::NoTarget { .. } => Some(
+                "name a Gateway or route: --target-ref Gateway/NAME, or target_refs = [\"Gateway/NAME\"] \
+                 under [deploy.envoy-gateway] in gw.toml (docs/deploy.md)"
                     .into(),
             ),
             Error::NoFilters { .. } => Some("add a filter to [[topology.front.filters]] (docs/topology.md)".into()),

@@ -113,7 +113,7 @@ fn target(text: &str) -> Result<Target, String> {
 }
 
 /// `inline` or an http(s) URL.
-fn module(text: &str) -> Result<ModuleSource, String> {
+pub(crate) fn module(text: &str) -> Result<ModuleSource, String> {
     if text == "inline" {
         return Ok(ModuleSource::Inline);
     }

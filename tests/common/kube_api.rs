@@ -1,9 +1,9 @@
 //! A double of the Kubernetes API server, since no cluster can run on the test
 //! machines. It answers exactly what a real kubectl asks for when it applies a
-//! CiliumEnvoyConfig server-side: the version, OpenAPI v3 (telling kubectl the
-//! server validates fields itself), discovery of cilium.io/v2, and the apply
-//! PATCH, which it records. Without the CRD it lists no cilium.io group, as a
-//! cluster without Cilium's envoyConfig does, and kubectl refuses the kind.
+//! custom resource server-side: the version, OpenAPI v3 (telling kubectl the
+//! server validates fields itself), discovery of the CRDs' groups, and the apply
+//! PATCH, which it records. Without a CRD it lists no group for it, as a cluster
+//! without Cilium's envoyConfig (or without Istio) does, and kubectl refuses the kind.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -15,6 +15,36 @@ use super::server::{Reply, Request, TestServer};
 pub struct KubeApi {
     server: TestServer,
     kubeconfig: PathBuf,
+}
+
+/// A custom resource the double serves.
+#[derive(Clone, Copy)]
+pub struct Crd {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+}
+
+pub const CILIUM_ENVOY_CONFIG: Crd =
+    Crd { group: "cilium.io", version: "v2", kind: "CiliumEnvoyConfig", plural: "ciliumenvoyconfigs" };
+pub const WASM_PLUGIN: Crd =
+    Crd { group: "extensions.istio.io", version: "v1alpha1", kind: "WasmPlugin", plural: "wasmplugins" };
+pub const ENVOY_EXTENSION_POLICY: Crd = Crd {
+    group: "gateway.envoyproxy.io",
+    version: "v1alpha1",
+    kind: "EnvoyExtensionPolicy",
+    plural: "envoyextensionpolicies",
+};
+
+impl Crd {
+    fn group_version(&self) -> String {
+        format!("{}/{}", self.group, self.version)
+    }
+
+    fn path(&self, namespace: &str, name: &str) -> String {
+        format!("/apis/{}/namespaces/{namespace}/{}/{name}", self.group_version(), self.plural)
+    }
 }
 
 /// Whether kubectl is installed (CI installs it); None when the test should skip.
@@ -30,15 +60,20 @@ impl KubeApi {
     /// Serves on loopback; `with_crd` says whether cilium.io/v2 CiliumEnvoyConfig exists.
     /// Writes a kubeconfig for it into `dir`.
     pub fn start(dir: &Path, with_crd: bool) -> KubeApi {
+        KubeApi::serving(dir, if with_crd { &[CILIUM_ENVOY_CONFIG] } else { &[] })
+    }
+
+    /// Serves these CRDs (and no other).
+    pub fn serving(dir: &Path, crds: &[Crd]) -> KubeApi {
         let server = TestServer::start();
-        let gv = "apis/cilium.io/v2";
         server.route("/version", json_reply(200, json!({ "major": "1", "minor": "32", "gitVersion": "v1.32.0" })));
-        let groups = if with_crd {
-            json!([{ "name": "cilium.io", "versions": [{ "groupVersion": "cilium.io/v2", "version": "v2" }],
-                     "preferredVersion": { "groupVersion": "cilium.io/v2", "version": "v2" } }])
-        } else {
-            json!([])
-        };
+        let groups: Vec<Value> = crds
+            .iter()
+            .map(|crd| {
+                let version = json!({ "groupVersion": crd.group_version(), "version": crd.version });
+                json!({ "name": crd.group, "versions": [version.clone()], "preferredVersion": version })
+            })
+            .collect();
         server.route("/apis", json_reply(200, json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })));
         server.route("/api", json_reply(200, json!({ "kind": "APIVersions", "versions": ["v1"] })));
         server.route(
@@ -60,29 +95,34 @@ impl KubeApi {
             ),
         );
         let mut paths = json!({});
-        if with_crd {
-            paths[gv] = json!({ "serverRelativeURL": format!("/openapi/v3/{gv}?hash=gw") });
-            let gvk = json!({ "group": "cilium.io", "version": "v2", "kind": "CiliumEnvoyConfig" });
+        for crd in crds {
+            let gv = format!("apis/{}", crd.group_version());
+            paths[&gv] = json!({ "serverRelativeURL": format!("/openapi/v3/{gv}?hash=gw") });
+            let gvk = json!({ "group": crd.group, "version": crd.version, "kind": crd.kind });
             let patch = json!({
                 "x-kubernetes-group-version-kind": gvk,
                 "parameters": [{ "name": "fieldValidation", "in": "query", "schema": { "type": "string" } }],
                 "responses": {}
             });
+            let path = format!("/{gv}/namespaces/{{namespace}}/{}/{{name}}", crd.plural);
             let document = json!({
                 "openapi": "3.0.0",
                 "info": { "title": "Kubernetes", "version": "v1.32.0" },
-                "paths": { "/apis/cilium.io/v2/namespaces/{namespace}/ciliumenvoyconfigs/{name}": { "patch": patch } },
+                "paths": { path: { "patch": patch } },
                 "components": { "schemas": {} }
             });
             server.route(&format!("/openapi/v3/{gv}"), json_reply(200, document));
+            let singular = crd.kind.to_ascii_lowercase();
             server.route(
                 &format!("/{gv}"),
-                json_reply(200, json!({
-                    "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "cilium.io/v2",
-                    "resources": [{ "name": "ciliumenvoyconfigs", "singularName": "ciliumenvoyconfig", "namespaced": true,
-                                    "kind": "CiliumEnvoyConfig", "verbs": ["get", "list", "patch", "create", "delete"],
-                                    "shortNames": ["cec"] }]
-                })),
+                json_reply(
+                    200,
+                    json!({
+                        "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": crd.group_version(),
+                        "resources": [{ "name": crd.plural, "singularName": singular, "namespaced": true,
+                                        "kind": crd.kind, "verbs": ["get", "list", "patch", "create", "delete"] }]
+                    }),
+                ),
             );
         }
         server.route("/openapi/v3", json_reply(200, json!({ "paths": paths })));
@@ -101,12 +141,16 @@ impl KubeApi {
         &self.kubeconfig
     }
 
-    /// Answers the apply of `name` in `namespace` as created.
+    /// Answers the apply of CiliumEnvoyConfig `name` in `namespace` as created.
     pub fn accept(&self, namespace: &str, name: &str) {
-        let object = json!({ "apiVersion": "cilium.io/v2", "kind": "CiliumEnvoyConfig",
+        self.accept_kind(CILIUM_ENVOY_CONFIG, namespace, name);
+    }
+
+    /// Answers the apply of `crd` object `name` in `namespace` as created.
+    pub fn accept_kind(&self, crd: Crd, namespace: &str, name: &str) {
+        let object = json!({ "apiVersion": crd.group_version(), "kind": crd.kind,
                              "metadata": { "name": name, "namespace": namespace, "uid": "1", "resourceVersion": "1" } });
-        let path = format!("/apis/cilium.io/v2/namespaces/{namespace}/ciliumenvoyconfigs/{name}");
-        self.server.route(&path, json_reply(201, object));
+        self.server.route(&crd.path(namespace, name), json_reply(201, object));
     }
 
     /// The PATCH requests received, in order.

@@ -1,8 +1,11 @@
-//! `gw deploy istio`: the project's filter as an Istio WasmPlugin.
+//! `gw deploy istio` and `gw deploy envoy-gateway`: the project's filter for the
+//! engines that fetch modules themselves (an Istio WasmPlugin, an Envoy Gateway
+//! EnvoyExtensionPolicy).
 
 use crate::Result;
 use crate::cli::Terminal;
 use crate::cli::deploy::{Output, apply, write};
+use crate::k8s::envoy_gateway::{self, EnvoyGatewayOverrides};
 use crate::k8s::istio::{self, IstioOverrides};
 use crate::k8s::plugin;
 use crate::project::Project;
@@ -53,9 +56,9 @@ pub struct IstioArgs {
     fail_open: bool,
 }
 
-pub fn run(args: IstioArgs, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+pub fn run_istio(args: IstioArgs, settings: &Settings, terminal: &Terminal) -> Result<i32> {
     let project = Project::require(&settings.cwd)?;
-    let plugin = plugin::plugin(&project, "gw deploy istio")?;
+    let plugin = plugin::plugin(&project, istio::ENGINE)?;
     let spec = project.gw_toml()?.deploy.istio.clone();
     let flags = IstioOverrides {
         namespace: args.namespace,
@@ -71,12 +74,67 @@ pub fn run(args: IstioArgs, settings: &Settings, terminal: &Terminal) -> Result<
     };
     let manifest = istio::manifest(spec, flags, &plugin)?;
     let path = write(&args.output, &project, "istio", (&manifest.file_name, &manifest.yaml), settings)?;
+    let pushed = plugin.pushed(istio::ENGINE)?;
     terminal.status(format!(
         "WasmPlugin {} ({} bytes): oci://{} (sha256 {})",
         manifest.file_name.trim_end_matches(".yaml"),
         manifest.yaml.len(),
-        plugin.pushed.image,
-        &plugin.pushed.digest_hex()[..12]
+        pushed.image,
+        &pushed.digest_hex()[..12]
+    ));
+    apply(&args.output, &path, settings, terminal)
+}
+
+/// Write an Envoy Gateway EnvoyExtensionPolicy that runs the filter on the Gateways or routes
+/// named.
+///
+/// Envoy Gateway fetches the module `gw push` last published from this project (checked against
+/// the pushed manifest's digest; a module rebuilt since is refused until pushed again), or, with
+/// --module-url, over HTTP(S), checked against the build's sha256. The filter's configuration
+/// from gw.toml goes along as JSON. The object is checked against Envoy Gateway's CRD before
+/// anything is written. Flags win over [deploy.envoy-gateway] in gw.toml. Prints the written file.
+#[derive(Debug, clap::Args)]
+pub struct EnvoyGatewayArgs {
+    #[command(flatten)]
+    output: Output,
+    /// The policy's namespace, that of the Gateways and routes it targets (default: default).
+    #[arg(long, short, value_name = "NS")]
+    namespace: Option<String>,
+    /// The policy's name (default: gw-<project name>).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// What the filter runs on: Gateway/NAME, HTTPRoute/NAME, GRPCRoute/NAME, …; repeatable.
+    #[arg(long = "target-ref", value_name = "KIND/NAME")]
+    target_refs: Vec<String>,
+    /// Have Envoy Gateway fetch the module from this http(s) URL instead of the pushed image.
+    #[arg(long, value_name = "URL")]
+    module_url: Option<String>,
+    /// The Secret Envoy Gateway pulls the image with (required when gw push used credentials).
+    #[arg(long, value_name = "NAME")]
+    pull_secret: Option<String>,
+    /// Let requests through when the module cannot be fetched or fails (default: fail closed).
+    #[arg(long)]
+    fail_open: bool,
+}
+
+pub fn run_envoy_gateway(args: EnvoyGatewayArgs, settings: &Settings, terminal: &Terminal) -> Result<i32> {
+    let project = Project::require(&settings.cwd)?;
+    let plugin = plugin::plugin(&project, envoy_gateway::ENGINE)?;
+    let spec = project.gw_toml()?.deploy.envoy_gateway.clone();
+    let flags = EnvoyGatewayOverrides {
+        namespace: args.namespace,
+        name: args.name,
+        target_refs: args.target_refs,
+        module_url: args.module_url,
+        pull_secret: args.pull_secret,
+        fail_open: args.fail_open,
+    };
+    let manifest = envoy_gateway::manifest(spec, flags, &plugin)?;
+    let path = write(&args.output, &project, "envoy-gateway", (&manifest.file_name, &manifest.yaml), settings)?;
+    terminal.status(format!(
+        "EnvoyExtensionPolicy {} ({} bytes)",
+        manifest.file_name.trim_end_matches(".yaml"),
+        manifest.yaml.len()
     ));
     apply(&args.output, &path, settings, terminal)
 }

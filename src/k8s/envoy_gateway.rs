@@ -1,0 +1,197 @@
+//! `gw deploy envoy-gateway`: the project's filter as an Envoy Gateway
+//! EnvoyExtensionPolicy (gateway.envoyproxy.io/v1alpha1) attached to Gateways or
+//! routes. Envoy Gateway fetches the code itself: the image `gw push` published
+//! (checked against the manifest digest), or an HTTP URL (checked against the
+//! module's sha256), and serves it to its Envoys.
+
+use serde::{Deserialize, Serialize};
+
+use super::plugin::Plugin;
+use super::{Error, Manifest, names, schema};
+use crate::topology::spec::FilterKind;
+
+pub const ENGINE: &str = "gw deploy envoy-gateway";
+
+/// The keys of `[deploy.envoy-gateway]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvoyGatewaySpec {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    /// What the policy attaches to: `["Gateway/eg", "HTTPRoute/checkout"]`.
+    #[serde(default)]
+    pub target_refs: Vec<String>,
+    /// Have Envoy Gateway fetch the module from this http(s) URL instead of the pushed image.
+    pub module: Option<String>,
+    pub pull_secret: Option<String>,
+    #[serde(default)]
+    pub fail_open: bool,
+}
+
+/// Flags of `gw deploy envoy-gateway`; each, when given, wins over gw.toml.
+#[derive(Debug, Default)]
+pub struct EnvoyGatewayOverrides {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub target_refs: Vec<String>,
+    pub module_url: Option<String>,
+    pub pull_secret: Option<String>,
+    pub fail_open: bool,
+}
+
+/// The kinds an EnvoyExtensionPolicy may target (all in gateway.networking.k8s.io).
+const TARGET_KINDS: [&str; 7] =
+    ["Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute", "UDPRoute", "TCPRoute", "TLSRoute"];
+const GATEWAY_API: &str = "gateway.networking.k8s.io";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: super::Metadata,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    target_refs: Vec<TargetRef>,
+    wasm: Vec<Wasm>,
+}
+
+#[derive(Serialize)]
+struct TargetRef {
+    group: &'static str,
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Wasm {
+    name: String,
+    code: Code,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<serde_json::Value>,
+    fail_open: bool,
+}
+
+#[derive(Serialize)]
+struct Code {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<Image>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<Http>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Image {
+    url: String,
+    sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pull_secret_ref: Option<SecretRef>,
+}
+
+#[derive(Serialize)]
+struct SecretRef {
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Http {
+    url: String,
+    sha256: String,
+}
+
+/// The EnvoyExtensionPolicy for `plugin`, flags over gw.toml, checked against Envoy Gateway's
+/// CRD before it is returned.
+pub fn manifest(spec: EnvoyGatewaySpec, flags: EnvoyGatewayOverrides, plugin: &Plugin) -> Result<Manifest, Error> {
+    let section = "[deploy.envoy-gateway]";
+    let bad =
+        |place: &str, value: &str, reason: String| Error::Input { place: place.into(), value: value.into(), reason };
+    let (namespace, name) =
+        super::place((flags.namespace, spec.namespace), (flags.name, spec.name), &plugin.name, section)?;
+    let (refs, place) = if flags.target_refs.is_empty() {
+        (spec.target_refs, "[deploy.envoy-gateway] target_refs")
+    } else {
+        (flags.target_refs, "--target-ref")
+    };
+    if refs.is_empty() {
+        return Err(Error::NoTarget { engine: ENGINE });
+    }
+    let target_refs =
+        refs.iter().map(|text| target_ref(text).map_err(|e| bad(place, text, e))).collect::<Result<Vec<_>, _>>()?;
+    if plugin.kind != FilterKind::Http {
+        return Err(Error::Config {
+            origin: "the project's filter".into(),
+            reason: "is not an HTTP filter, and an EnvoyExtensionPolicy runs HTTP filters".into(),
+        });
+    }
+    let pull_secret = flags.pull_secret.or(spec.pull_secret);
+    if let Some(secret) = &pull_secret {
+        names::subdomain(secret)
+            .map_err(|e| bad("--pull-secret / pull_secret", secret, format!("is not a Secret name: it {e}")))?;
+    }
+    let code = match (flags.module_url, spec.module) {
+        (Some(url), _) => http(&url, "--module-url", plugin)?,
+        (None, Some(url)) => http(&url, "[deploy.envoy-gateway] module", plugin)?,
+        (None, None) => {
+            let pushed = plugin.pushed(ENGINE)?;
+            if pushed.credentials && pull_secret.is_none() {
+                return Err(Error::NoPullSecret { image: pushed.image.clone() });
+            }
+            Code {
+                kind: "Image",
+                image: Some(Image {
+                    url: pushed.image.clone(),
+                    sha256: pushed.digest_hex().to_string(),
+                    pull_secret_ref: pull_secret.map(|name| SecretRef { kind: "Secret", name }),
+                }),
+                http: None,
+            }
+        }
+    };
+    let wasm = Wasm {
+        name: plugin.name.clone(),
+        code,
+        config: plugin.config.clone(),
+        fail_open: flags.fail_open || spec.fail_open,
+    };
+    let object = Object {
+        api_version: "gateway.envoyproxy.io/v1alpha1",
+        kind: "EnvoyExtensionPolicy",
+        metadata: super::Metadata::new(&name, &namespace),
+        spec: Spec { target_refs, wasm: vec![wasm] },
+    };
+    let value = serde_json::to_value(&object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
+    schema::check(schema::Crd::EnvoyExtensionPolicy, &value)?;
+    super::to_manifest(&name, &value)
+}
+
+/// The module over HTTP(S), pinned by the build's sha256.
+fn http(url: &str, place: &str, plugin: &Plugin) -> Result<Code, Error> {
+    let module =
+        super::spec::module(url).map_err(|reason| Error::Input { place: place.into(), value: url.into(), reason })?;
+    let super::ModuleSource::Url(url) = module else {
+        let reason = "must be an http:// or https:// URL here (the module travels as an image otherwise)".into();
+        return Err(Error::Input { place: place.into(), value: url.into(), reason });
+    };
+    let http = Http { url: url.to_string(), sha256: plugin.module_sha256.clone() };
+    Ok(Code { kind: "HTTP", image: None, http: Some(http) })
+}
+
+/// `Gateway/eg`, `HTTPRoute/checkout`.
+fn target_ref(text: &str) -> Result<TargetRef, String> {
+    let (kind, name) = text.split_once('/').ok_or("is not KIND/NAME, e.g. Gateway/eg or HTTPRoute/checkout")?;
+    let kind = TARGET_KINDS
+        .iter()
+        .find(|k| **k == kind)
+        .ok_or_else(|| format!("names kind {kind:?}; an EnvoyExtensionPolicy targets {}", TARGET_KINDS.join(", ")))?;
+    names::subdomain(name).map_err(|e| format!("names {name:?}, which is not a resource name: it {e}"))?;
+    Ok(TargetRef { group: GATEWAY_API, kind, name: name.to_string() })
+}
