@@ -470,3 +470,46 @@ fn bearer_tokens_anonymous_for_pulls_and_with_the_login_for_pushes() {
     fetch(&gw, &registry, &["fetch", "standard:1.14.2"]).ok();
     assert_eq!(std::fs::read(gw.installed("standard", "1.14.2", "envoy")).unwrap(), b"tokened");
 }
+
+/// `--format compat`: an ordinary image that skopeo takes, whose one gzipped layer holds
+/// plugin.wasm; read back as Istio's and Envoy Gateway's fetchers read that variant (a config
+/// that is not the Wasm one, so: the single layer, gunzipped, untarred, the file plugin.wasm).
+#[test]
+fn push_compat_writes_an_image_the_fetchers_read_back() {
+    let Some(registry) = Registry::start_if_available(Auth::None) else { return };
+    let (gw, wasm) = gw_with_module(2000);
+    let target = format!("{}/acme/compat-filter:1", registry.host());
+    let run = gw.run(&["push", &target, "--wasm", "filter.wasm", "--insecure", "--format", "compat"]);
+    run.ok();
+    let raw = registry.raw_manifest("acme/compat-filter:1");
+    let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(manifest["config"]["mediaType"], "application/vnd.oci.image.config.v1+json");
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1, "the compat variant has one layer");
+    assert_eq!(layers[0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
+    let gzipped = std::fs::read(registry.blob_file(layers[0]["digest"].as_str().unwrap())).unwrap();
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gzipped.as_slice()), &mut tar).unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let mut found = None;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().file_name().is_some_and(|n| n == "plugin.wasm") {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            found = Some(bytes);
+        }
+    }
+    assert_eq!(found.as_deref(), Some(wasm.as_slice()), "plugin.wasm in the layer");
+    let config = std::fs::read(registry.blob_file(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
+    assert_eq!(config["rootfs"]["diff_ids"][0], format!("sha256:{}", sha256_hex(&tar)), "the layer's diff id");
+    // A container tool takes it as an image.
+    let inspected = std::process::Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", &format!("docker://{target}")])
+        .output()
+        .unwrap();
+    assert!(inspected.status.success(), "{}", String::from_utf8_lossy(&inspected.stderr));
+    gw.run(&["pull", &target, "-o", "back.wasm", "--insecure"]).ok();
+    assert_eq!(std::fs::read(gw.work().join("back.wasm")).unwrap(), wasm);
+}

@@ -27,9 +27,21 @@ pub struct Args {
     /// Talk plain HTTP to the registry (a local or test registry).
     #[arg(long)]
     insecure: bool,
+    /// The layout: `wasm` (a Wasm OCI artifact, one module layer) or `compat` (an ordinary image
+    /// whose one layer holds plugin.wasm, for registries that take only container images). Istio
+    /// and Envoy Gateway read both.
+    #[arg(long, value_enum, default_value_t = PushFormat::Wasm)]
+    format: PushFormat,
+
     /// Upload blobs in chunks of this many bytes instead of in one request.
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
     chunk_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PushFormat {
+    Wasm,
+    Compat,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
@@ -49,7 +61,11 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
     let registry = Registry::connect(client.http(), &image, args.insecure, true)?;
     let upload = args.chunk_size.map_or(Upload::Monolithic, |size| Upload::Chunked(size as usize));
     terminal.status(format!("pushing {} ({} bytes) to {image}", path.display(), wasm.len()));
-    let pushed = oci::push_wasm(&registry, &wasm, abi, upload)?;
+    let format = match args.format {
+        PushFormat::Wasm => oci::Format::Wasm,
+        PushFormat::Compat => oci::Format::Compat,
+    };
+    let pushed = oci::push_wasm(&registry, &wasm, abi, (format, upload))?;
     terminal.detail(format!("layer {} (plugin.wasm), manifest {} bytes", pushed.layer, pushed.size));
     if let Some(dir) = record_in {
         let record = oci::PushRecord {

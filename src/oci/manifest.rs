@@ -38,6 +38,8 @@ pub fn layer_compression(media_type: &str) -> Option<Compression> {
 
 /// The Wasm artifact media types (the wasm image spec's "oci" variant, which
 /// Istio's WasmPlugin and wasme read).
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const WASM_CONFIG: &str = "application/vnd.module.wasm.config.v1+json";
 pub const WASM_LAYER: &str = "application/vnd.module.wasm.content.layer.v1+wasm";
 /// The file name Istio looks for; recorded as the layer's title.

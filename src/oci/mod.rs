@@ -16,7 +16,7 @@ pub use auth::{Credentials, LoginSources};
 pub use client::{Endpoint, Registry};
 pub use manifest::PlatformSpec;
 pub use pull::{Caps, Selected, extract_file, select};
-pub use push::{Pulled, Pushed, Upload, abi_versions, pull_wasm, push_wasm};
+pub use push::{Format, Pulled, Pushed, Upload, abi_versions, pull_wasm, push_wasm};
 pub use pushed::PushRecord;
 pub use reference::{DOCKER_HUB, Digest, ImageRef};
 

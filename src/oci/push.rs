@@ -1,9 +1,12 @@
 //! Publishing a Wasm module as an OCI artifact, and reading one back.
 //!
-//! The artifact follows the wasm image spec's "oci" variant, which Istio's
-//! WasmPlugin (`oci://…`) and wasme read: one layer holding the module,
-//! media type `application/vnd.module.wasm.content.layer.v1+wasm`, titled
-//! `plugin.wasm`, and a small JSON config naming the ABI the module exports.
+//! Two layouts of the wasm image spec, both of which Istio's and Envoy
+//! Gateway's fetchers read:
+//! - "oci" (the default): one layer holding the module, media type
+//!   `application/vnd.module.wasm.content.layer.v1+wasm`, titled `plugin.wasm`,
+//!   and a small JSON config naming the ABI the module exports;
+//! - "compat": an ordinary image of one gzipped tar layer holding
+//!   `plugin.wasm`, for registries and tools that take only container images.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +39,13 @@ struct EnvoyConfig {
     root_ids: Vec<String>,
 }
 
+/// Which layout of the wasm image spec to push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Wasm,
+    Compat,
+}
+
 /// How blobs are uploaded.
 #[derive(Debug, Clone, Copy)]
 pub enum Upload {
@@ -53,16 +63,37 @@ pub struct Pushed {
 }
 
 /// Uploads the module and its config, then the manifest under the image's tag.
-pub fn push_wasm(registry: &Registry, wasm: &[u8], abi_versions: Vec<String>, upload: Upload) -> Result<Pushed, Error> {
-    let config = serde_json::to_vec(&WasmConfig {
-        kind: "envoy_proxy",
-        abi_versions,
-        config: EnvoyConfig { root_ids: Vec::new() },
-    })
-    .expect("the config serialises");
-    let config = upload_blob(registry, &config, manifest::WASM_CONFIG, upload)?;
-    let mut layer = upload_blob(registry, wasm, manifest::WASM_LAYER, upload)?;
-    layer.annotations.insert(manifest::TITLE_ANNOTATION.into(), manifest::WASM_TITLE.into());
+pub fn push_wasm(
+    registry: &Registry,
+    wasm: &[u8],
+    abi_versions: Vec<String>,
+    (format, upload): (Format, Upload),
+) -> Result<Pushed, Error> {
+    let (config, layer) = match format {
+        Format::Wasm => {
+            let config = serde_json::to_vec(&WasmConfig {
+                kind: "envoy_proxy",
+                abi_versions,
+                config: EnvoyConfig { root_ids: Vec::new() },
+            })
+            .expect("the config serialises");
+            let config = upload_blob(registry, &config, manifest::WASM_CONFIG, upload)?;
+            let mut layer = upload_blob(registry, wasm, manifest::WASM_LAYER, upload)?;
+            layer.annotations.insert(manifest::TITLE_ANNOTATION.into(), manifest::WASM_TITLE.into());
+            (config, layer)
+        }
+        Format::Compat => {
+            let (tar, gzipped) = compat_layer(wasm)?;
+            let config = serde_json::json!({
+                "architecture": "wasm",
+                "os": "wasip1",
+                "config": {},
+                "rootfs": { "type": "layers", "diff_ids": [Digest::of(&tar).to_string()] }
+            });
+            let config = upload_blob(registry, config.to_string().as_bytes(), manifest::OCI_CONFIG, upload)?;
+            (config, upload_blob(registry, &gzipped, manifest::OCI_LAYER_GZIP, upload)?)
+        }
+    };
     let layer_digest = layer.digest.clone();
     let manifest = Manifest {
         schema_version: 2,
@@ -79,6 +110,22 @@ pub fn push_wasm(registry: &Registry, wasm: &[u8], abi_versions: Vec<String>, up
         registry.send(Method::PUT, &url, &|r| r.header(CONTENT_TYPE, manifest::OCI_MANIFEST).body(body.clone()))?;
     registry.check(response, &format!("manifest {reference}"))?;
     Ok(Pushed { digest, size: body.len() as u64, layer: layer_digest })
+}
+
+/// The compat layer: a tar of `plugin.wasm` alone, and the same gzipped.
+fn compat_layer(wasm: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(wasm.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_cksum();
+    builder.append_data(&mut header, manifest::WASM_TITLE, wasm).map_err(Error::Io)?;
+    let tar = builder.into_inner().map_err(Error::Io)?;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, &tar).map_err(Error::Io)?;
+    let gzipped = encoder.finish().map_err(Error::Io)?;
+    Ok((tar, gzipped))
 }
 
 /// Uploads one blob unless the registry has it already.
