@@ -65,6 +65,12 @@ struct CiliumArgs {
     /// Have Envoy fetch the project's module from this http(s) URL instead of carrying it inline.
     #[arg(long, value_name = "URL")]
     module_url: Option<String>,
+    /// Write a CiliumClusterwideEnvoyConfig (cluster-scoped) instead.
+    #[arg(long)]
+    clusterwide: bool,
+    /// Only the Envoys of nodes with this label; repeatable (all must match).
+    #[arg(long, value_name = "KEY=VALUE")]
+    node_selector: Vec<String>,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
@@ -74,20 +80,25 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         Target::EnvoyGateway(args) => return super::deploy_engines::run_envoy_gateway(args, settings, terminal),
     };
     let project = Project::require(&settings.cwd)?;
-    let overrides =
-        Overrides { namespace: args.namespace, name: args.name, services: args.services, module_url: args.module_url };
+    let overrides = Overrides {
+        namespace: args.namespace,
+        name: args.name,
+        services: args.services,
+        module_url: args.module_url,
+        clusterwide: args.clusterwide,
+        node_selector: args.node_selector,
+    };
     let (resolved, manifest) = k8s::cilium_manifest(&project, overrides)?;
     let path = write(&args.output, &project, "cilium", (&manifest.file_name, &manifest.yaml), settings)?;
     let module = match &resolved.module {
         ModuleSource::Inline => "inline".to_string(),
         ModuleSource::Url(url) => format!("fetched from {url}"),
     };
-    terminal.status(format!(
-        "CiliumEnvoyConfig {}/{} ({} bytes, module {module})",
-        resolved.namespace,
-        resolved.name,
-        manifest.yaml.len()
-    ));
+    let (kind, scope) = match resolved.clusterwide {
+        true => ("CiliumClusterwideEnvoyConfig", String::new()),
+        false => ("CiliumEnvoyConfig", format!("{}/", resolved.namespace)),
+    };
+    terminal.status(format!("{kind} {scope}{} ({} bytes, module {module})", resolved.name, manifest.yaml.len()));
     for (target, (listener, filters)) in resolved.targets.iter().zip(&manifest.listeners) {
         let port = target.port.map(|p| format!(" port {p}")).unwrap_or_default();
         terminal.detail(format!("  Service {}{port} → listener {listener}: {}", target.service, filters.join(", ")));

@@ -61,7 +61,9 @@ struct Object {
 #[derive(Serialize)]
 struct Metadata {
     name: String,
-    namespace: String,
+    /// None for the clusterwide kind, which is cluster-scoped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
     labels: BTreeMap<&'static str, &'static str>,
 }
 
@@ -73,6 +75,15 @@ struct Spec {
     /// Services whose backends Cilium sends to Envoy (EDS), on the ports listed.
     backend_services: Vec<BackendService>,
     resources: Vec<v3::Resource>,
+    /// Only the Envoys of the nodes with these labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node_selector: Option<NodeSelector>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NodeSelector {
+    match_labels: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -98,9 +109,11 @@ struct BackendService {
 pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &Path) -> Result<CiliumConfig, Error> {
     let namespace = &deployment.namespace;
     let mut modules = Modules::default();
-    let source_cluster = format!("{namespace}/{}/gw-module-source", deployment.name);
-    // Named in full: Cilium does not rename what a filter's config refers to.
-    let jwks_cluster = format!("{namespace}/{}/gw-jwks", deployment.name);
+    // Named in full as Cilium qualifies names: `<namespace>/<name>/…`, the namespace empty for
+    // a clusterwide config. Cilium does not rename what a filter's config refers to.
+    let scope = if deployment.clusterwide { "" } else { namespace.as_str() };
+    let source_cluster = format!("{scope}/{}/gw-module-source", deployment.name);
+    let jwks_cluster = format!("{scope}/{}/gw-jwks", deployment.name);
     let mut jwks_remote = None;
     let mut resources = Vec::new();
     // One per placement: targets differ in service or port, so their clusters do too.
@@ -175,15 +188,17 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
     }
     check_resources(&resources)?;
 
+    let node_selector =
+        (!deployment.node_selector.is_empty()).then(|| NodeSelector { match_labels: deployment.node_selector.clone() });
     let object = Object {
         api_version: "cilium.io/v2",
-        kind: "CiliumEnvoyConfig",
+        kind: if deployment.clusterwide { "CiliumClusterwideEnvoyConfig" } else { "CiliumEnvoyConfig" },
         metadata: Metadata {
             name: deployment.name.clone(),
-            namespace: namespace.clone(),
+            namespace: (!deployment.clusterwide).then(|| namespace.clone()),
             labels: BTreeMap::from([("app.kubernetes.io/managed-by", "gw")]),
         },
-        spec: Spec { services, backend_services, resources },
+        spec: Spec { services, backend_services, resources, node_selector },
     };
     let value = serde_json::to_value(&object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
     super::schema::check(super::schema::Crd::CiliumEnvoyConfig, &value)?;
@@ -282,6 +297,8 @@ mod tests {
             name: "gw-auth".into(),
             targets: targets.iter().map(|(s, p)| Target { service: s.to_string(), port: *p }).collect(),
             module,
+            clusterwide: false,
+            node_selector: BTreeMap::new(),
         }
     }
 
@@ -321,6 +338,24 @@ mod tests {
         let request = resolved(&[("checkout", None)], ModuleSource::Url(url));
         let manifest = manifest(&request, &place(&request, &[filter(FilterKind::Http, "auth", &own)]), &own).unwrap();
         insta::assert_snapshot!(manifest.yaml);
+    }
+
+    #[test]
+    fn a_clusterwide_config_has_no_namespace_and_names_its_clusters_as_cilium_qualifies_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = module(dir.path(), "auth", b"\0asm\x01\0\0\0");
+        let url = reqwest::Url::parse("https://cdn.example/filters/auth.wasm").unwrap();
+        let mut request = resolved(&[("checkout", Some(8080))], ModuleSource::Url(url));
+        request.clusterwide = true;
+        request.node_selector = BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())]);
+        let manifest = manifest(&request, &place(&request, &[filter(FilterKind::Http, "auth", &own)]), &own).unwrap();
+        let object: serde_json::Value = serde_norway::from_str(&manifest.yaml).unwrap();
+        assert_eq!(object["kind"], "CiliumClusterwideEnvoyConfig");
+        assert!(object["metadata"].get("namespace").is_none(), "cluster-scoped");
+        assert_eq!(object["spec"]["nodeSelector"]["matchLabels"]["kubernetes.io/os"], "linux");
+        assert_eq!(object["spec"]["services"][0]["namespace"], "shop", "the Service keeps its namespace");
+        assert!(manifest.yaml.contains("name: /gw-auth/gw-module-source"), "{}", manifest.yaml);
+        assert!(manifest.yaml.contains("cluster: /gw-auth/gw-module-source"), "{}", manifest.yaml);
     }
 
     #[test]

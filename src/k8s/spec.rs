@@ -15,6 +15,12 @@ pub struct CiliumSpec {
     #[serde(default)]
     pub services: Vec<String>,
     pub module: Option<String>,
+    /// A CiliumClusterwideEnvoyConfig (cluster-scoped) instead of a namespaced one.
+    #[serde(default)]
+    pub clusterwide: bool,
+    /// Only the Envoys of the nodes with these labels: `{ "kubernetes.io/os" = "linux" }`.
+    #[serde(default)]
+    pub node_selector: std::collections::BTreeMap<String, String>,
 }
 
 /// What the command line says; each field, when given, wins over gw.toml.
@@ -24,6 +30,9 @@ pub struct Overrides {
     pub name: Option<String>,
     pub services: Vec<String>,
     pub module_url: Option<String>,
+    pub clusterwide: bool,
+    /// `KEY=VALUE`, repeatable.
+    pub node_selector: Vec<String>,
 }
 
 /// A Kubernetes Service whose traffic passes the filters, optionally on one
@@ -50,6 +59,8 @@ pub struct Resolved {
     pub name: String,
     pub targets: Vec<Target>,
     pub module: ModuleSource,
+    pub clusterwide: bool,
+    pub node_selector: std::collections::BTreeMap<String, String>,
 }
 
 /// Flags over gw.toml over defaults; every value checked, the error naming where it came from.
@@ -95,7 +106,26 @@ pub fn resolve(spec: CiliumSpec, overrides: Overrides, project: &str) -> Result<
         (None, Some(text)) => module(&text).map_err(|e| bad("[deploy.cilium] module".into(), &text, e))?,
         (None, None) => ModuleSource::Inline,
     };
-    Ok(Resolved { namespace, name: name.0, targets, module })
+    let (labels, place) = if overrides.node_selector.is_empty() {
+        let labels = spec.node_selector.into_iter().map(|(k, v)| (format!("{k}={v}"), (k, v))).collect();
+        (labels, "[deploy.cilium] node_selector")
+    } else {
+        let mut labels = Vec::new();
+        for text in overrides.node_selector {
+            let (k, v) =
+                text.split_once('=').ok_or_else(|| bad("--node-selector".into(), &text, "is not KEY=VALUE".into()))?;
+            labels.push((text.clone(), (k.to_string(), v.to_string())));
+        }
+        (labels, "--node-selector")
+    };
+    let mut node_selector = std::collections::BTreeMap::new();
+    for (text, (key, value)) in labels {
+        names::label_key(&key).map_err(|e| bad(place.into(), &text, format!("has no label key: it {e}")))?;
+        names::label_value(&value).map_err(|e| bad(place.into(), &text, format!("can match no node: it {e}")))?;
+        node_selector.insert(key, value);
+    }
+    let clusterwide = overrides.clusterwide || spec.clusterwide;
+    Ok(Resolved { namespace, name: name.0, targets, module, clusterwide, node_selector })
 }
 
 /// `checkout` or `checkout:8080`.
@@ -173,6 +203,12 @@ mod tests {
         let e = resolve(services(&["a"]), overrides, "f").unwrap_err().to_string();
         assert!(e.starts_with("--module-url \"http:///x.wasm\"") && e.contains("with a host"), "{e}");
         assert!(matches!(resolve(CiliumSpec::default(), Overrides::default(), "f"), Err(Error::NoServices)));
+        let overrides = Overrides { node_selector: vec!["zone=eu*".into()], ..Overrides::default() };
+        let e = resolve(services(&["a"]), overrides, "f").unwrap_err().to_string();
+        assert!(e.starts_with("--node-selector \"zone=eu*\" can match no node"), "{e}");
+        let spec = CiliumSpec { node_selector: [("".to_string(), "x".to_string())].into(), ..services(&["a"]) };
+        let e = resolve(spec, Overrides::default(), "f").unwrap_err().to_string();
+        assert!(e.starts_with("[deploy.cilium] node_selector"), "{e}");
         let e = resolve(services(&["a"]), Overrides::default(), "Ünïcode").unwrap_err().to_string();
         assert!(e.contains("--name"), "{e}");
     }
