@@ -383,15 +383,10 @@ fn the_xdp_template_drops_a_blocked_source() {
 
     let netns = Netns::new();
     assert!(netns.ping_from_a("1"), "the namespaces can talk before the program is attached");
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &netns.names[1]])
-        .arg(&loader)
-        .args(["--iface", &netns.veth_b(), "--block", "10.201.0.1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
+    let mut loading = Command::new("ip");
+    loading.args(["netns", "exec", &netns.names[1]]).arg(&loader);
+    loading.args(["--iface", &netns.veth_b(), "--block", "10.201.0.1"]);
+    let (mut child, lines) = spawn_lines(loading);
     let mut seen = Vec::new();
     wait_for(&lines, &mut seen, |l| l.contains("counting packets"));
     assert!(!netns.ping_from_a("3"), "pings from the blocked source are dropped");
@@ -425,8 +420,9 @@ fn the_xdp_template_drops_a_blocked_source() {
     assert!(run.stderr.contains("the packet scenarios were not run"), "{}", run.stderr);
 }
 
-/// Lines a child writes on stdout and stderr, as they come.
-fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+/// `command` started, with the lines it writes on stdout and stderr as they come.
+fn spawn_lines(mut command: Command) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let (tx, lines) = mpsc::channel();
     for stream in [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -439,7 +435,7 @@ fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
             }
         });
     }
-    lines
+    (child, lines)
 }
 
 /// The next line that `predicate` accepts; every line read is kept in `seen`.
@@ -470,14 +466,10 @@ fn lab_namespaces(id: &str) -> Vec<String> {
 /// sends on request, a source blocked and let through again from another terminal with
 /// `gw lab map` (no restart), the drop counter live, and nothing left after Ctrl-C or a kill.
 fn lab_at_work(gw: &Gw, root: &Path) {
-    let mut child = gw
-        .command(&["run", "--ping", "--curl", "http://10.200.2.2:8080/hello", "--udp", "hi", "--bpf-log", "debug"])
-        .current_dir(root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
+    let mut run =
+        gw.command(&["run", "--ping", "--curl", "http://10.200.2.2:8080/hello", "--udp", "hi", "--bpf-log", "debug"]);
+    run.current_dir(root);
+    let (mut child, lines) = spawn_lines(run);
     let mut seen = Vec::new();
     let header = wait_for(&lines, &mut seen, |l| l.starts_with("lab ") && l.contains("client 10.200.1.2"));
     let id = header[4..10].to_string();
@@ -532,9 +524,9 @@ fn lab_at_work(gw: &Gw, root: &Path) {
     gw.run(&["lab", "exec", "client", "--", "true"]).fails_with(2, "no lab is running");
 
     // A killed gw leaves its lab; the next gw clean removes it.
-    let mut child =
-        gw.command(&["run"]).current_dir(root).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let lines = lines_of(&mut child);
+    let mut run = gw.command(&["run"]);
+    run.current_dir(root);
+    let (mut child, lines) = spawn_lines(run);
     let mut seen = Vec::new();
     let header = wait_for(&lines, &mut seen, |l| l.starts_with("lab ") && l.contains("client 10.200.1.2"));
     let id = header[4..10].to_string();
