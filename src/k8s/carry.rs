@@ -63,6 +63,12 @@ pub fn carry(spec: &Spec, root: &Path, targets: &[Target]) -> Result<(Vec<Gatewa
     if spec.front.http2 {
         notes.push("front.http2: not carried; clients choose HTTP/1.1 or HTTP/2 when they reach the Service".into());
     }
+    if let Some(ebpf) = &spec.ebpf {
+        notes.push(format!(
+            "topology.ebpf ({}): not carried; the eBPF programs run where their own loader attaches them",
+            ebpf.project.display()
+        ));
+    }
     if rate_limit.is_some() || routes.iter().any(|r| r.policy.rate_limit.is_some()) {
         notes.push(
             "rate limits: carried as Envoy's local rate limit, which counts on each node's Envoy \
