@@ -51,7 +51,7 @@ pub enum CliError {
     ProjectOnly { flags: &'static str },
     #[error("{flags} are for proxy-wasm projects; an eBPF project's `gw run` makes a network lab")]
     ProxyWasmOnly { flags: &'static str },
-    #[error("{flags} send traffic through an eBPF project's lab: use them inside an eBPF project, without a REF")]
+    #[error("{flags} are for an eBPF project's lab: use them inside an eBPF project, without a REF")]
     EbpfOnly { flags: &'static str },
     #[error("--kernel docker runs gw in the builder image, and this project builds with the local toolchain")]
     KernelInDocker,

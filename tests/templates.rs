@@ -404,6 +404,7 @@ fn the_xdp_template_drops_a_blocked_source() {
     drop(netns);
 
     lab_at_work(&gw, &root);
+    on_an_interface_of_the_host(&gw, &root);
     gateway_behind_the_program(&gw);
 
     // Without the bounds check, the verifier refuses the program, and gw shows where and why.
@@ -623,4 +624,29 @@ fn bad_scenarios_say_where(gw: &Gw, root: &Path) {
         assert!(run.stdout.contains(&line), "{line}\n{}", run.stdout);
     }
     assert!(run.stdout.ends_with("1 passed, 4 failed\n"), "{}", run.stdout);
+}
+
+/// `gw run --iface`: the program on an interface gw is given (here one end of the test's veth
+/// pair, gw running in that end's namespace), no lab: blocked with `gw lab map`, detached on
+/// Ctrl-C.
+fn on_an_interface_of_the_host(gw: &Gw, root: &Path) {
+    let netns = Netns::new();
+    let mut run = Command::new("ip");
+    run.args(["netns", "exec", &netns.names[1]]);
+    run.arg(env!("CARGO_BIN_EXE_gw")).args(["run", "--iface", &netns.veth_b()]);
+    run.current_dir(root).envs(gw.command(&[]).get_envs().filter_map(|(k, v)| Some((k, v?))));
+    let (child, lines) = spawn_lines(run);
+    let mut seen = Vec::new();
+    wait_for(&lines, &mut seen, |l| l == "ready; Ctrl-C to stop");
+    let all = seen.join("\n");
+    assert!(all.contains(&format!("attached xdp_policy (XDP) on the host's {} ingress", netns.veth_b())), "{all}");
+    assert!(netns.ping_from_a("1"));
+    gw.run(&["lab", "map", "BLOCKLIST", "set", "ipv4:10.201.0.1", "u32:1"]).ok();
+    assert!(!netns.ping_from_a("2"), "blocked on the interface");
+    gw.run(&["lab", "exec", "client", "--", "true"]).fails_with(2, "has no namespaces");
+    // SAFETY: kill(2) on our own child (ip netns exec execs gw: the pid is gw's).
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut child = child;
+    assert!(child.wait().unwrap().success());
+    assert!(netns.ping_from_a("1"), "detached on Ctrl-C");
 }

@@ -71,7 +71,11 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
                 terminal.status("no lab is running");
             }
             for record in running {
-                println!("{}  gw pid {}  namespaces {}", record.id, record.pid, record.namespaces.join(" "));
+                let place = match &record.iface {
+                    Some(iface) => format!("on the host's {iface}"),
+                    None => format!("namespaces {}", record.namespaces.join(" ")),
+                };
+                println!("{}  gw pid {}  {place}", record.id, record.pid);
             }
             Ok(0)
         }

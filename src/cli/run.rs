@@ -77,8 +77,8 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         }
         _ => None,
     };
-    if args.lab.traffic() {
-        return Err(Error::Cli(crate::error::CliError::EbpfOnly { flags: "--ping, --curl and --udp" }));
+    if args.lab.ebpf_only() {
+        return Err(Error::Cli(crate::error::CliError::EbpfOnly { flags: "--iface, --ping, --curl and --udp" }));
     }
     if let Some(project) = in_project {
         let request = ProjectRun {

@@ -30,6 +30,11 @@ pub struct LabArgs {
     #[arg(long, value_name = "LEVEL", value_enum, default_value_t = BpfLog::Info)]
     bpf_log: BpfLog,
 
+    /// In an eBPF project: attach the programs to this interface of the host instead of making a
+    /// lab (XDP and tc ingress, socket filters; no cgroup programs, no traffic flags).
+    #[arg(long, value_name = "IFACE", conflicts_with_all = ["ping", "curl", "udp"])]
+    iface: Option<String>,
+
     /// In an eBPF project: ping the server from the client (3 echo requests).
     #[arg(long)]
     ping: bool,
@@ -55,9 +60,9 @@ enum BpfLog {
 }
 
 impl LabArgs {
-    /// Whether traffic was asked for (an eBPF project's lab only).
-    pub fn traffic(&self) -> bool {
-        self.ping || self.curl.is_some() || self.udp.is_some()
+    /// Whether a flag only an eBPF project takes was given.
+    pub fn ebpf_only(&self) -> bool {
+        self.ping || self.curl.is_some() || self.udp.is_some() || self.iface.is_some()
     }
 
     pub fn bpf_log(&self) -> log::LevelFilter {
@@ -85,10 +90,18 @@ pub fn run(
     };
     // Subscribed before the lab exists: a Ctrl-C while it is being made still tears it down.
     let interrupts = Subscription::new()?;
-    let mut session = Session::start(&object, &settings.layout.labs(), flags.bpf_log())?;
+    let mut session = Session::start(&object, &settings.layout.labs(), flags.bpf_log(), flags.iface.as_deref())?;
     session.serve()?;
-    show_lab(&session, terminal);
-    send(&session, flags, terminal);
+    match &flags.iface {
+        Some(iface) => {
+            println!("lab {}: the programs on the host's {iface}, no namespaces", session.record().id);
+            show_attachments(&session, terminal);
+        }
+        None => {
+            show_lab(&session, terminal);
+            send(&session, flags, terminal);
+        }
+    }
     println!("ready; Ctrl-C to stop");
     loop {
         show_events(&mut session);
@@ -144,8 +157,10 @@ pub fn show_events(session: &mut Session) {
 
 pub fn stop(session: Session, terminal: &Terminal) -> Result<i32> {
     let id = session.record().id.clone();
+    let namespaces = !session.record().namespaces.is_empty();
     session.stop()?;
-    terminal.status(format!("lab {id} removed: programs detached, namespaces deleted"));
+    let what = if namespaces { "programs detached, namespaces deleted" } else { "programs detached" };
+    terminal.status(format!("lab {id} removed: {what}"));
     Ok(0)
 }
 
@@ -201,7 +216,8 @@ fn send(session: &Session, traffic: &LabArgs, terminal: &Terminal) {
         }
     }
     if let Some(text) = &traffic.udp {
-        match netns::within(&record.namespaces[Role::Client as usize], || udp_round_trip(text.as_bytes())) {
+        let client = record.namespace(Role::Client).unwrap_or_default();
+        match netns::within(client, || udp_round_trip(text.as_bytes())) {
             Ok(Ok(answer)) => println!("client ▸ udp: answered {:?}", String::from_utf8_lossy(&answer)),
             Ok(Err(e)) => println!("client ▸ udp: no answer ({e})"),
             Err(e) => terminal.warning(format!("udp from the client: {e}")),
@@ -239,7 +255,7 @@ impl Firewall {
             Ok(object) => object,
             Err(code) => return Ok(Err(code)),
         };
-        let mut session = Session::start(&object, &settings.layout.labs(), level)?;
+        let mut session = Session::start(&object, &settings.layout.labs(), level, None)?;
         let record = session.record();
         println!(
             "lab {}: client {} ── gateway {} (the topology) ── server {}",
@@ -249,7 +265,7 @@ impl Firewall {
             lab::SERVER
         );
         show_attachments(&session, terminal);
-        let gateway = record.namespaces[Role::Gateway as usize].clone();
+        let gateway = record.namespace(Role::Gateway).unwrap_or_default().to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let watcher = std::thread::Builder::new().name("gw-lab-maps".into()).spawn(move || {

@@ -10,7 +10,7 @@ use aya::Ebpf;
 use aya::programs::tc::{self, TcAttachType};
 use aya::programs::{CgroupAttachMode, CgroupSkbAttachType, Program, XdpMode};
 
-use super::{Error, GATEWAY_IFACE, Lab, Role, netns};
+use super::{Error, Lab, Role, netns};
 use crate::bpftest::kernel;
 
 /// The programs attached; dropping it (with the object) detaches them.
@@ -36,7 +36,12 @@ pub struct Skipped {
 }
 
 pub fn attach_all(ebpf: &mut Ebpf, lab: &Lab) -> Result<Attachments, Error> {
-    let gateway = lab.namespace(Role::Gateway).to_string();
+    let gateway = lab.namespace(Role::Gateway).map(str::to_string);
+    let iface = lab.iface().to_string();
+    let at = |what: &str| match &gateway {
+        Some(_) => format!("gateway {iface} {what}"),
+        None => format!("the host's {iface} {what}"),
+    };
     let mut out = Attachments { attached: Vec::new(), skipped: Vec::new(), _sockets: Vec::new() };
     for (name, program) in ebpf.programs_mut() {
         let name = name.to_string();
@@ -57,28 +62,33 @@ pub fn attach_all(ebpf: &mut Ebpf, lab: &Lab) -> Result<Attachments, Error> {
         };
         kernel::load(program).map_err(|e| failed("loading", &e))?;
         let place = match program {
-            Program::Xdp(p) => netns::within(&gateway, || {
-                p.attach(GATEWAY_IFACE, XdpMode::Default)
+            Program::Xdp(p) => there(gateway.as_deref(), || {
+                p.attach(&iface, XdpMode::Default)
                     .map(|_| "native mode")
-                    .or_else(|_| p.attach(GATEWAY_IFACE, XdpMode::Skb).map(|_| "generic mode"))
+                    .or_else(|_| p.attach(&iface, XdpMode::Skb).map(|_| "generic mode"))
             })?
-            .map(|mode| format!("gateway {GATEWAY_IFACE} ingress ({mode})"))
+            .map(|mode| at(&format!("ingress ({mode})")))
             .map_err(|e| failed("attaching", &e))?,
-            Program::SchedClassifier(p) => netns::within(&gateway, || {
+            Program::SchedClassifier(p) => there(gateway.as_deref(), || {
                 // Before tcx (Linux 6.6) tc programs hang off a clsact qdisc; it may exist already.
-                let _ = tc::qdisc_add_clsact(GATEWAY_IFACE);
-                p.attach(GATEWAY_IFACE, TcAttachType::Ingress)
+                let _ = tc::qdisc_add_clsact(&iface);
+                p.attach(&iface, TcAttachType::Ingress)
             })?
-            .map(|_| format!("gateway {GATEWAY_IFACE} ingress"))
+            .map(|_| at("ingress"))
             .map_err(|e| failed("attaching", &e))?,
             Program::SocketFilter(p) => {
-                let socket = netns::within(&gateway, packet_socket)?.map_err(|e| failed("opening a socket for", &e))?;
+                let socket = there(gateway.as_deref(), || packet_socket(&iface))?
+                    .map_err(|e| failed("opening a socket for", &e))?;
                 p.attach(&socket).map_err(|e| failed("attaching", &e))?;
                 out._sockets.push(socket);
-                format!("a packet socket on gateway {GATEWAY_IFACE}")
+                format!("a packet socket on {}", at("").trim_end())
             }
             Program::CgroupSkb(p) => {
-                let cgroup = lab.cgroup().ok_or_else(|| failed("attaching", &"the lab has no cgroup"))?;
+                let Some(cgroup) = lab.cgroup() else {
+                    let reason = "a cgroup program needs the lab's cgroup; run gw run without --iface".to_string();
+                    out.skipped.push(Skipped { program: name, reason });
+                    continue;
+                };
                 let direction = p.expected_attach_type().unwrap_or(CgroupSkbAttachType::Ingress);
                 p.attach(cgroup.open()?, direction, CgroupAttachMode::Single).map_err(|e| failed("attaching", &e))?;
                 let way = if matches!(direction, CgroupSkbAttachType::Egress) { "egress" } else { "ingress" };
@@ -90,6 +100,14 @@ pub fn attach_all(ebpf: &mut Ebpf, lab: &Lab) -> Result<Attachments, Error> {
     }
     out.attached.sort_by(|a, b| a.program.cmp(&b.program));
     Ok(out)
+}
+
+/// Runs `work` inside the namespace when there is one, else right here (on the host).
+fn there<T: Send>(namespace: Option<&str>, work: impl FnOnce() -> T + Send) -> Result<T, Error> {
+    match namespace {
+        Some(name) => netns::within(name, work),
+        None => Ok(work()),
+    }
 }
 
 /// Whether any program of the object needs the lab's cgroup.
@@ -108,9 +126,9 @@ fn kind_name(program: &Program) -> &'static str {
     }
 }
 
-/// A packet socket bound to the gateway's interface, seeing every frame on it: what a socket
-/// filter reads. Opened on a thread inside the gateway's namespace.
-fn packet_socket() -> std::io::Result<OwnedFd> {
+/// A packet socket bound to `iface`, seeing every frame on it: what a socket filter reads.
+/// Opened on a thread inside the gateway's namespace, in a lab.
+fn packet_socket(iface: &str) -> std::io::Result<OwnedFd> {
     let all = (libc::ETH_P_ALL as u16).to_be();
     // SAFETY: socket(2) with constant arguments; the descriptor is owned at once.
     let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(all)) };
@@ -119,7 +137,7 @@ fn packet_socket() -> std::io::Result<OwnedFd> {
     }
     // SAFETY: `fd` was just opened and nothing else owns it.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    let iface = std::ffi::CString::new(GATEWAY_IFACE).map_err(std::io::Error::other)?;
+    let iface = std::ffi::CString::new(iface).map_err(std::io::Error::other)?;
     // SAFETY: a NUL-terminated name.
     let index = unsafe { libc::if_nametoindex(iface.as_ptr()) };
     if index == 0 {

@@ -11,7 +11,10 @@ use super::{Error, Record, Role, netns};
 
 /// `program args…`, set to run inside `role`'s namespace of the lab.
 pub fn command(record: &Record, role: Role, program: &OsStr) -> Result<Command, Error> {
-    let namespace = netns::open(&record.namespaces[role as usize])?;
+    let name = record
+        .namespace(role)
+        .ok_or_else(|| Error::OnHost { id: record.id.clone(), iface: record.iface.clone().unwrap_or_default() })?;
+    let namespace = netns::open(name)?;
     let cgroup_procs = match &record.cgroup {
         Some(path) => Some(
             CString::new(path.join("cgroup.procs").into_os_string().into_encoded_bytes())

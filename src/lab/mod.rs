@@ -43,6 +43,8 @@ pub enum Error {
     Record { path: PathBuf, source: std::io::Error },
     #[error("no lab is running (gw run in an eBPF project starts one)")]
     NoLab,
+    #[error("lab {id} has no namespaces: its programs are on the host's interface {iface}")]
+    OnHost { id: String, iface: String },
     #[error("{count} labs are running ({ids}); name one with --lab")]
     Ambiguous { count: usize, ids: String },
     #[error("no lab {id} is running (running: {running})")]
@@ -55,7 +57,10 @@ pub enum Error {
 
 impl Diagnose for Error {
     fn is_input(&self) -> bool {
-        matches!(self, Error::NoLab | Error::Ambiguous { .. } | Error::UnknownLab { .. } | Error::Map(_))
+        matches!(
+            self,
+            Error::NoLab | Error::OnHost { .. } | Error::Ambiguous { .. } | Error::UnknownLab { .. } | Error::Map(_)
+        )
     }
 
     fn hint(&self) -> Option<String> {
@@ -117,22 +122,39 @@ impl Lab {
     /// Makes a lab, with a cgroup of its own when `cgroup` (for cgroup programs). Recorded
     /// first, so that whatever a failure or a kill leaves is found and removed later.
     pub fn create(labs: &Path, cgroup: bool) -> Result<Lab, Error> {
-        require_root()?;
-        let id = record::new_id();
-        let record = Record::new(&id, labs);
-        let record_path = record::path(labs, &id);
-        record.write(&record_path)?;
-        let mut lab = Lab { record, record_path, cgroup: None, removed: false };
+        let mut lab = Lab::recorded(labs, None)?;
         lab.build(cgroup)?;
         Ok(lab)
+    }
+
+    /// No namespaces: the programs go on `iface` of the host (`gw run --iface`). Recorded all
+    /// the same, for `gw lab map`.
+    pub fn on_host(labs: &Path, iface: &str) -> Result<Lab, Error> {
+        Lab::recorded(labs, Some(iface))
+    }
+
+    fn recorded(labs: &Path, iface: Option<&str>) -> Result<Lab, Error> {
+        require_root()?;
+        let id = record::new_id();
+        let record = Record::new(&id, labs, iface);
+        let record_path = record::path(labs, &id);
+        record.write(&record_path)?;
+        Ok(Lab { record, record_path, cgroup: None, removed: false })
     }
 
     pub fn id(&self) -> &str {
         &self.record.id
     }
 
-    pub fn namespace(&self, role: Role) -> &str {
-        &self.record.namespaces[role as usize]
+    /// The namespace of `role`; none when the programs are on a host interface.
+    pub fn namespace(&self, role: Role) -> Option<&str> {
+        self.record.namespace(role)
+    }
+
+    /// The interface XDP and tc programs attach to: the gateway's towards the client, or the
+    /// host's named one.
+    pub fn iface(&self) -> &str {
+        self.record.iface.as_deref().unwrap_or(GATEWAY_IFACE)
     }
 
     pub fn cgroup(&self) -> Option<&Cgroup> {
@@ -145,7 +167,8 @@ impl Lab {
     }
 
     fn build(&mut self, with_cgroup: bool) -> Result<(), Error> {
-        let [client, gateway, server] = self.record.namespaces.clone();
+        let [client, gateway, server] = [Role::Client, Role::Gateway, Role::Server]
+            .map(|role| self.record.namespace(role).unwrap_or_default().to_string());
         for name in [&client, &gateway, &server] {
             netns::ip(&["netns", "add", name])?;
             netns::ip(&["-n", name, "link", "set", "lo", "up"])?;

@@ -14,8 +14,11 @@ pub struct Record {
     /// The gw that owns the lab, and when it started (a pid alone can be reused).
     pub pid: u32,
     pub started: u64,
-    /// Client, gateway, server.
-    pub namespaces: [String; 3],
+    /// Client, gateway, server; none when the programs are on a host interface.
+    pub namespaces: Vec<String>,
+    /// The host interface the programs are on (`gw run --iface`), instead of a lab's namespaces.
+    #[serde(default)]
+    pub iface: Option<String>,
     #[serde(default)]
     pub cgroup: Option<PathBuf>,
     /// Where gw mounted cgroup2 for the lab, when the host had no cgroup2 mounted.
@@ -28,18 +31,28 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(id: &str, labs: &Path) -> Record {
+    pub fn new(id: &str, labs: &Path, iface: Option<&str>) -> Record {
         let pid = std::process::id();
+        let namespaces = match iface {
+            Some(_) => Vec::new(),
+            None => ["client", "gateway", "server"].iter().map(|role| format!("gw-{id}-{role}")).collect(),
+        };
         Record {
             id: id.to_string(),
             pid,
             started: start_time(pid).unwrap_or(0),
-            namespaces: ["client", "gateway", "server"].map(|role| format!("gw-{id}-{role}")),
+            namespaces,
+            iface: iface.map(str::to_string),
             cgroup: None,
             mount: None,
             maps: BTreeMap::new(),
             labs: labs.to_path_buf(),
         }
+    }
+
+    /// The namespace of `role`; none for programs on a host interface.
+    pub fn namespace(&self, role: super::Role) -> Option<&str> {
+        self.namespaces.get(role as usize).map(String::as_str)
     }
 
     /// A directory of the lab's own (a cgroup2 mount point, when one is needed).
@@ -112,9 +125,10 @@ mod tests {
     #[test]
     fn a_record_of_this_process_is_alive_and_one_of_a_reused_pid_is_not() {
         let labs = Path::new("/nonexistent");
-        let mut record = Record::new("abc123", labs);
+        let mut record = Record::new("abc123", labs, None);
         assert!(record.alive());
-        assert_eq!(record.namespaces[1], "gw-abc123-gateway");
+        assert_eq!(record.namespace(crate::lab::Role::Gateway), Some("gw-abc123-gateway"));
+        assert_eq!(Record::new("abc123", labs, Some("eth0")).namespace(crate::lab::Role::Client), None);
         record.started += 1;
         assert!(!record.alive(), "same pid, another start: another process");
         assert_eq!(new_id().len(), 6);

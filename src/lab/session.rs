@@ -43,13 +43,17 @@ pub struct Session {
 }
 
 impl Session {
-    /// Makes the lab, loads `object` with its aya-log statements at `level` and attaches its
+    /// Makes the lab (or, with `iface`, only its record: the programs go on that host
+    /// interface), loads `object` with its aya-log statements at `level` and attaches its
     /// programs. Nothing is left behind when a step fails.
-    pub fn start(object: &Path, labs: &Path, level: log::LevelFilter) -> Result<Session, Error> {
+    pub fn start(object: &Path, labs: &Path, level: log::LevelFilter, iface: Option<&str>) -> Result<Session, Error> {
         super::require_root()?;
         let mut ebpf = kernel::open_logging(object, level)
             .map_err(|e| Error::Program(format!("loading {}: {e}", object.display())))?;
-        let mut lab = Lab::create(labs, attach::needs_cgroup(&ebpf))?;
+        let mut lab = match iface {
+            Some(iface) => Lab::on_host(labs, iface)?,
+            None => Lab::create(labs, attach::needs_cgroup(&ebpf))?,
+        };
         let logged = Arc::new(Mutex::new(Vec::new()));
         // An object without log statements has no log ring buffer: nothing to stream.
         let logger = aya_log::EbpfLogger::init_with_logger(&mut ebpf, Collector(Arc::clone(&logged))).ok();
@@ -61,9 +65,9 @@ impl Session {
         Ok(Session { lab, attachments, ebpf, logger, logged, last, echo: None, udp_stop })
     }
 
-    /// Starts the server's HTTP and UDP echoes.
+    /// Starts the server's HTTP and UDP echoes (a lab's, not a host interface's).
     pub fn serve(&mut self) -> Result<(), Error> {
-        let server = self.lab.namespace(Role::Server).to_string();
+        let Some(server) = self.lab.namespace(Role::Server).map(str::to_string) else { return Ok(()) };
         let bound = |source| Error::Namespace { name: server.clone(), source };
         let listener = netns::within(&server, || TcpListener::bind((SERVER, HTTP_PORT)))?.map_err(bound)?;
         self.echo = Some(Echo::on(listener, "server", 1).map_err(bound)?);
