@@ -78,10 +78,15 @@ pub fn show_key(bytes: &[u8], array: bool) -> String {
     if array { show(bytes) } else { bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ") }
 }
 
-/// A value as a person reads it: an integer when it fits one (a counter, a flag), else hex.
+/// A value as a person reads it: an integer when it fits one (a counter, a flag), a list of
+/// them for a struct of 8-byte counters (`[6, 774]`), else hex.
 pub fn show(bytes: &[u8]) -> String {
     match bytes.len() {
         1 | 2 | 4 | 8 => value::as_integer(bytes).to_string(),
+        n if n % 8 == 0 => {
+            let lanes: Vec<String> = bytes.chunks(8).map(|lane| value::as_integer(lane).to_string()).collect();
+            format!("[{}]", lanes.join(", "))
+        }
         _ => bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
     }
 }
@@ -174,5 +179,8 @@ mod tests {
         assert_eq!(changes[1].before.as_deref(), Some("2"));
         assert_eq!(changes[1].after.as_deref(), Some("5"));
         assert!(after.changes(&after).is_empty());
+        let counters = [6u64.to_le_bytes(), 774u64.to_le_bytes()].concat();
+        assert_eq!(show(&counters), "[6, 774]", "a struct of counters");
+        assert_eq!(show(&[1, 2, 3]), "01 02 03");
     }
 }
