@@ -297,8 +297,34 @@ fn ebpf_templates_build_their_object_and_loader() {
             assert!(run.stdout.contains("ok    verifier: "), "{id}: the verifier's pass\n{}", run.stdout);
             assert!(!run.stdout.contains("FAIL") && !run.stdout.contains("skip "), "{id}\n{}", run.stdout);
             assert!(run.stdout.contains(" passed, 0 failed"), "{id}\n{}", run.stdout);
+            if id == "cgroup-skb" && common::require::tools(&[("ip", "iproute2"), ("ping", "iputils-ping")]) {
+                cgroup_programs_in_the_lab(&gw, &root);
+            }
         }
     }
+}
+
+/// The cgroup-skb template in `gw run`'s lab: its programs on the lab's cgroup, which
+/// `gw lab exec` joins, so a ping from the client is counted both ways.
+fn cgroup_programs_in_the_lab(gw: &Gw, root: &Path) {
+    let mut run = gw.command(&["run"]);
+    run.current_dir(root);
+    let (mut child, lines) = spawn_lines(run);
+    let mut seen = Vec::new();
+    wait_for(&lines, &mut seen, |l| l == "ready; Ctrl-C to stop");
+    let all = seen.join("\n");
+    assert!(all.contains("attached count_egress (cgroup skb) on the lab's cgroup (egress"), "{all}");
+    let ping = gw.command(&["lab", "exec", "client", "--", "ping", "-c", "2", "-W", "1", "10.200.2.2"]).output();
+    assert!(ping.unwrap().status.success(), "the client reaches the server");
+    let traffic = gw.run(&["lab", "map", "TRAFFIC"]).ok().stdout.clone();
+    let packets = |direction: &str| -> u64 {
+        let line = traffic.lines().find_map(|l| l.strip_prefix(&format!("{direction} = ["))).unwrap_or_default();
+        line.split(',').next().and_then(|n| n.trim().parse().ok()).unwrap_or(0)
+    };
+    assert!(packets("0") >= 2 && packets("1") >= 2, "both ways counted:\n{traffic}");
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success(), "{}", seen.join("\n"));
 }
 
 /// Network namespaces and a veth pair, removed when dropped.
