@@ -80,9 +80,9 @@ pub struct DeploySection {
     #[serde(default)]
     pub cilium: CiliumSpec,
     #[serde(default)]
-    pub istio: crate::k8s::istio::IstioSpec,
+    pub istio: crate::k8s::spec::IstioSpec,
     #[serde(default, rename = "envoy-gateway")]
-    pub envoy_gateway: crate::k8s::envoy_gateway::EnvoyGatewaySpec,
+    pub envoy_gateway: crate::k8s::spec::EnvoyGatewaySpec,
 }
 
 impl GwToml {

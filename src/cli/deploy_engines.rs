@@ -4,7 +4,7 @@
 
 use crate::Result;
 use crate::cli::Terminal;
-use crate::cli::deploy::{Output, apply, write};
+use crate::cli::deploy_output::{Output, apply, write};
 use crate::k8s::envoy_gateway::{self, EnvoyGatewayOverrides};
 use crate::k8s::istio::{self, IstioOverrides};
 use crate::k8s::plugin;

@@ -10,6 +10,7 @@ mod clean;
 mod completions;
 mod deploy;
 mod deploy_engines;
+mod deploy_output;
 mod doctor;
 mod fetch;
 mod init;

@@ -4,29 +4,14 @@
 //! (checked against the manifest digest), or an HTTP URL (checked against the
 //! module's sha256), and serves it to its Envoys.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::plugin::Plugin;
+pub use super::spec::EnvoyGatewaySpec;
 use super::{Error, Manifest, names, schema};
 use crate::topology::spec::FilterKind;
 
 pub const ENGINE: &str = "gw deploy envoy-gateway";
-
-/// The keys of `[deploy.envoy-gateway]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnvoyGatewaySpec {
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    /// What the policy attaches to: `["Gateway/eg", "HTTPRoute/checkout"]`.
-    #[serde(default)]
-    pub target_refs: Vec<String>,
-    /// Have Envoy Gateway fetch the module from this http(s) URL instead of the pushed image.
-    pub module: Option<String>,
-    pub pull_secret: Option<String>,
-    #[serde(default)]
-    pub fail_open: bool,
-}
 
 /// Flags of `gw deploy envoy-gateway`; each, when given, wins over gw.toml.
 #[derive(Debug, Default)]

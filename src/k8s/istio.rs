@@ -5,38 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::plugin::Plugin;
+pub use super::spec::IstioSpec;
 use super::{Error, Manifest, names, schema};
 use crate::topology::spec::FilterKind;
-
-/// The keys of `[deploy.istio]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IstioSpec {
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    /// The workloads to run the filter in, by label: `{ app = "checkout" }`.
-    #[serde(default)]
-    pub selector: BTreeMap<String, String>,
-    /// Or the Gateways and Services to attach to: `["Gateway/ingress", "Service/checkout"]`.
-    #[serde(default)]
-    pub target_refs: Vec<String>,
-    /// Where in Envoy's filter chain: AUTHN, AUTHZ, STATS (default: Istio's, before the router).
-    pub phase: Option<String>,
-    /// Order among plugins of the same phase (higher first).
-    pub priority: Option<i32>,
-    /// The traffic it applies to: CLIENT, SERVER or CLIENT_AND_SERVER.
-    pub mode: Option<String>,
-    #[serde(default)]
-    pub ports: Vec<u16>,
-    /// A docker-registry Secret in the namespace, for a registry that needs credentials.
-    pub pull_secret: Option<String>,
-    /// Let traffic through when the module cannot be fetched or fails (default: fail closed).
-    #[serde(default)]
-    pub fail_open: bool,
-}
 
 /// Flags of `gw deploy istio`; each, when given, wins over gw.toml.
 #[derive(Debug, Default)]

@@ -1,6 +1,7 @@
-//! `[deploy.cilium]` in gw.toml, and the flags of `gw deploy cilium`, resolved
-//! into one request. Precedence: a flag, else gw.toml's key, else the default
-//! (namespace `default`, name `gw-<project>`, the module inline).
+//! `[deploy.cilium]`, `[deploy.istio]` and `[deploy.envoy-gateway]` in gw.toml;
+//! and the flags of `gw deploy cilium`, resolved into one request. Precedence:
+//! a flag, else gw.toml's key, else the default (namespace `default`, name
+//! `gw-<project>`, the module inline).
 
 use serde::Deserialize;
 
@@ -21,6 +22,49 @@ pub struct CiliumSpec {
     /// Only the Envoys of the nodes with these labels: `{ "kubernetes.io/os" = "linux" }`.
     #[serde(default)]
     pub node_selector: std::collections::BTreeMap<String, String>,
+}
+
+/// The keys of `[deploy.istio]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IstioSpec {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    /// The workloads to run the filter in, by label: `{ app = "checkout" }`.
+    #[serde(default)]
+    pub selector: std::collections::BTreeMap<String, String>,
+    /// Or the Gateways and Services to attach to: `["Gateway/ingress", "Service/checkout"]`.
+    #[serde(default)]
+    pub target_refs: Vec<String>,
+    /// Where in Envoy's filter chain: AUTHN, AUTHZ, STATS (default: Istio's, before the router).
+    pub phase: Option<String>,
+    /// Order among plugins of the same phase (higher first).
+    pub priority: Option<i32>,
+    /// The traffic it applies to: CLIENT, SERVER or CLIENT_AND_SERVER.
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    /// A docker-registry Secret in the namespace, for a registry that needs credentials.
+    pub pull_secret: Option<String>,
+    /// Let traffic through when the module cannot be fetched or fails (default: fail closed).
+    #[serde(default)]
+    pub fail_open: bool,
+}
+
+/// The keys of `[deploy.envoy-gateway]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvoyGatewaySpec {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    /// What the policy attaches to: `["Gateway/eg", "HTTPRoute/checkout"]`.
+    #[serde(default)]
+    pub target_refs: Vec<String>,
+    /// Have Envoy Gateway fetch the module from this http(s) URL instead of the pushed image.
+    pub module: Option<String>,
+    pub pull_secret: Option<String>,
+    #[serde(default)]
+    pub fail_open: bool,
 }
 
 /// What the command line says; each field, when given, wins over gw.toml.
