@@ -100,12 +100,21 @@ pub fn examine(settings: &Settings) -> Vec<Finding> {
     out.push(docker());
     out.extend(local_toolchain());
     out.push(match crate::k8s::kubectl::client_version() {
-        Some(version) => found("kubectl", Status::Ok, format!("{version}, for `gw deploy cilium --apply`"), None),
+        Some(version) => found("kubectl", Status::Ok, format!("{version}, for `gw deploy … --apply`"), None),
         None => found(
             "kubectl",
             Status::Note,
-            "not found (only `gw deploy cilium --apply` needs it)",
+            "not found (only `gw deploy … --apply` needs it)",
             Some("install kubectl: https://kubernetes.io/docs/tasks/tools/".into()),
+        ),
+    });
+    out.push(match crate::lab::netns::ip_version() {
+        Some(version) => found("ip", Status::Ok, format!("{version}, for `gw run`'s eBPF lab"), None),
+        None => found(
+            "ip",
+            Status::Note,
+            "not found (only `gw run` in an eBPF project needs it)",
+            Some("install iproute2 (`apt-get install iproute2`)".into()),
         ),
     });
     out

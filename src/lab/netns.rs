@@ -31,6 +31,13 @@ pub fn ip(args: &[&str]) -> Result<(), Error> {
     })
 }
 
+/// `ip -V`'s line (`ip utility, iproute2-6.1.0, …`), if iproute2 is installed.
+pub fn ip_version() -> Option<String> {
+    let output = Command::new("ip").arg("-V").output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    output.status.success().then(|| text.trim().split(", ").nth(1).unwrap_or(text.trim()).to_string())
+}
+
 /// Deletes the namespace if it exists; the links inside go with it.
 pub fn delete(name: &str) -> Result<(), Error> {
     if exists(name) { ip(&["netns", "del", name]) } else { Ok(()) }
