@@ -202,6 +202,10 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
     };
     let value = serde_json::to_value(&object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
     super::schema::check(super::schema::Crd::CiliumEnvoyConfig, &value)?;
+    let dangling = super::cilium_names::dangling(&value["spec"]["resources"], scope, &deployment.name);
+    if !dangling.is_empty() {
+        return Err(Error::Rendered { problems: dangling.join("; ") });
+    }
     let body = serde_norway::to_string(&object).expect("the CiliumEnvoyConfig serialises");
     let yaml = format!("# Written by gw deploy cilium from gw.toml; it writes the file again on every run.\n{body}");
     if yaml.len() > OBJECT_LIMIT {

@@ -3,6 +3,7 @@
 
 pub mod carry;
 pub mod cilium;
+mod cilium_names;
 pub mod envoy_gateway;
 pub mod istio;
 pub mod kubectl;
