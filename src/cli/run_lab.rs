@@ -84,6 +84,8 @@ pub fn run(
     settings: &Settings,
     terminal: &Terminal,
 ) -> Result<i32> {
+    // Before building: without root there will be no lab.
+    lab::require_root()?;
     let object = match build(project, toolchain, settings, terminal)? {
         Ok(object) => object,
         Err(code) => return Ok(code),
