@@ -487,6 +487,9 @@ fn istio_and_envoy_gateway_get_the_pushed_module_pinned_by_its_digest() {
         ("istio", vec!["--target-ref", "Deployment/x"], "a WasmPlugin targets Gateway, GatewayClass or Service"),
         ("envoy-gateway", vec![], "names nothing to attach the filter to"),
         ("envoy-gateway", vec!["--target-ref", "Service/x"], "an EnvoyExtensionPolicy targets Gateway"),
+        ("istio", vec!["--engine-version", "1.12"], "gw carries the CRD of Istio 1.30 only"),
+        ("envoy-gateway", vec!["--target-ref", "Gateway/eg", "--engine-version", "1.2"], "Envoy Gateway 1.9 only"),
+        ("cilium", vec!["--service", "a", "--engine-version", "1.14"], "Cilium 1.17 only"),
     ] {
         deploy_to(&gw, &root, engine, &args).fails_with(2, says);
     }

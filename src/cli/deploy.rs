@@ -56,6 +56,9 @@ struct CiliumArgs {
     /// Only the Envoys of nodes with this label; repeatable (all must match).
     #[arg(long, value_name = "KEY=VALUE")]
     node_selector: Vec<String>,
+    /// The Cilium release the cluster runs (e.g. 1.17): refused unless gw carries its CRD.
+    #[arg(long, value_name = "X.Y")]
+    engine_version: Option<String>,
 }
 
 pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> {
@@ -72,6 +75,7 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         module_url: args.module_url,
         clusterwide: args.clusterwide,
         node_selector: args.node_selector,
+        engine_version: args.engine_version,
     };
     let (resolved, manifest) = k8s::cilium_manifest(&project, overrides)?;
     let path = write(&args.output, &project, "cilium", (&manifest.file_name, &manifest.yaml), settings)?;

@@ -54,6 +54,9 @@ pub struct IstioArgs {
     /// Let traffic through when the module cannot be fetched or fails (default: fail closed).
     #[arg(long)]
     fail_open: bool,
+    /// The engine release the cluster runs (e.g. 1.30): refused unless gw carries its CRD.
+    #[arg(long, value_name = "X.Y")]
+    engine_version: Option<String>,
 }
 
 pub fn run_istio(args: IstioArgs, settings: &Settings, terminal: &Terminal) -> Result<i32> {
@@ -71,6 +74,7 @@ pub fn run_istio(args: IstioArgs, settings: &Settings, terminal: &Terminal) -> R
         ports: args.ports,
         pull_secret: args.pull_secret,
         fail_open: args.fail_open,
+        engine_version: args.engine_version,
     };
     let manifest = istio::manifest(spec, flags, &plugin)?;
     let path = write(&args.output, &project, "istio", (&manifest.file_name, &manifest.yaml), settings)?;
@@ -115,6 +119,9 @@ pub struct EnvoyGatewayArgs {
     /// Let requests through when the module cannot be fetched or fails (default: fail closed).
     #[arg(long)]
     fail_open: bool,
+    /// The engine release the cluster runs (e.g. 1.30): refused unless gw carries its CRD.
+    #[arg(long, value_name = "X.Y")]
+    engine_version: Option<String>,
 }
 
 pub fn run_envoy_gateway(args: EnvoyGatewayArgs, settings: &Settings, terminal: &Terminal) -> Result<i32> {
@@ -128,6 +135,7 @@ pub fn run_envoy_gateway(args: EnvoyGatewayArgs, settings: &Settings, terminal: 
         module_url: args.module_url,
         pull_secret: args.pull_secret,
         fail_open: args.fail_open,
+        engine_version: args.engine_version,
     };
     let manifest = envoy_gateway::manifest(spec, flags, &plugin)?;
     let path = write(&args.output, &project, "envoy-gateway", (&manifest.file_name, &manifest.yaml), settings)?;

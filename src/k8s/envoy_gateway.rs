@@ -22,6 +22,7 @@ pub struct EnvoyGatewayOverrides {
     pub module_url: Option<String>,
     pub pull_secret: Option<String>,
     pub fail_open: bool,
+    pub engine_version: Option<String>,
 }
 
 /// The kinds an EnvoyExtensionPolicy may target (all in gateway.networking.k8s.io).
@@ -97,6 +98,11 @@ struct Http {
 /// CRD before it is returned.
 pub fn manifest(spec: EnvoyGatewaySpec, flags: EnvoyGatewayOverrides, plugin: &Plugin) -> Result<Manifest, Error> {
     let section = "[deploy.envoy-gateway]";
+    let crd = schema::Crd::EnvoyExtensionPolicy;
+    match (&flags.engine_version, &spec.version) {
+        (Some(v), _) => schema::require_version(crd, Some(v), "--engine-version")?,
+        (None, v) => schema::require_version(crd, v.as_deref(), "[deploy.envoy-gateway] version")?,
+    }
     let bad =
         |place: &str, value: &str, reason: String| Error::Input { place: place.into(), value: value.into(), reason };
     let (namespace, name) =

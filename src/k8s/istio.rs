@@ -25,6 +25,7 @@ pub struct IstioOverrides {
     pub ports: Vec<u16>,
     pub pull_secret: Option<String>,
     pub fail_open: bool,
+    pub engine_version: Option<String>,
 }
 
 pub const ENGINE: &str = "gw deploy istio";
@@ -95,6 +96,10 @@ struct Port {
 /// The WasmPlugin for `plugin`, flags over gw.toml, checked against Istio's CRD before it is
 /// returned.
 pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Result<Manifest, Error> {
+    match (&flags.engine_version, &spec.version) {
+        (Some(v), _) => schema::require_version(schema::Crd::IstioWasmPlugin, Some(v), "--engine-version")?,
+        (None, v) => schema::require_version(schema::Crd::IstioWasmPlugin, v.as_deref(), "[deploy.istio] version")?,
+    }
     let pushed = plugin.pushed(ENGINE)?;
     let bad =
         |place: &str, value: &str, reason: String| Error::Input { place: place.into(), value: value.into(), reason };

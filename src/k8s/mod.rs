@@ -39,6 +39,10 @@ pub enum Error {
     Config { origin: String, reason: String },
     #[error("{image} was pushed with credentials, so pulling it needs them too, and no pull secret is named")]
     NoPullSecret { image: String },
+    #[error(
+        "{place} {given:?}: gw carries the CRD of {engine} {known} only, and cannot check an object for {engine} {given}"
+    )]
+    UnknownEngineVersion { engine: &'static str, given: String, place: String, known: String },
     #[error("the {kind} does not match its CRD's schema ({crd}):\n{}", problems.join("\n"))]
     Schema { kind: &'static str, crd: &'static str, problems: Vec<String> },
     #[error(
@@ -72,6 +76,7 @@ impl crate::diagnose::Diagnose for Error {
             | Error::PushedStale { .. }
             | Error::Config { .. }
             | Error::NoPullSecret { .. }
+            | Error::UnknownEngineVersion { .. }
             | Error::NoFilters { .. }
             | Error::TooLarge { .. }
             | Error::Project(_) => true,
@@ -107,6 +112,9 @@ impl crate::diagnose::Diagnose for Error {
             Error::NotPushed { .. } | Error::PushedStale { .. } => {
                 Some("publish it first: gw push REGISTRY/REPOSITORY:TAG (docs/publishing.md)".into())
             }
+            Error::UnknownEngineVersion { known, .. } => Some(format!(
+                "name a release gw carries ({known}), or leave the version out to check against it"
+            )),
             Error::NoPullSecret { .. } => Some(
                 "create a docker-registry Secret in the namespace and name it: --pull-secret NAME                  (or pull_secret = \"NAME\" in gw.toml)"
                     .into(),

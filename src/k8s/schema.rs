@@ -37,6 +37,15 @@ impl Crd {
         }
     }
 
+    /// The engine, and the releases (major.minor) whose CRD the pinned schema is.
+    pub fn engine(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            Crd::IstioWasmPlugin => ("Istio", &["1.30"]),
+            Crd::EnvoyExtensionPolicy => ("Envoy Gateway", &["1.9"]),
+            Crd::CiliumEnvoyConfig => ("Cilium", &["1.17"]),
+        }
+    }
+
     fn schema(self) -> &'static str {
         match self {
             Crd::IstioWasmPlugin => include_str!("crds/istio-wasmplugin.json"),
@@ -49,6 +58,23 @@ impl Crd {
 pub const ISTIO: &str = "wasmplugins.extensions.istio.io v1alpha1, Istio 1.30.3";
 pub const ENVOY_GATEWAY: &str = "envoyextensionpolicies.gateway.envoyproxy.io v1alpha1, Envoy Gateway 1.9.0";
 pub const CILIUM: &str = "ciliumenvoyconfigs.cilium.io v2, Cilium 1.17.6";
+
+/// Refuses an engine version (`1.30`, `1.30.3`, `v1.9.0`) whose CRD gw does not carry: it could
+/// not vouch for what that release accepts.
+pub fn require_version(crd: Crd, version: Option<&str>, place: &str) -> Result<(), Error> {
+    let Some(given) = version else { return Ok(()) };
+    let (engine, known) = crd.engine();
+    let minor: String = given.trim_start_matches('v').split('.').take(2).collect::<Vec<_>>().join(".");
+    if known.contains(&minor.as_str()) {
+        return Ok(());
+    }
+    Err(Error::UnknownEngineVersion {
+        engine,
+        given: given.to_string(),
+        place: place.to_string(),
+        known: known.join(", "),
+    })
+}
 
 /// Every problem of `object` against its CRD, each with the field's path.
 pub fn check(crd: Crd, object: &Value) -> Result<(), Error> {
@@ -203,6 +229,15 @@ mod tests {
     fn fails(crd: Crd, object: &Value, expected: &str) {
         let problems = problems(crd, object).join("\n");
         assert!(problems.contains(expected), "expected {expected:?} in:\n{problems}");
+    }
+
+    #[test]
+    fn only_the_pinned_releases_are_vouched_for() {
+        assert!(require_version(Crd::IstioWasmPlugin, None, "x").is_ok());
+        assert!(require_version(Crd::IstioWasmPlugin, Some("1.30.3"), "x").is_ok());
+        assert!(require_version(Crd::EnvoyExtensionPolicy, Some("v1.9.0"), "x").is_ok());
+        let e = require_version(Crd::IstioWasmPlugin, Some("1.12"), "--engine-version").unwrap_err().to_string();
+        assert!(e.contains("--engine-version \"1.12\"") && e.contains("Istio 1.30"), "{e}");
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct CiliumSpec {
     #[serde(default)]
     pub services: Vec<String>,
     pub module: Option<String>,
+    /// The Cilium release the cluster runs (major.minor): checked to be one gw carries the CRD of.
+    pub version: Option<String>,
     /// A CiliumClusterwideEnvoyConfig (cluster-scoped) instead of a namespaced one.
     #[serde(default)]
     pub clusterwide: bool,
@@ -49,6 +51,8 @@ pub struct IstioSpec {
     /// Let traffic through when the module cannot be fetched or fails (default: fail closed).
     #[serde(default)]
     pub fail_open: bool,
+    /// The Istio release the cluster runs (major.minor): checked to be one gw carries the CRD of.
+    pub version: Option<String>,
 }
 
 /// The keys of `[deploy.envoy-gateway]`.
@@ -65,6 +69,8 @@ pub struct EnvoyGatewaySpec {
     pub pull_secret: Option<String>,
     #[serde(default)]
     pub fail_open: bool,
+    /// The Envoy Gateway release the cluster runs (major.minor): checked as for Istio.
+    pub version: Option<String>,
 }
 
 /// What the command line says; each field, when given, wins over gw.toml.
@@ -77,6 +83,7 @@ pub struct Overrides {
     pub clusterwide: bool,
     /// `KEY=VALUE`, repeatable.
     pub node_selector: Vec<String>,
+    pub engine_version: Option<String>,
 }
 
 /// A Kubernetes Service whose traffic passes the filters, optionally on one
@@ -169,6 +176,11 @@ pub fn resolve(spec: CiliumSpec, overrides: Overrides, project: &str) -> Result<
         node_selector.insert(key, value);
     }
     let clusterwide = overrides.clusterwide || spec.clusterwide;
+    let crd = super::schema::Crd::CiliumEnvoyConfig;
+    match (overrides.engine_version, spec.version) {
+        (Some(v), _) => super::schema::require_version(crd, Some(&v), "--engine-version")?,
+        (None, v) => super::schema::require_version(crd, v.as_deref(), "[deploy.cilium] version")?,
+    }
     Ok(Resolved { namespace, name: name.0, targets, module, clusterwide, node_selector })
 }
 
