@@ -307,11 +307,7 @@ fn ebpf_templates_build_their_object_and_loader() {
 /// The cgroup-skb template in `gw run`'s lab: its programs on the lab's cgroup, which
 /// `gw lab exec` joins, so a ping from the client is counted both ways.
 fn cgroup_programs_in_the_lab(gw: &Gw, root: &Path) {
-    let mut run = gw.command(&["run"]);
-    run.current_dir(root);
-    let (mut child, lines) = spawn_lines(run);
-    let mut seen = Vec::new();
-    wait_for(&lines, &mut seen, |l| l == "ready; Ctrl-C to stop");
+    let (mut child, _, seen, _) = start_lab(gw, root, &[]);
     let all = seen.join("\n");
     assert!(all.contains("attached count_egress (cgroup skb) on the lab's cgroup (egress"), "{all}");
     let ping = gw.command(&["lab", "exec", "client", "--", "ping", "-c", "2", "-W", "1", "10.200.2.2"]).output();
@@ -480,6 +476,25 @@ fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, predicate: i
     }
 }
 
+/// `gw run ARGS` in the eBPF project at `root`, once its lab is ready: the child, its lines, the
+/// lines so far, and the lab's id.
+fn start_lab(
+    gw: &Gw,
+    root: &Path,
+    args: &[&str],
+) -> (std::process::Child, mpsc::Receiver<String>, Vec<String>, String) {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    let mut run = gw.command(&all);
+    run.current_dir(root);
+    let (child, lines) = spawn_lines(run);
+    let mut seen = Vec::new();
+    let header = wait_for(&lines, &mut seen, |l| l.starts_with("lab ") && l.contains("client 10.200.1.2"));
+    let id = header[4..10].to_string();
+    wait_for(&lines, &mut seen, |l| l == "ready; Ctrl-C to stop");
+    (child, lines, seen, id)
+}
+
 fn lab_namespaces(id: &str) -> Vec<String> {
     let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
     String::from_utf8_lossy(&out.stdout)
@@ -493,14 +508,8 @@ fn lab_namespaces(id: &str) -> Vec<String> {
 /// sends on request, a source blocked and let through again from another terminal with
 /// `gw lab map` (no restart), the drop counter live, and nothing left after Ctrl-C or a kill.
 fn lab_at_work(gw: &Gw, root: &Path) {
-    let mut run =
-        gw.command(&["run", "--ping", "--curl", "http://10.200.2.2:8080/hello", "--udp", "hi", "--bpf-log", "debug"]);
-    run.current_dir(root);
-    let (mut child, lines) = spawn_lines(run);
-    let mut seen = Vec::new();
-    let header = wait_for(&lines, &mut seen, |l| l.starts_with("lab ") && l.contains("client 10.200.1.2"));
-    let id = header[4..10].to_string();
-    wait_for(&lines, &mut seen, |l| l == "ready; Ctrl-C to stop");
+    let traffic = ["--ping", "--curl", "http://10.200.2.2:8080/hello", "--udp", "hi", "--bpf-log", "debug"];
+    let (mut child, lines, mut seen, id) = start_lab(gw, root, &traffic);
     let all = seen.join("\n");
     assert!(all.contains("attached xdp_policy (XDP) on gateway eth0 ingress"), "{all}");
     for line in ["client ▸ ping: ok", "client ▸ curl: ok", "\"path\": \"/hello\"", "client ▸ udp: answered \"hi\""]
@@ -551,13 +560,7 @@ fn lab_at_work(gw: &Gw, root: &Path) {
     gw.run(&["lab", "exec", "client", "--", "true"]).fails_with(2, "no lab is running");
 
     // A killed gw leaves its lab; the next gw clean removes it.
-    let mut run = gw.command(&["run"]);
-    run.current_dir(root);
-    let (mut child, lines) = spawn_lines(run);
-    let mut seen = Vec::new();
-    let header = wait_for(&lines, &mut seen, |l| l.starts_with("lab ") && l.contains("client 10.200.1.2"));
-    let id = header[4..10].to_string();
-    wait_for(&lines, &mut seen, |l| l == "ready; Ctrl-C to stop");
+    let (mut child, _, _, id) = start_lab(gw, root, &[]);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(lab_namespaces(&id).len(), 3, "a kill leaves the namespaces for later");

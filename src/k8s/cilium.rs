@@ -51,24 +51,6 @@ pub struct CiliumConfig {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Object {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata,
-    spec: Spec,
-}
-
-#[derive(Serialize)]
-struct Metadata {
-    name: String,
-    /// None for the clusterwide kind, which is cluster-scoped.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    namespace: Option<String>,
-    labels: BTreeMap<&'static str, &'static str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct Spec {
     /// Services whose traffic Cilium redirects to a listener.
     services: Vec<ServiceListener>,
@@ -190,14 +172,11 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
 
     let node_selector =
         (!deployment.node_selector.is_empty()).then(|| NodeSelector { match_labels: deployment.node_selector.clone() });
-    let object = Object {
+    let object = super::Object {
         api_version: "cilium.io/v2",
         kind: if deployment.clusterwide { "CiliumClusterwideEnvoyConfig" } else { "CiliumEnvoyConfig" },
-        metadata: Metadata {
-            name: deployment.name.clone(),
-            namespace: (!deployment.clusterwide).then(|| namespace.clone()),
-            labels: BTreeMap::from([("app.kubernetes.io/managed-by", "gw")]),
-        },
+        // The clusterwide kind is cluster-scoped.
+        metadata: super::Metadata::new(&deployment.name, (!deployment.clusterwide).then_some(namespace.as_str())),
         spec: Spec { services, backend_services, resources, node_selector },
     };
     let value = serde_json::to_value(&object).map_err(|e| Error::Rendered { problems: e.to_string() })?;

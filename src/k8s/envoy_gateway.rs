@@ -32,15 +32,6 @@ const GATEWAY_API: &str = "gateway.networking.k8s.io";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Object {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: super::Metadata,
-    spec: Spec,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct Spec {
     target_refs: Vec<TargetRef>,
     wasm: Vec<Wasm>,
@@ -153,10 +144,10 @@ pub fn manifest(spec: EnvoyGatewaySpec, flags: EnvoyGatewayOverrides, plugin: &P
         config: plugin.config.clone(),
         fail_open: flags.fail_open || spec.fail_open,
     };
-    let object = Object {
+    let object = super::Object {
         api_version: "gateway.envoyproxy.io/v1alpha1",
         kind: "EnvoyExtensionPolicy",
-        metadata: super::Metadata::new(&name, &namespace),
+        metadata: super::Metadata::new(&name, Some(&namespace)),
         spec: Spec { target_refs, wasm: vec![wasm] },
     };
     let value = serde_json::to_value(&object).map_err(|e| Error::Rendered { problems: e.to_string() })?;

@@ -37,15 +37,6 @@ const TARGET_KINDS: [(&str, &str); 3] =
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Object {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: super::Metadata,
-    spec: Spec,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct Spec {
     url: String,
     sha256: String,
@@ -172,10 +163,10 @@ pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Resu
         }
         other => other.clone(),
     };
-    let object = Object {
+    let object = super::Object {
         api_version: "extensions.istio.io/v1alpha1",
         kind: "WasmPlugin",
-        metadata: super::Metadata::new(&name, &namespace),
+        metadata: super::Metadata::new(&name, Some(&namespace)),
         spec: Spec {
             url: format!("oci://{}", pushed.image),
             sha256: pushed.digest_hex().to_string(),

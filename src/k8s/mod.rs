@@ -133,19 +133,32 @@ pub struct Manifest {
     pub yaml: String,
 }
 
+/// Every object gw writes: its type, its metadata and the engine's spec.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Object<S> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: Metadata,
+    pub spec: S,
+}
+
 /// The metadata of every object gw writes.
 #[derive(Debug, serde::Serialize)]
 pub(crate) struct Metadata {
     name: String,
-    namespace: String,
+    /// None for a cluster-scoped kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
     labels: std::collections::BTreeMap<&'static str, &'static str>,
 }
 
 impl Metadata {
-    pub(crate) fn new(name: &str, namespace: &str) -> Metadata {
+    /// `namespace` None: a cluster-scoped object.
+    pub(crate) fn new(name: &str, namespace: Option<&str>) -> Metadata {
         Metadata {
             name: name.to_string(),
-            namespace: namespace.to_string(),
+            namespace: namespace.map(str::to_string),
             labels: [("app.kubernetes.io/managed-by", "gw")].into(),
         }
     }
