@@ -90,7 +90,8 @@ pub fn attach_all(ebpf: &mut Ebpf, lab: &Lab) -> Result<Attachments, Error> {
                     continue;
                 };
                 let direction = p.expected_attach_type().unwrap_or(CgroupSkbAttachType::Ingress);
-                p.attach(cgroup.open()?, direction, CgroupAttachMode::Single).map_err(|e| failed("attaching", &e))?;
+                let dir = super::cgroup::open(cgroup)?;
+                p.attach(dir, direction, CgroupAttachMode::Single).map_err(|e| failed("attaching", &e))?;
                 let way = if matches!(direction, CgroupSkbAttachType::Egress) { "egress" } else { "ingress" };
                 format!("the lab's cgroup ({way}; gw lab exec joins it)")
             }

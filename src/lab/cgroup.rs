@@ -9,38 +9,25 @@ use std::path::{Path, PathBuf};
 
 use super::Error;
 
-pub struct Cgroup {
-    path: PathBuf,
-    mount: Option<PathBuf>,
+/// A new cgroup for lab `id`: its path, and gw's cgroup2 mount under `lab_dir` when the host
+/// had none.
+pub fn create(lab_dir: &Path, id: &str) -> Result<(PathBuf, Option<PathBuf>), Error> {
+    let (root, mount) = match host_cgroup2() {
+        Some(root) => (root, None),
+        None => {
+            let at = lab_dir.join("cgroup2");
+            mount_cgroup2(&at)?;
+            (at.clone(), Some(at))
+        }
+    };
+    let path = root.join(format!("gw-lab-{id}"));
+    std::fs::create_dir(&path).map_err(|source| Error::Cgroup { path: path.clone(), source })?;
+    Ok((path, mount))
 }
 
-impl Cgroup {
-    pub fn create(lab_dir: &Path, id: &str) -> Result<Cgroup, Error> {
-        let (root, mount) = match host_cgroup2() {
-            Some(root) => (root, None),
-            None => {
-                let at = lab_dir.join("cgroup2");
-                mount_cgroup2(&at)?;
-                (at.clone(), Some(at))
-            }
-        };
-        let path = root.join(format!("gw-lab-{id}"));
-        std::fs::create_dir(&path).map_err(|source| Error::Cgroup { path: path.clone(), source })?;
-        Ok(Cgroup { path, mount })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn mount(&self) -> Option<&Path> {
-        self.mount.as_deref()
-    }
-
-    /// The directory, opened as programs are attached to it.
-    pub fn open(&self) -> Result<File, Error> {
-        File::open(&self.path).map_err(|source| Error::Cgroup { path: self.path.clone(), source })
-    }
+/// The cgroup's directory, opened as programs are attached to it.
+pub fn open(path: &Path) -> Result<File, Error> {
+    File::open(path).map_err(|source| Error::Cgroup { path: path.to_path_buf(), source })
 }
 
 /// Stops the processes left in it, removes it, and unmounts gw's cgroup2 mount.

@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::diagnose::Diagnose;
-pub use cgroup::Cgroup;
 pub use record::Record;
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +113,6 @@ pub const GATEWAY_IFACE: &str = "eth0";
 pub struct Lab {
     pub record: Record,
     record_path: PathBuf,
-    cgroup: Option<Cgroup>,
     removed: bool,
 }
 
@@ -139,11 +137,7 @@ impl Lab {
         let record = Record::new(&id, labs, iface);
         let record_path = record::path(labs, &id);
         record.write(&record_path)?;
-        Ok(Lab { record, record_path, cgroup: None, removed: false })
-    }
-
-    pub fn id(&self) -> &str {
-        &self.record.id
+        Ok(Lab { record, record_path, removed: false })
     }
 
     /// The namespace of `role`; none when the programs are on a host interface.
@@ -157,8 +151,9 @@ impl Lab {
         self.record.iface.as_deref().unwrap_or(GATEWAY_IFACE)
     }
 
-    pub fn cgroup(&self) -> Option<&Cgroup> {
-        self.cgroup.as_ref()
+    /// The lab's cgroup, when its programs need one.
+    pub fn cgroup(&self) -> Option<&Path> {
+        self.record.cgroup.as_deref()
     }
 
     /// Saves what the running lab offers to `gw lab` (its maps' ids).
@@ -186,10 +181,9 @@ impl Lab {
         netns::ip(&["-n", &server, "route", "add", "default", "via", &GATEWAY_SERVER_SIDE.to_string()])?;
         netns::within(&gateway, forward)?.map_err(|source| Error::Namespace { name: gateway.clone(), source })?;
         if with_cgroup {
-            let cgroup = Cgroup::create(&self.record.dir(), &self.record.id)?;
-            self.record.cgroup = Some(cgroup.path().to_path_buf());
-            self.record.mount = cgroup.mount().map(Path::to_path_buf);
-            self.cgroup = Some(cgroup);
+            let (path, mount) = cgroup::create(&self.record.dir(), &self.record.id)?;
+            self.record.cgroup = Some(path);
+            self.record.mount = mount;
             self.save()?;
         }
         Ok(())
