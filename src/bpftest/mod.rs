@@ -173,7 +173,7 @@ fn entry_difference(
     found: Option<Vec<Vec<u8>>>,
     at: &str,
 ) -> Result<Option<String>, String> {
-    let key = hex(&entry.key.bytes().unwrap_or_default());
+    let key = value::spaced_hex(&entry.key.bytes().unwrap_or_default());
     Ok(match (entry.absent, &entry.value, found) {
         (true, _, None) => None,
         (true, _, Some(_)) => Some(format!("{map}[{key}]: expected no entry, found one")),
@@ -228,7 +228,8 @@ fn packet_difference(want: &[u8], got: &[u8]) -> Option<String> {
         return None;
     }
     let at = want.iter().zip(got).position(|(a, b)| a != b).unwrap_or(want.len().min(got.len()));
-    let around = |bytes: &[u8]| hex(&bytes[at.saturating_sub(4).min(bytes.len())..(at + 12).min(bytes.len())]);
+    let around =
+        |bytes: &[u8]| value::spaced_hex(&bytes[at.saturating_sub(4).min(bytes.len())..(at + 12).min(bytes.len())]);
     Some(format!(
         "packet: expected {} bytes, got {}; first difference at byte {at}: expected …{}…, got …{}…",
         want.len(),
@@ -240,11 +241,7 @@ fn packet_difference(want: &[u8], got: &[u8]) -> Option<String> {
 
 /// A value as a number when it is one (up to 8 bytes, the CPU's order), else its bytes.
 fn shown(bytes: &[u8]) -> String {
-    if bytes.len() <= 8 { value::as_integer(bytes).to_string() } else { hex(bytes) }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+    if bytes.len() <= 8 { value::as_integer(bytes).to_string() } else { value::spaced_hex(bytes) }
 }
 
 const XDP: &[&str] = &["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"];

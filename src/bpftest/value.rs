@@ -103,6 +103,11 @@ pub fn hex(text: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// Bytes as `0a c8 00 01`, the form [`hex`] reads.
+pub fn spaced_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
 /// Per-CPU values added up: counters and structs of counters, lane by lane (8-byte lanes, or
 /// 4, 2, 1 when the value's size is not a multiple of 8), wrapping as the counters would.
 pub fn sum_over_cpus(cpus: &[Vec<u8>]) -> Vec<u8> {

@@ -75,7 +75,7 @@ impl Snapshot {
 
 /// An array's index as a number, any other key as its bytes in hex (an address, a tuple).
 pub fn show_key(bytes: &[u8], array: bool) -> String {
-    if array { show(bytes) } else { bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ") }
+    if array { show(bytes) } else { value::spaced_hex(bytes) }
 }
 
 /// A value as a person reads it: an integer when it fits one (a counter, a flag), a list of
@@ -87,7 +87,7 @@ pub fn show(bytes: &[u8]) -> String {
             let lanes: Vec<String> = bytes.chunks(8).map(|lane| value::as_integer(lane).to_string()).collect();
             format!("[{}]", lanes.join(", "))
         }
-        _ => bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+        _ => value::spaced_hex(bytes),
     }
 }
 
