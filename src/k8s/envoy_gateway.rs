@@ -7,11 +7,13 @@
 use serde::Serialize;
 
 use super::plugin::Plugin;
+use super::refs::{self, TargetRef};
 pub use super::spec::EnvoyGatewaySpec;
-use super::{Error, Manifest, names, schema};
+use super::{Error, Manifest, schema};
 use crate::topology::spec::FilterKind;
 
 pub const ENGINE: &str = "gw deploy envoy-gateway";
+const SECTION: &str = "[deploy.envoy-gateway]";
 
 /// Flags of `gw deploy envoy-gateway`; each, when given, wins over gw.toml.
 #[derive(Debug, Default)]
@@ -25,23 +27,23 @@ pub struct EnvoyGatewayOverrides {
     pub engine_version: Option<String>,
 }
 
-/// The kinds an EnvoyExtensionPolicy may target (all in gateway.networking.k8s.io).
-const TARGET_KINDS: [&str; 7] =
-    ["Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute", "UDPRoute", "TCPRoute", "TLSRoute"];
 const GATEWAY_API: &str = "gateway.networking.k8s.io";
+/// The kinds an EnvoyExtensionPolicy may target, all in the Gateway API's group.
+const TARGET_KINDS: [(&str, &str); 7] = [
+    ("Gateway", GATEWAY_API),
+    ("ListenerSet", GATEWAY_API),
+    ("HTTPRoute", GATEWAY_API),
+    ("GRPCRoute", GATEWAY_API),
+    ("UDPRoute", GATEWAY_API),
+    ("TCPRoute", GATEWAY_API),
+    ("TLSRoute", GATEWAY_API),
+];
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Spec {
     target_refs: Vec<TargetRef>,
     wasm: Vec<Wasm>,
-}
-
-#[derive(Serialize)]
-struct TargetRef {
-    group: &'static str,
-    kind: &'static str,
-    name: String,
 }
 
 #[derive(Serialize)]
@@ -88,37 +90,22 @@ struct Http {
 /// The EnvoyExtensionPolicy for `plugin`, flags over gw.toml, checked against Envoy Gateway's
 /// CRD before it is returned.
 pub fn manifest(spec: EnvoyGatewaySpec, flags: EnvoyGatewayOverrides, plugin: &Plugin) -> Result<Manifest, Error> {
-    let section = "[deploy.envoy-gateway]";
     let crd = schema::Crd::EnvoyExtensionPolicy;
-    match (&flags.engine_version, &spec.version) {
-        (Some(v), _) => schema::require_version(crd, Some(v), "--engine-version")?,
-        (None, v) => schema::require_version(crd, v.as_deref(), "[deploy.envoy-gateway] version")?,
-    }
-    let bad =
-        |place: &str, value: &str, reason: String| Error::Input { place: place.into(), value: value.into(), reason };
+    schema::require_version(crd, flags.engine_version.as_deref(), spec.version.as_deref(), SECTION)?;
     let (namespace, name) =
-        super::place((flags.namespace, spec.namespace), (flags.name, spec.name), &plugin.name, section)?;
-    let (refs, place) = if flags.target_refs.is_empty() {
-        (spec.target_refs, "[deploy.envoy-gateway] target_refs")
-    } else {
-        (flags.target_refs, "--target-ref")
-    };
-    if refs.is_empty() {
+        super::place((flags.namespace, spec.namespace), (flags.name, spec.name), &plugin.name, SECTION)?;
+    let object = "an EnvoyExtensionPolicy";
+    let (target_refs, _) = refs::target_refs(flags.target_refs, spec.target_refs, SECTION, &TARGET_KINDS, object)?;
+    if target_refs.is_empty() {
         return Err(Error::NoTarget { engine: ENGINE });
     }
-    let target_refs =
-        refs.iter().map(|text| target_ref(text).map_err(|e| bad(place, text, e))).collect::<Result<Vec<_>, _>>()?;
     if plugin.kind != FilterKind::Http {
         return Err(Error::Config {
             origin: "the project's filter".into(),
             reason: "is not an HTTP filter, and an EnvoyExtensionPolicy runs HTTP filters".into(),
         });
     }
-    let pull_secret = flags.pull_secret.or(spec.pull_secret);
-    if let Some(secret) = &pull_secret {
-        names::subdomain(secret)
-            .map_err(|e| bad("--pull-secret / pull_secret", secret, format!("is not a Secret name: it {e}")))?;
-    }
+    let pull_secret = refs::pull_secret(flags.pull_secret, spec.pull_secret)?;
     let code = match (flags.module_url, spec.module) {
         (Some(url), _) => http(&url, "--module-url", plugin)?,
         (None, Some(url)) => http(&url, "[deploy.envoy-gateway] module", plugin)?,
@@ -165,15 +152,4 @@ fn http(url: &str, place: &str, plugin: &Plugin) -> Result<Code, Error> {
     };
     let http = Http { url: url.to_string(), sha256: plugin.module_sha256.clone() };
     Ok(Code { kind: "HTTP", image: None, http: Some(http) })
-}
-
-/// `Gateway/eg`, `HTTPRoute/checkout`.
-fn target_ref(text: &str) -> Result<TargetRef, String> {
-    let (kind, name) = text.split_once('/').ok_or("is not KIND/NAME, e.g. Gateway/eg or HTTPRoute/checkout")?;
-    let kind = TARGET_KINDS
-        .iter()
-        .find(|k| **k == kind)
-        .ok_or_else(|| format!("names kind {kind:?}; an EnvoyExtensionPolicy targets {}", TARGET_KINDS.join(", ")))?;
-    names::subdomain(name).map_err(|e| format!("names {name:?}, which is not a resource name: it {e}"))?;
-    Ok(TargetRef { group: GATEWAY_API, kind, name: name.to_string() })
 }

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::plugin::Plugin;
+use super::refs::{self, TargetRef};
 pub use super::spec::IstioSpec;
-use super::{Error, Manifest, names, schema};
+use super::{Error, Manifest, schema};
 use crate::topology::spec::FilterKind;
 
 /// Flags of `gw deploy istio`; each, when given, wins over gw.toml.
@@ -29,6 +30,7 @@ pub struct IstioOverrides {
 }
 
 pub const ENGINE: &str = "gw deploy istio";
+const SECTION: &str = "[deploy.istio]";
 pub const PHASES: [&str; 4] = ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"];
 pub const MODES: [&str; 4] = ["CLIENT", "SERVER", "CLIENT_AND_SERVER", "UNDEFINED"];
 /// The kinds a WasmPlugin's targetRefs may name, with their API group.
@@ -66,13 +68,6 @@ struct Selector {
 }
 
 #[derive(Serialize)]
-struct TargetRef {
-    group: &'static str,
-    kind: &'static str,
-    name: String,
-}
-
-#[derive(Serialize)]
 struct Match {
     mode: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -87,45 +82,18 @@ struct Port {
 /// The WasmPlugin for `plugin`, flags over gw.toml, checked against Istio's CRD before it is
 /// returned.
 pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Result<Manifest, Error> {
-    match (&flags.engine_version, &spec.version) {
-        (Some(v), _) => schema::require_version(schema::Crd::IstioWasmPlugin, Some(v), "--engine-version")?,
-        (None, v) => schema::require_version(schema::Crd::IstioWasmPlugin, v.as_deref(), "[deploy.istio] version")?,
-    }
+    let crd = schema::Crd::IstioWasmPlugin;
+    schema::require_version(crd, flags.engine_version.as_deref(), spec.version.as_deref(), SECTION)?;
     let pushed = plugin.pushed(ENGINE)?;
-    let bad =
-        |place: &str, value: &str, reason: String| Error::Input { place: place.into(), value: value.into(), reason };
     let (namespace, name) =
-        super::place((flags.namespace, spec.namespace), (flags.name, spec.name), &plugin.name, "[deploy.istio]")?;
-    let selector = if flags.selector.is_empty() {
-        spec.selector.into_iter().map(|(k, v)| (k.clone(), v, format!("[deploy.istio] selector.{k}"))).collect()
-    } else {
-        let mut labels = Vec::new();
-        for text in &flags.selector {
-            let (k, v) = text.split_once('=').ok_or_else(|| bad("--selector", text, "is not KEY=VALUE".into()))?;
-            labels.push((k.to_string(), v.to_string(), "--selector".to_string()));
-        }
-        labels
-    };
-    let mut labels = BTreeMap::new();
-    for (key, value, place) in selector {
-        names::label_key(&key).map_err(|e| bad(&place, &key, format!("is not a label key: it {e}")))?;
-        // A value no label can hold selects nothing: refused rather than deployed inert.
-        names::label_value(&value).map_err(|e| bad(&place, &value, format!("can match no workload: it {e}")))?;
-        labels.insert(key, value);
-    }
-    let (refs, place) = if flags.target_refs.is_empty() {
-        (spec.target_refs, "[deploy.istio] target_refs")
-    } else {
-        (flags.target_refs, "--target-ref")
-    };
-    let target_refs =
-        refs.iter().map(|text| target_ref(text).map_err(|e| bad(place, text, e))).collect::<Result<Vec<_>, _>>()?;
+        super::place((flags.namespace, spec.namespace), (flags.name, spec.name), &plugin.name, SECTION)?;
+    let labels = refs::selector(("--selector", flags.selector), (SECTION, "selector", spec.selector), "workload")?;
+    let (target_refs, place) =
+        refs::target_refs(flags.target_refs, spec.target_refs, SECTION, &TARGET_KINDS, "a WasmPlugin")?;
     if !labels.is_empty() && !target_refs.is_empty() {
-        return Err(bad(
-            place,
-            &refs.join(", "),
-            "and a selector both name where the filter runs; Istio takes one".into(),
-        ));
+        let named: Vec<String> = target_refs.iter().map(|r| format!("{}/{}", r.kind, r.name)).collect();
+        let reason = "and a selector both name where the filter runs; Istio takes one".into();
+        return Err(Error::Input { place, value: named.join(", "), reason });
     }
     let phase = flags.phase.or(spec.phase).map(|p| one_of(&p, &PHASES, "--phase / phase")).transpose()?;
     let mode = flags.mode.or(spec.mode).map(|m| one_of(&m, &MODES, "--mode / mode")).transpose()?;
@@ -137,11 +105,8 @@ pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Resu
             ports: ports.into_iter().map(|number| Port { number }).collect(),
         }],
     };
-    let pull_secret = flags.pull_secret.or(spec.pull_secret);
-    if let Some(secret) = &pull_secret {
-        names::subdomain(secret)
-            .map_err(|e| bad("--pull-secret / pull_secret", secret, format!("is not a Secret name: it {e}")))?;
-    } else if pushed.credentials {
+    let pull_secret = refs::pull_secret(flags.pull_secret, spec.pull_secret)?;
+    if pull_secret.is_none() && pushed.credentials {
         return Err(Error::NoPullSecret { image: pushed.image.clone() });
     }
     let kind = match plugin.kind {
@@ -184,17 +149,6 @@ pub fn manifest(spec: IstioSpec, flags: IstioOverrides, plugin: &Plugin) -> Resu
     let value = serde_json::to_value(&object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
     schema::check(schema::Crd::IstioWasmPlugin, &value)?;
     super::to_manifest(&name, &value)
-}
-
-/// `Gateway/ingress`, `Service/checkout`.
-fn target_ref(text: &str) -> Result<TargetRef, String> {
-    let (kind, name) = text.split_once('/').ok_or("is not KIND/NAME, e.g. Gateway/ingress or Service/checkout")?;
-    let (kind, group) = TARGET_KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .ok_or_else(|| format!("names kind {kind:?}; a WasmPlugin targets Gateway, GatewayClass or Service"))?;
-    names::subdomain(name).map_err(|e| format!("names {name:?}, which is not a resource name: it {e}"))?;
-    Ok(TargetRef { group, kind, name: name.to_string() })
 }
 
 fn one_of(value: &str, allowed: &[&str], place: &str) -> Result<String, Error> {

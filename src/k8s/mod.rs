@@ -9,6 +9,7 @@ pub mod istio;
 pub mod kubectl;
 mod names;
 pub mod plugin;
+mod refs;
 pub mod schema;
 pub mod spec;
 

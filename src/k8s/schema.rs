@@ -60,20 +60,20 @@ pub const ENVOY_GATEWAY: &str = "envoyextensionpolicies.gateway.envoyproxy.io v1
 pub const CILIUM: &str = "ciliumenvoyconfigs.cilium.io v2, Cilium 1.17.6";
 
 /// Refuses an engine version (`1.30`, `1.30.3`, `v1.9.0`) whose CRD gw does not carry: it could
-/// not vouch for what that release accepts.
-pub fn require_version(crd: Crd, version: Option<&str>, place: &str) -> Result<(), Error> {
-    let Some(given) = version else { return Ok(()) };
+/// not vouch for what that release accepts. The flag's version wins over gw.toml's (`version`
+/// under `section`).
+pub fn require_version(crd: Crd, flag: Option<&str>, toml: Option<&str>, section: &str) -> Result<(), Error> {
+    let (given, place) = match (flag, toml) {
+        (Some(v), _) => (v, "--engine-version".to_string()),
+        (None, Some(v)) => (v, format!("{section} version")),
+        (None, None) => return Ok(()),
+    };
     let (engine, known) = crd.engine();
     let minor: String = given.trim_start_matches('v').split('.').take(2).collect::<Vec<_>>().join(".");
     if known.contains(&minor.as_str()) {
         return Ok(());
     }
-    Err(Error::UnknownEngineVersion {
-        engine,
-        given: given.to_string(),
-        place: place.to_string(),
-        known: known.join(", "),
-    })
+    Err(Error::UnknownEngineVersion { engine, given: given.to_string(), place, known: known.join(", ") })
 }
 
 /// Every problem of `object` against its CRD, each with the field's path.
@@ -233,11 +233,13 @@ mod tests {
 
     #[test]
     fn only_the_pinned_releases_are_vouched_for() {
-        assert!(require_version(Crd::IstioWasmPlugin, None, "x").is_ok());
-        assert!(require_version(Crd::IstioWasmPlugin, Some("1.30.3"), "x").is_ok());
-        assert!(require_version(Crd::EnvoyExtensionPolicy, Some("v1.9.0"), "x").is_ok());
-        let e = require_version(Crd::IstioWasmPlugin, Some("1.12"), "--engine-version").unwrap_err().to_string();
+        assert!(require_version(Crd::IstioWasmPlugin, None, None, "x").is_ok());
+        assert!(require_version(Crd::IstioWasmPlugin, Some("1.30.3"), Some("1.2"), "x").is_ok(), "the flag wins");
+        assert!(require_version(Crd::EnvoyExtensionPolicy, None, Some("v1.9.0"), "x").is_ok());
+        let e = require_version(Crd::IstioWasmPlugin, Some("1.12"), None, "x").unwrap_err().to_string();
         assert!(e.contains("--engine-version \"1.12\"") && e.contains("Istio 1.30"), "{e}");
+        let e = require_version(Crd::IstioWasmPlugin, None, Some("1.12"), "[deploy.istio]").unwrap_err().to_string();
+        assert!(e.starts_with("[deploy.istio] version \"1.12\""), "{e}");
     }
 
     #[test]

@@ -157,30 +157,14 @@ pub fn resolve(spec: CiliumSpec, overrides: Overrides, project: &str) -> Result<
         (None, Some(text)) => module(&text).map_err(|e| bad("[deploy.cilium] module".into(), &text, e))?,
         (None, None) => ModuleSource::Inline,
     };
-    let (labels, place) = if overrides.node_selector.is_empty() {
-        let labels = spec.node_selector.into_iter().map(|(k, v)| (format!("{k}={v}"), (k, v))).collect();
-        (labels, "[deploy.cilium] node_selector")
-    } else {
-        let mut labels = Vec::new();
-        for text in overrides.node_selector {
-            let (k, v) =
-                text.split_once('=').ok_or_else(|| bad("--node-selector".into(), &text, "is not KEY=VALUE".into()))?;
-            labels.push((text.clone(), (k.to_string(), v.to_string())));
-        }
-        (labels, "--node-selector")
-    };
-    let mut node_selector = std::collections::BTreeMap::new();
-    for (text, (key, value)) in labels {
-        names::label_key(&key).map_err(|e| bad(place.into(), &text, format!("has no label key: it {e}")))?;
-        names::label_value(&value).map_err(|e| bad(place.into(), &text, format!("can match no node: it {e}")))?;
-        node_selector.insert(key, value);
-    }
+    let node_selector = super::refs::selector(
+        ("--node-selector", overrides.node_selector),
+        ("[deploy.cilium]", "node_selector", spec.node_selector),
+        "node",
+    )?;
     let clusterwide = overrides.clusterwide || spec.clusterwide;
-    let crd = super::schema::Crd::CiliumEnvoyConfig;
-    match (overrides.engine_version, spec.version) {
-        (Some(v), _) => super::schema::require_version(crd, Some(&v), "--engine-version")?,
-        (None, v) => super::schema::require_version(crd, v.as_deref(), "[deploy.cilium] version")?,
-    }
+    let (flag, toml) = (overrides.engine_version.as_deref(), spec.version.as_deref());
+    super::schema::require_version(super::schema::Crd::CiliumEnvoyConfig, flag, toml, "[deploy.cilium]")?;
     Ok(Resolved { namespace, name: name.0, targets, module, clusterwide, node_selector })
 }
 
