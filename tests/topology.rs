@@ -540,6 +540,11 @@ fn bad_gateway_policies_are_refused_naming_the_key() {
           [[topology.services]]\nname = \"service-1\"\n",
             "routes[0].timeout",
         ),
+        (
+            "[[topology.routes]]\nprefix = \"/\"\nservice = \"service-1\"\nmethods = [\"get\"]\n\
+          [[topology.services]]\nname = \"service-1\"\n",
+            "routes[0].methods[0]: \"get\" is not an HTTP method in upper case",
+        ),
     ] {
         let (gw, root) = on_double(&format!("\n{section}"), "");
         let run = gw_in(&gw, &root, &["render", "--out", "out"]);
@@ -554,7 +559,9 @@ fn load_balancing_splits_and_header_routes_on_real_envoys() {
          [[topology.routes]]\nprefix = \"/rr\"\nservice = \"pool\"\n\
          [[topology.routes]]\nprefix = \"/split\"\nservices = [{ service = \"v1\", weight = 90 }, { service = \"v2\", weight = 10 }]\n\
          [[topology.routes]]\nprefix = \"/ab\"\nservice = \"v2\"\nheaders_match = { x-canary = \"true\" }\n\
-         [[topology.routes]]\nprefix = \"/ab\"\nservice = \"v1\"\n\n\
+         [[topology.routes]]\nprefix = \"/ab\"\nservice = \"v1\"\n\
+         [[topology.routes]]\nprefix = \"/m\"\nservice = \"v2\"\nmethods = [\"POST\", \"PUT\"]\n\
+         [[topology.routes]]\nprefix = \"/m\"\nservice = \"v1\"\nmethods = [\"GET\"]\n\n\
          [[topology.services]]\nname = \"pool\"\nendpoints = [\"echo\", \"echo\", \"echo\"]\nlb = \"round_robin\"\n\
          [[topology.services]]\nname = \"v1\"\n[[topology.services]]\nname = \"v2\"\n";
     for envoy in common::envoy::all() {
@@ -565,6 +572,7 @@ fn load_balancing_splits_and_header_routes_on_real_envoys() {
         let rr = url_of(&mut run, "/rr");
         let split = run.expect("/split  → v1 90%, v2 10%").split_whitespace().next().unwrap().to_string();
         let ab = url_of(&mut run, "/ab");
+        let by_method = run.expect("/m  → v2 (with POST|PUT)").split_whitespace().next().unwrap().to_string();
         let client = client();
         let answer = |url: &str, canary: bool| -> serde_json::Value {
             let mut request = client.get(url);
@@ -587,6 +595,15 @@ fn load_balancing_splits_and_header_routes_on_real_envoys() {
         assert!((850..=950).contains(&v1), "{at}: {v1} of 1000 to v1, 90 % asked");
         assert_eq!(answer(&ab, true)["service"], "v2", "{at}");
         assert_eq!(answer(&ab, false)["service"], "v1", "{at}");
+        let service_of = |method: reqwest::Method| {
+            let answer = client.request(method, &by_method).send().unwrap();
+            (answer.status().as_u16(), answer.json::<serde_json::Value>().ok().map(|e| e["service"].clone()))
+        };
+        assert_eq!(service_of(reqwest::Method::POST), (200, Some("v2".into())), "{at}");
+        assert_eq!(service_of(reqwest::Method::PUT), (200, Some("v2".into())), "{at}");
+        assert_eq!(service_of(reqwest::Method::GET), (200, Some("v1".into())), "{at}");
+        // No route takes a DELETE to /m: Envoy answers 404 itself.
+        assert_eq!(service_of(reqwest::Method::DELETE).0, 404, "{at}");
 
         run.signal(libc::SIGINT);
         let (code, output) = run.wait();

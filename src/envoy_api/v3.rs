@@ -382,6 +382,11 @@ impl StringMatcher {
         StringMatcher { exact: Some(value.to_string()), safe_regex: None }
     }
 
+    /// The whole value matches `regex` (RE2).
+    pub fn regex(regex: &str) -> StringMatcher {
+        StringMatcher { exact: None, safe_regex: Some(RegexMatcher { regex: regex.to_string() }) }
+    }
+
     /// Anything at all.
     pub fn any() -> StringMatcher {
         StringMatcher { exact: None, safe_regex: Some(RegexMatcher { regex: ".*".into() }) }

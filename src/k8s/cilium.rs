@@ -201,6 +201,7 @@ fn gateway_routes(gateway: &Gateway, service: &str, cluster: &str) -> Vec<v3::Ro
         prefix: "/".into(),
         targets: vec![(service.to_string(), 100)],
         headers_match: Vec::new(),
+        methods: Vec::new(),
         policy: RoutePolicy::default(),
         jwt,
     };

@@ -79,11 +79,22 @@ pub fn routes(spec: &Spec) -> Result<Vec<RoutePlan>, Error> {
             prefix: route.prefix.clone(),
             targets: route.targets(),
             headers_match: route.headers_match.clone().into_iter().collect(),
+            methods: methods(&route.methods, policy.cors.is_some()),
             policy,
             jwt: spec.front.jwt.is_some() && route.jwt != Some(false),
         });
     }
     Ok(routes)
+}
+
+/// The methods a route matches; a route with CORS also takes the browsers' preflight
+/// (OPTIONS), which Envoy's CORS filter answers only on a route that matched.
+fn methods(declared: &[String], cors: bool) -> Vec<String> {
+    let mut methods = declared.to_vec();
+    if cors && !methods.is_empty() && !methods.iter().any(|m| m == "OPTIONS") {
+        methods.push("OPTIONS".into());
+    }
+    methods
 }
 
 /// The front's TLS files: gw's development certificate, or the project's own (which must exist).

@@ -68,6 +68,8 @@ pub struct RoutePlan {
     pub targets: Vec<(String, u32)>,
     /// Exact header values the request must have.
     pub headers_match: Vec<(String, String)>,
+    /// The request's method must be one of these (empty: any).
+    pub methods: Vec<String>,
     pub policy: RoutePolicy,
     /// Whether the front's JWT is required here (false: `jwt = false`, or no JWT on the front).
     pub jwt: bool,
@@ -80,11 +82,14 @@ impl RoutePlan {
             [(one, _)] => one.clone(),
             many => many.iter().map(|(s, w)| format!("{s} {w}%")).collect::<Vec<_>>().join(", "),
         };
-        if self.headers_match.is_empty() {
+        let mut only: Vec<String> = self.headers_match.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        if !self.methods.is_empty() {
+            only.insert(0, self.methods.join("|"));
+        }
+        if only.is_empty() {
             return targets;
         }
-        let headers: Vec<String> = self.headers_match.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        format!("{targets} (with {})", headers.join(", "))
+        format!("{targets} (with {})", only.join(", "))
     }
 }
 
@@ -373,6 +378,15 @@ pub(crate) fn front_route(plan: &RoutePlan, front_jwt: bool) -> v3::Route {
         .iter()
         .map(|(name, value)| v3::HeaderMatcher { name: name.clone(), string_match: v3::StringMatcher::exact(value) })
         .collect();
+    match plan.methods.as_slice() {
+        [] => {}
+        [one] => route.match_.headers.push(v3::HeaderMatcher { name: ":method".into(), string_match: v3::StringMatcher::exact(one) }),
+        // Checked upper-case words, so the alternation needs no escaping; RE2 matches it whole.
+        many => route.match_.headers.push(v3::HeaderMatcher {
+            name: ":method".into(),
+            string_match: v3::StringMatcher::regex(&many.join("|")),
+        }),
+    }
     route.route.timeout = policy.timeout.map(envoy_duration);
     route.route.retry_policy = policy.retries.as_ref().map(|r| v3::RetryPolicy {
         retry_on: r.on.clone(),
@@ -555,6 +569,7 @@ mod tests {
             prefix: prefix.into(),
             targets: vec![(service.into(), 100)],
             headers_match: Vec::new(),
+            methods: Vec::new(),
             policy: RoutePolicy::default(),
             jwt: false,
         }
@@ -626,6 +641,7 @@ mod tests {
             prefix: "/api".into(),
             targets: vec![("api".into(), 100)],
             headers_match: Vec::new(),
+            methods: Vec::new(),
             jwt: true,
             policy: RoutePolicy {
                 timeout: Some(Duration::from_secs(5)),
@@ -669,6 +685,7 @@ mod tests {
                 RoutePlan {
                     targets: vec![("api".into(), 90), ("api".into(), 10)],
                     headers_match: vec![("x-canary".into(), "true".into())],
+                    methods: Vec::new(),
                     ..plain("/shop", "api")
                 },
                 plain("/", "api"),

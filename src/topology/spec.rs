@@ -83,6 +83,9 @@ pub struct RouteSpec {
     /// Only requests with these headers (exact values) take this route (A/B routing).
     #[serde(default)]
     pub headers_match: std::collections::BTreeMap<String, String>,
+    /// Only requests with one of these methods take this route (default: any method).
+    #[serde(default)]
+    pub methods: Vec<String>,
     /// The whole request's time limit, e.g. "5s".
     pub timeout: Option<String>,
     pub retries: Option<RetriesSpec>,
@@ -110,6 +113,7 @@ impl RouteSpec {
             service: Some(service),
             services: Vec::new(),
             headers_match: Default::default(),
+            methods: Vec::new(),
             timeout: None,
             retries: None,
             rate_limit: None,
@@ -148,6 +152,14 @@ impl RouteSpec {
         for name in self.headers_match.keys() {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
                 return Err(format!("{at}.headers_match: {name:?} is not a lower-case header name"));
+            }
+        }
+        for (i, method) in self.methods.iter().enumerate() {
+            if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!("{at}.methods[{i}]: {method:?} is not an HTTP method in upper case, e.g. \"GET\""));
+            }
+            if self.methods[..i].contains(method) {
+                return Err(format!("{at}.methods[{i}]: {method:?} is named twice"));
             }
         }
         Ok(())

@@ -216,7 +216,9 @@ fn urls(plan: &Plan) -> Vec<String> {
     }
     // With a development token, the lines that show the gateway at work.
     let token = plan.jwt.as_ref().and_then(|j| j.dev_token.as_ref());
-    let guarded = plan.routes.iter().find(|r| r.jwt && r.headers_match.is_empty());
+    let guarded = plan.routes.iter().find(|r| {
+        r.jwt && r.headers_match.is_empty() && (r.methods.is_empty() || r.methods.iter().any(|m| m == "GET"))
+    });
     if let (Some(token), Some(route)) = (token, guarded) {
         let curl = match ca {
             Some(ca) => format!("{curl} -i{h2}{resolve} --cacert {}", ca.display()),
