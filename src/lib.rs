@@ -33,3 +33,4 @@ pub mod wasmhost;
 pub mod yaml_depth;
 
 pub use error::{Error, Result};
+pub mod yaml_write;

@@ -558,7 +558,7 @@ fn load_balancing_splits_and_header_routes_on_real_envoys() {
     let topology = "\n[topology.front]\nfilters = []\n\n\
          [[topology.routes]]\nprefix = \"/rr\"\nservice = \"pool\"\n\
          [[topology.routes]]\nprefix = \"/split\"\nservices = [{ service = \"v1\", weight = 90 }, { service = \"v2\", weight = 10 }]\n\
-         [[topology.routes]]\nprefix = \"/ab\"\nservice = \"v2\"\nheaders_match = { x-canary = \"true\" }\n\
+         [[topology.routes]]\nprefix = \"/ab\"\nservice = \"v2\"\nheaders_match = { x-canary = \"yes\" }\n\
          [[topology.routes]]\nprefix = \"/ab\"\nservice = \"v1\"\n\
          [[topology.routes]]\nprefix = \"/m\"\nservice = \"v2\"\nmethods = [\"POST\", \"PUT\"]\n\
          [[topology.routes]]\nprefix = \"/m\"\nservice = \"v1\"\nmethods = [\"GET\"]\n\n\
@@ -577,7 +577,8 @@ fn load_balancing_splits_and_header_routes_on_real_envoys() {
         let answer = |url: &str, canary: bool| -> serde_json::Value {
             let mut request = client.get(url);
             if canary {
-                request = request.header("x-canary", "true");
+                // "yes", which YAML 1.1 readers such as Envoy's take for a boolean unless quoted.
+                request = request.header("x-canary", "yes");
             }
             let answer = request.send().unwrap();
             assert_eq!(answer.status(), 200, "{at}");

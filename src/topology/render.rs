@@ -192,7 +192,7 @@ fn envoy(
 }
 
 fn yaml<T: serde::Serialize>(value: &T) -> String {
-    let body = serde_norway::to_string(value).expect("the v3 types serialise");
+    let body = crate::yaml_write::to_string(value).expect("the v3 types serialise");
     format!("# Written by gw from gw.toml's [topology]; gw render writes it again.\n{body}")
 }
 
@@ -380,7 +380,10 @@ pub(crate) fn front_route(plan: &RoutePlan, front_jwt: bool) -> v3::Route {
         .collect();
     match plan.methods.as_slice() {
         [] => {}
-        [one] => route.match_.headers.push(v3::HeaderMatcher { name: ":method".into(), string_match: v3::StringMatcher::exact(one) }),
+        [one] => route
+            .match_
+            .headers
+            .push(v3::HeaderMatcher { name: ":method".into(), string_match: v3::StringMatcher::exact(one) }),
         // Checked upper-case words, so the alternation needs no escaping; RE2 matches it whole.
         many => route.match_.headers.push(v3::HeaderMatcher {
             name: ":method".into(),
