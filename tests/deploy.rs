@@ -35,10 +35,20 @@ fn deploy(gw: &Gw, root: &Path, args: &[&str]) -> Run {
     gw.command(&all).current_dir(root).output().unwrap().into()
 }
 
-/// The written file, as JSON.
+/// The written file's first object, as JSON.
 fn written(root: &Path, run: &Run) -> Value {
-    let path = root.join(run.stdout.trim());
-    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    written_all(root, run).remove(0)
+}
+
+/// Every object of the written file.
+fn written_all(root: &Path, run: &Run) -> Vec<Value> {
+    objects_in(&root.join(run.stdout.trim()))
+}
+
+fn objects_in(file: &Path) -> Vec<Value> {
+    use serde::Deserialize;
+    let text = std::fs::read_to_string(file).unwrap();
+    serde_norway::Deserializer::from_str(&text).map(|doc| Value::deserialize(doc).unwrap()).collect()
 }
 
 /// Every wasm plugin config in a listener, in order.
@@ -178,6 +188,36 @@ fn apply_hands_the_file_to_kubectl_as_a_server_side_apply() {
 }
 
 #[test]
+fn the_network_policy_is_applied_with_the_envoy_config_and_kubectl_reads_its_strings_as_strings() {
+    let Some(()) = kube_api::kubectl_available() else { return };
+    let (dir, root, _) = project(
+        "\n[deploy.cilium]\nnamespace = \"shop\"\nservices = [\"api:8080\"]\n\
+         [deploy.cilium.network_policy.api]\npods = { app = \"api\" }\nfrom = [\"cluster\"]\n\
+         [[topology.routes]]\nprefix = \"/beta\"\nservice = \"api\"\nheaders_match = { x-beta = \"yes\", x-mode = \"off\" }\n\
+         [[topology.services]]\nname = \"api\"\n",
+    );
+    let api = KubeApi::serving(dir.path(), &[kube_api::CILIUM_ENVOY_CONFIG, kube_api::CILIUM_NETWORK_POLICY]);
+    api.accept("shop", "gw-wasm-filter");
+    api.accept_kind(kube_api::CILIUM_NETWORK_POLICY, "shop", "gw-wasm-filter");
+    let run = apply(&Gw::new(), &root, &api);
+    run.ok();
+    for applied in ["ciliumenvoyconfig.cilium.io/gw-wasm-filter", "ciliumnetworkpolicy.cilium.io/gw-wasm-filter"] {
+        assert!(run.stdout.contains(&format!("{applied} serverside-applied")), "{}", run.stdout);
+    }
+    let patches = api.patches();
+    assert_eq!(patches.len(), 2);
+    assert_eq!(patches[1].path, "/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies/gw-wasm-filter");
+    // kubectl reads YAML 1.1: had gw left `yes` or `off` plain, it would send booleans.
+    for (patch, file) in patches.iter().zip(objects_in(&root.join("target/gw/cilium/gw-wasm-filter.yaml"))) {
+        let sent: Value = serde_json::from_slice(&patch.body).unwrap();
+        assert_eq!(sent, file, "kubectl sends the object gw wrote");
+    }
+    let sent: Value = serde_json::from_slice(&patches[1].body).unwrap();
+    let http = &sent["specs"][0]["ingress"][0]["toPorts"][0]["rules"]["http"][0];
+    assert_eq!(http["headerMatches"], json!([{"name": "x-beta", "value": "yes"}, {"name": "x-mode", "value": "off"}]));
+}
+
+#[test]
 fn a_cluster_without_the_crd_gets_kubectls_error_its_code_and_the_helm_setting() {
     let Some(()) = kube_api::kubectl_available() else { return };
     let (dir, root, _) = project("\n[deploy.cilium]\nservices = [\"checkout\"]\n");
@@ -262,7 +302,7 @@ const GATEWAY: &str = "\n[deploy.cilium]\nnamespace = \"shop\"\nservices = [\"ap
     cors = { allow_origins = [\"https://app.example\"], allow_methods = [\"GET\"] }\n\
     [[topology.routes]]\nprefix = \"/api\"\nheaders_match = { x-canary = \"true\" }\nservice = \"v2\"\n\
     [[topology.routes]]\nprefix = \"/api\"\nservices = [{ service = \"api\", weight = 90 }, { service = \"v2\", weight = 10 }]\n\
-    [[topology.routes]]\nprefix = \"/api\"\nservice = \"api\"\ntimeout = \"5s\"\n\
+    [[topology.routes]]\nprefix = \"/api\"\nservice = \"api\"\ntimeout = \"5s\"\nmethods = [\"GET\", \"POST\"]\n\
     retries = { on = \"5xx\", attempts = 2 }\nheaders = { request_add = { x-gateway = \"shop\" } }\n\n\
     [[topology.services]]\nname = \"api\"\nlb = \"least_request\"\n\
     circuit_breaker = { max_connections = 10, max_pending_requests = 5, max_requests = 10 }\n\
@@ -324,6 +364,209 @@ fn the_gateway_policies_travel_in_the_listener_and_the_rest_is_named() {
     assert_eq!(cluster["lb_policy"], "LEAST_REQUEST");
     assert_eq!(cluster["circuit_breakers"]["thresholds"][0]["max_pending_requests"], 5);
     assert_eq!(cluster["outlier_detection"]["consecutive_5xx"], 3);
+}
+
+const NETWORK_POLICY: &str = "\n[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\n\
+    from = [\"cluster\", \"203.0.113.0/24\", \"app=frontend\"]\ndeny = [\"203.0.113.9\", \"app=scraper,tier=bot\"]\n";
+
+#[test]
+fn a_network_policy_guards_the_pods_with_the_routes_as_its_http_rules() {
+    let signer = Signer::new();
+    let (_dir, root) = gateway_project(&signer);
+    let manifest = root.join("gw.toml");
+    std::fs::write(&manifest, std::fs::read_to_string(&manifest).unwrap() + NETWORK_POLICY).unwrap();
+    let run = deploy(&Gw::new(), &root, &[]);
+    run.ok();
+    assert!(
+        run.stderr.contains(
+            "Service api: pods app=api port 8080 from cluster, 203.0.113.0/24, pods app=frontend, \
+             except 203.0.113.9/32, pods app=scraper,tier=bot; HTTP: only the 3 route(s) to it"
+        ),
+        "{}",
+        run.stderr
+    );
+    let objects = written_all(&root, &run);
+    assert_eq!(objects.len(), 2, "the CiliumEnvoyConfig, then the CiliumNetworkPolicy");
+    let policy = &objects[1];
+    assert_eq!(
+        (policy["kind"].as_str(), policy["apiVersion"].as_str()),
+        (Some("CiliumNetworkPolicy"), Some("cilium.io/v2"))
+    );
+    assert_eq!(
+        (policy["metadata"]["name"].as_str(), policy["metadata"]["namespace"].as_str()),
+        (Some("gw-wasm-filter"), Some("shop"))
+    );
+    let http = json!([
+        { "path": "/public.*" },
+        { "path": "/api.*" },
+        { "path": "/api.*", "method": "GET|POST" },
+    ]);
+    let port = |rules: Option<&Value>| {
+        let mut rule = json!({ "ports": [{ "port": "8080", "protocol": "TCP" }] });
+        if let Some(rules) = rules {
+            rule["rules"] = json!({ "http": rules });
+        }
+        json!([rule])
+    };
+    let expected = json!([{
+        "description": "gw: the pods behind Service api",
+        "endpointSelector": { "matchLabels": { "app": "api" } },
+        "ingress": [
+            { "fromEntities": ["cluster"], "toPorts": port(Some(&http)) },
+            { "fromCIDR": ["203.0.113.0/24"], "toPorts": port(Some(&http)) },
+            { "fromEndpoints": [{ "matchLabels": { "app": "frontend" } }], "toPorts": port(Some(&http)) },
+        ],
+        "ingressDeny": [
+            { "fromCIDR": ["203.0.113.9/32"], "toPorts": port(None) },
+            { "fromEndpoints": [{ "matchLabels": { "app": "scraper", "tier": "bot" } }], "toPorts": port(None) },
+        ],
+    }]);
+    assert_eq!(policy["specs"], expected);
+    // The split's route counts: api takes 90 % of /api. v2's header route does not.
+
+    // Without `from`: anyone, on the port; with http = false: no HTTP rules.
+    let open = "\n[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\nhttp = false\n";
+    let (_dir, root) = gateway_project(&signer);
+    std::fs::write(root.join("gw.toml"), std::fs::read_to_string(root.join("gw.toml")).unwrap() + open).unwrap();
+    let run = deploy(&Gw::new(), &root, &[]);
+    run.ok();
+    let policy = &written_all(&root, &run)[1];
+    assert_eq!(policy["specs"][0]["ingress"], json!([{ "toPorts": port(None) }]));
+    assert!(policy["specs"][0].get("ingressDeny").is_none());
+}
+
+#[test]
+fn bad_network_policies_are_refused_naming_the_key_and_nothing_is_written() {
+    let signer = Signer::new();
+    for (section, expected) in [
+        (
+            "[deploy.cilium.network_policy.cart]\npods = { app = \"cart\" }\n",
+            "[deploy.cilium.network_policy.cart] \"cart\" is not a Service deployed here (services: api)",
+        ),
+        (
+            "[deploy.cilium.network_policy.api]\nport = 8080\n",
+            "[deploy.cilium.network_policy.api] pods \"\" selects no pods",
+        ),
+        ("[deploy.cilium.network_policy.api]\npods = { app = \"a*\" }\n", "pods \"app=a*\" can match no pod"),
+        (
+            "[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\nfrom = [\"everyone\"]\n",
+            "[deploy.cilium.network_policy.api] from[0] \"everyone\" is neither an entity (all, world, cluster",
+        ),
+        (
+            "[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\ndeny = [\"10.0.0.0/33\"]\n",
+            "deny[0] \"10.0.0.0/33\" has a prefix length other than 0 to 32",
+        ),
+        (
+            "[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\ndeny = [\"10.0.0.300\"]\n",
+            "deny[0] \"10.0.0.300\" is neither an entity",
+        ),
+        ("[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\nports = [1]\n", "unknown field `ports`"),
+    ] {
+        let (_dir, root) = gateway_project(&signer);
+        std::fs::write(root.join("gw.toml"), std::fs::read_to_string(root.join("gw.toml")).unwrap() + "\n" + section)
+            .unwrap();
+        let run = deploy(&Gw::new(), &root, &[]);
+        run.fails_with(2, expected);
+        assert!(!root.join("target/gw/cilium").exists(), "nothing written for {section}");
+    }
+    // Two ports of one Service: the pods' port must be named.
+    let (_dir, root) = gateway_project(&signer);
+    let toml = std::fs::read_to_string(root.join("gw.toml"))
+        .unwrap()
+        .replace("[\"api:8080\"]", "[\"api:8080\", \"api:9090\"]");
+    std::fs::write(root.join("gw.toml"), toml + "\n[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\n")
+        .unwrap();
+    deploy(&Gw::new(), &root, &[]).fails_with(2, "port \"\" the pods' port cannot be told from services");
+}
+
+/// The policy's HTTP rules as Cilium hands them to its Envoy (pkg/envoy's `getHTTPRule`: RE2
+/// regexes matched whole against `:path` and `:method`, exact headers), served by a listener
+/// that answers 200 to what a rule allows and 403 to the rest.
+fn http_rules_on(rules: &Value, port: u16) -> Value {
+    let mut routes: Vec<Value> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rule| {
+            let mut headers = vec![json!({"name": ":path", "string_match": {"safe_regex": {"regex": rule["path"]}}})];
+            if let Some(method) = rule.get("method") {
+                headers.push(json!({"name": ":method", "string_match": {"safe_regex": {"regex": method}}}));
+            }
+            for header in rule["headerMatches"].as_array().into_iter().flatten() {
+                headers.push(json!({"name": header["name"], "string_match": {"exact": header["value"]}}));
+            }
+            json!({"match": {"prefix": "/", "headers": headers}, "direct_response": {"status": 200}})
+        })
+        .collect();
+    routes.push(json!({"match": {"prefix": "/"}, "direct_response": {"status": 403}}));
+    let hcm = json!({
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "policy",
+        "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}]},
+        "http_filters": [{"name": "envoy.filters.http.router",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]
+    });
+    json!({"static_resources": {"listeners": [{
+        "name": "policy",
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]
+    }]}})
+}
+
+#[test]
+fn the_http_rules_take_what_the_routes_take_on_real_envoys() {
+    let (_dir, root, _) = project(
+        "\n[deploy.cilium]\nservices = [\"api:8080\"]\n[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\n\
+         [topology.front]\nfilters = []\n\
+         [[topology.routes]]\nprefix = \"/v1.0/items\"\nservice = \"api\"\nmethods = [\"GET\", \"HEAD\"]\n\
+         [[topology.routes]]\nprefix = \"/beta\"\nservice = \"api\"\nheaders_match = { x-beta = \"yes\" }\n\
+         [[topology.services]]\nname = \"api\"\n",
+    );
+    let run = deploy(&Gw::new(), &root, &["--out", "k8s"]);
+    run.ok();
+    let rules = written_all(&root, &run)[1]["specs"][0]["ingress"][0]["toPorts"][0]["rules"]["http"].clone();
+    // Quoted: Envoy and kubectl read YAML 1.1, where a plain yes is a boolean.
+    let text = std::fs::read_to_string(root.join(run.stdout.trim())).unwrap();
+    assert!(text.contains("value: \"yes\""), "{text}");
+    let client = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+    for envoy in common::envoy::all() {
+        let at = format!("Envoy {}", envoy.version);
+        let port = common::free_port();
+        let file = root.join(format!("k8s/rules-{}.json", envoy.version));
+        std::fs::write(&file, http_rules_on(&rules, port).to_string()).unwrap();
+        let child = std::process::Command::new(&envoy.binary)
+            .args(["-c", &file.display().to_string(), "--disable-hot-restart", "--log-level", "warning"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let _serving = Serving(child);
+        let base = format!("http://127.0.0.1:{port}");
+        assert!(
+            common::wait_until(Duration::from_secs(30), || client.get(format!("{base}/")).send().is_ok()),
+            "{at}: the listener serves"
+        );
+        let status = |method: &str, path: &str, beta: bool| {
+            let mut request = client.request(method.parse().unwrap(), format!("{base}{path}"));
+            if beta {
+                request = request.header("x-beta", "yes");
+            }
+            request.send().unwrap().status().as_u16()
+        };
+        for (method, path, beta, expected) in [
+            ("GET", "/v1.0/items", false, 200),
+            ("HEAD", "/v1.0/items/7?full=1", false, 200),
+            ("POST", "/v1.0/items", false, 403),
+            // The prefix is literal: its dot is not a wildcard.
+            ("GET", "/v1x0/items", false, 403),
+            ("GET", "/beta/x", true, 200),
+            ("DELETE", "/beta/x", true, 200),
+            ("GET", "/beta/x", false, 403),
+            ("GET", "/other", false, 403),
+        ] {
+            assert_eq!(status(method, path, beta), expected, "{at}: {method} {path} (x-beta: {beta})");
+        }
+    }
 }
 
 /// A real Envoy killed when dropped.

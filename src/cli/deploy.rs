@@ -92,6 +92,12 @@ pub fn run(args: Args, settings: &Settings, terminal: &Terminal) -> Result<i32> 
         let port = target.port.map(|p| format!(" port {p}")).unwrap_or_default();
         terminal.detail(format!("  Service {}{port} → listener {listener}: {}", target.service, filters.join(", ")));
     }
+    if !manifest.policies.is_empty() {
+        terminal.status(format!("CiliumNetworkPolicy {}/{}", resolved.namespace, resolved.name));
+        for line in &manifest.policies {
+            terminal.detail(format!("  {line}"));
+        }
+    }
     for note in &manifest.not_carried {
         terminal.detail(format!("  {note}"));
     }

@@ -47,6 +47,8 @@ pub struct CiliumConfig {
     pub listeners: Vec<(String, Vec<String>)>,
     /// gw.toml's policies that the object does not carry, each with why.
     pub not_carried: Vec<String>,
+    /// Per Service with a CiliumNetworkPolicy rule: what it allows and denies, for the summary.
+    pub policies: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -185,12 +187,18 @@ pub fn manifest(deployment: &Resolved, placements: &[Placement], project_wasm: &
     if !dangling.is_empty() {
         return Err(Error::Rendered { problems: dangling.join("; ") });
     }
-    let body = serde_norway::to_string(&object).expect("the CiliumEnvoyConfig serialises");
+    let body = crate::yaml_write::to_string(&object).expect("the CiliumEnvoyConfig serialises");
     let yaml = format!("# Written by gw deploy cilium from gw.toml; it writes the file again on every run.\n{body}");
     if yaml.len() > OBJECT_LIMIT {
         return Err(Error::TooLarge { size: yaml.len() });
     }
-    Ok(CiliumConfig { file_name: format!("{}.yaml", deployment.name), yaml, listeners, not_carried: Vec::new() })
+    Ok(CiliumConfig {
+        file_name: format!("{}.yaml", deployment.name),
+        yaml,
+        listeners,
+        not_carried: Vec::new(),
+        policies: Vec::new(),
+    })
 }
 
 /// The Service's own routes from gw.toml with their policies, then everything else to the
@@ -224,7 +232,7 @@ fn check_resources(resources: &[v3::Resource]) -> Result<(), Error> {
     struct Resources<'a> {
         resources: &'a [v3::Resource],
     }
-    let yaml = serde_norway::to_string(&Resources { resources }).expect("the v3 types serialise");
+    let yaml = crate::yaml_write::to_string(&Resources { resources }).expect("the v3 types serialise");
     validate::validate_yaml_as(&yaml, validate::DISCOVERY_RESPONSE).map_err(|problems| Error::Rendered {
         problems: problems.iter().map(|p| format!("spec.{p}")).collect::<Vec<_>>().join("; "),
     })
@@ -283,6 +291,7 @@ mod tests {
             module,
             clusterwide: false,
             node_selector: BTreeMap::new(),
+            network_policies: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod envoy_gateway;
 pub mod istio;
 pub mod kubectl;
 mod names;
+pub mod network_policy;
 pub mod plugin;
 mod refs;
 pub mod schema;
@@ -192,7 +193,7 @@ pub(crate) fn place(
 
 /// The object as the YAML file gw writes, within what etcd stores.
 pub(crate) fn to_manifest(name: &str, object: &serde_json::Value) -> Result<Manifest, Error> {
-    let body = serde_norway::to_string(object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
+    let body = crate::yaml_write::to_string(object).map_err(|e| Error::Rendered { problems: e.to_string() })?;
     let yaml = format!("# Written by gw deploy from gw.toml; it writes the file again on every run.\n{body}");
     if yaml.len() > cilium::OBJECT_LIMIT {
         return Err(Error::TooLarge { size: yaml.len() });
@@ -229,5 +230,17 @@ pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resol
     }
     let mut manifest = cilium::manifest(&resolved, &placements, &module.wasm)?;
     manifest.not_carried = not_carried;
+    if !resolved.network_policies.is_empty() {
+        let routes = plan::routes(&topology)?;
+        let policy =
+            network_policy::manifest(&resolved.name, &resolved.namespace, &resolved.network_policies, &routes)?;
+        let body = crate::yaml_write::to_string(&policy).map_err(|e| Error::Rendered { problems: e.to_string() })?;
+        if body.len() > cilium::OBJECT_LIMIT {
+            return Err(Error::TooLarge { size: body.len() });
+        }
+        manifest.yaml.push_str("---\n");
+        manifest.yaml.push_str(&body);
+        manifest.policies = network_policy::describe(&resolved.network_policies, &routes);
+    }
     Ok((resolved, manifest))
 }

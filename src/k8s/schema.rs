@@ -17,6 +17,7 @@ pub enum Crd {
     IstioWasmPlugin,
     EnvoyExtensionPolicy,
     CiliumEnvoyConfig,
+    CiliumNetworkPolicy,
 }
 
 impl Crd {
@@ -25,6 +26,7 @@ impl Crd {
             Crd::IstioWasmPlugin => "WasmPlugin",
             Crd::EnvoyExtensionPolicy => "EnvoyExtensionPolicy",
             Crd::CiliumEnvoyConfig => "CiliumEnvoyConfig",
+            Crd::CiliumNetworkPolicy => "CiliumNetworkPolicy",
         }
     }
 
@@ -34,6 +36,7 @@ impl Crd {
             Crd::IstioWasmPlugin => ISTIO,
             Crd::EnvoyExtensionPolicy => ENVOY_GATEWAY,
             Crd::CiliumEnvoyConfig => CILIUM,
+            Crd::CiliumNetworkPolicy => CILIUM_NETWORK_POLICY,
         }
     }
 
@@ -42,7 +45,7 @@ impl Crd {
         match self {
             Crd::IstioWasmPlugin => ("Istio", &["1.30"]),
             Crd::EnvoyExtensionPolicy => ("Envoy Gateway", &["1.9"]),
-            Crd::CiliumEnvoyConfig => ("Cilium", &["1.17"]),
+            Crd::CiliumEnvoyConfig | Crd::CiliumNetworkPolicy => ("Cilium", &["1.17"]),
         }
     }
 
@@ -51,6 +54,7 @@ impl Crd {
             Crd::IstioWasmPlugin => include_str!("crds/istio-wasmplugin.json"),
             Crd::EnvoyExtensionPolicy => include_str!("crds/envoy-gateway-envoyextensionpolicy.json"),
             Crd::CiliumEnvoyConfig => include_str!("crds/cilium-envoyconfig.json"),
+            Crd::CiliumNetworkPolicy => include_str!("crds/cilium-networkpolicy.json"),
         }
     }
 }
@@ -58,6 +62,7 @@ impl Crd {
 pub const ISTIO: &str = "wasmplugins.extensions.istio.io v1alpha1, Istio 1.30.3";
 pub const ENVOY_GATEWAY: &str = "envoyextensionpolicies.gateway.envoyproxy.io v1alpha1, Envoy Gateway 1.9.0";
 pub const CILIUM: &str = "ciliumenvoyconfigs.cilium.io v2, Cilium 1.17.6";
+pub const CILIUM_NETWORK_POLICY: &str = "ciliumnetworkpolicies.cilium.io v2, Cilium 1.17.6";
 
 /// Refuses an engine version (`1.30`, `1.30.3`, `v1.9.0`) whose CRD gw does not carry: it could
 /// not vouch for what that release accepts. The flag's version wins over gw.toml's (`version`
@@ -114,7 +119,13 @@ fn strict(schema: &mut Value) {
             if map.contains_key("properties") && !map.contains_key("additionalProperties") && !keeps_unknown {
                 map.insert("additionalProperties".into(), Value::Bool(false));
             }
-            map.values_mut().for_each(strict);
+            // Branches of anyOf/oneOf (`{properties: {ingress: {}}, required: [ingress]}`) only
+            // test for a key; closing them would refuse every other field.
+            for (key, value) in map.iter_mut() {
+                if !["anyOf", "oneOf", "allOf", "not"].contains(&key.as_str()) {
+                    strict(value);
+                }
+            }
         }
         Value::Array(items) => items.iter_mut().for_each(strict),
         _ => {}
@@ -177,6 +188,22 @@ fn rules(crd: Crd, object: &Value) -> Vec<String> {
             }
         }
         Crd::CiliumEnvoyConfig => {}
+        Crd::CiliumNetworkPolicy => {
+            // From the rules' descriptions; the API server does not check it, Cilium does.
+            const SOURCES: [&str; 5] = ["fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromGroups"];
+            for (i, rule) in object["specs"].as_array().into_iter().flatten().enumerate() {
+                for direction in ["ingress", "ingressDeny"] {
+                    for (j, entry) in rule[direction].as_array().into_iter().flatten().enumerate() {
+                        if SOURCES.iter().filter(|key| entry.get(**key).is_some()).count() > 1 {
+                            problems.push(format!(
+                                "/specs/{i}/{direction}/{j}: FromEndpoints, FromCIDR, FromCIDRSet, FromEntities \
+                                 and FromGroups are mutually exclusive"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
     }
     problems
 }
@@ -221,6 +248,26 @@ mod tests {
         })
     }
 
+    fn network_policy() -> Value {
+        json!({
+            "apiVersion": "cilium.io/v2",
+            "kind": "CiliumNetworkPolicy",
+            "metadata": {"name": "gw-auth", "namespace": "shop"},
+            "specs": [{
+                "endpointSelector": {"matchLabels": {"app": "api"}},
+                "ingress": [{
+                    "fromCIDR": ["203.0.113.0/24"],
+                    "toPorts": [{
+                        "ports": [{"port": "8080", "protocol": "TCP"}],
+                        "rules": {"http": [{"path": "/api.*", "method": "GET|POST",
+                                            "headerMatches": [{"name": "x-canary", "value": "true"}]}]}
+                    }]
+                }],
+                "ingressDeny": [{"fromEntities": ["world"], "toPorts": [{"ports": [{"port": "8080"}]}]}]
+            }]
+        })
+    }
+
     fn with(mut object: Value, pointer: &str, value: Value) -> Value {
         *object.pointer_mut(pointer).unwrap() = value;
         object
@@ -246,6 +293,41 @@ mod tests {
     fn objects_as_gw_writes_them_pass() {
         assert_eq!(problems(Crd::IstioWasmPlugin, &plugin()), Vec::<String>::new());
         assert_eq!(problems(Crd::EnvoyExtensionPolicy, &policy()), Vec::<String>::new());
+        assert_eq!(problems(Crd::CiliumNetworkPolicy, &network_policy()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn network_policy_rules_name_the_field() {
+        let cnp = Crd::CiliumNetworkPolicy;
+        fails(cnp, &with(network_policy(), "/specs/0/ingress/0/toPorts/0/ports/0/port", json!(8080)), "/ports/0/port");
+        fails(
+            cnp,
+            &with(network_policy(), "/specs/0/ingress/0/toPorts/0/ports/0/protocol", json!("HTTP")),
+            "/protocol",
+        );
+        fails(
+            cnp,
+            &with(network_policy(), "/specs/0/ingressDeny/0/fromEntities/0", json!("everyone")),
+            "/fromEntities/0",
+        );
+        let mut l7_deny = network_policy();
+        l7_deny["specs"][0]["ingressDeny"][0]["toPorts"][0]["rules"] = json!({"http": [{"path": "/"}]});
+        fails(cnp, &l7_deny, "rules");
+        let mut both = network_policy();
+        both["specs"][0]["ingress"][0]["fromEntities"] = json!(["cluster"]);
+        fails(
+            cnp,
+            &both,
+            "/specs/0/ingress/0: FromEndpoints, FromCIDR, FromCIDRSet, FromEntities and FromGroups are mutually exclusive",
+        );
+        let mut neither = network_policy();
+        neither["specs"][0].as_object_mut().unwrap().retain(|k, _| k == "endpointSelector");
+        fails(cnp, &neither, "anyOf");
+        let mut value = with(network_policy(), "/specs/0/endpointSelector/matchLabels/app", json!("a*"));
+        fails(cnp, &value, "/specs/0/endpointSelector/matchLabels/app");
+        value = network_policy();
+        value["specs"][0]["ingress"][0]["toPorts"][0]["rules"]["http"][0]["headerMatches"][0]["mismatch"] = json!("X");
+        fails(cnp, &value, "mismatch");
     }
 
     #[test]

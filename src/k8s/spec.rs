@@ -24,6 +24,9 @@ pub struct CiliumSpec {
     /// Only the Envoys of the nodes with these labels: `{ "kubernetes.io/os" = "linux" }`.
     #[serde(default)]
     pub node_selector: std::collections::BTreeMap<String, String>,
+    /// A CiliumNetworkPolicy rule for the pods behind each Service named here.
+    #[serde(default)]
+    pub network_policy: std::collections::BTreeMap<String, super::network_policy::NetworkPolicySpec>,
 }
 
 /// The keys of `[deploy.istio]`.
@@ -112,6 +115,8 @@ pub struct Resolved {
     pub module: ModuleSource,
     pub clusterwide: bool,
     pub node_selector: std::collections::BTreeMap<String, String>,
+    /// The rules of the CiliumNetworkPolicy, one per Service (none: no policy is written).
+    pub network_policies: Vec<super::network_policy::PodPolicy>,
 }
 
 /// Flags over gw.toml over defaults; every value checked, the error naming where it came from.
@@ -165,7 +170,8 @@ pub fn resolve(spec: CiliumSpec, overrides: Overrides, project: &str) -> Result<
     let clusterwide = overrides.clusterwide || spec.clusterwide;
     let (flag, toml) = (overrides.engine_version.as_deref(), spec.version.as_deref());
     super::schema::require_version(super::schema::Crd::CiliumEnvoyConfig, flag, toml, "[deploy.cilium]")?;
-    Ok(Resolved { namespace, name: name.0, targets, module, clusterwide, node_selector })
+    let network_policies = super::network_policy::resolve(spec.network_policy, &targets)?;
+    Ok(Resolved { namespace, name: name.0, targets, module, clusterwide, node_selector, network_policies })
 }
 
 /// `checkout` or `checkout:8080`.

@@ -28,6 +28,8 @@ pub struct Crd {
 
 pub const CILIUM_ENVOY_CONFIG: Crd =
     Crd { group: "cilium.io", version: "v2", kind: "CiliumEnvoyConfig", plural: "ciliumenvoyconfigs" };
+pub const CILIUM_NETWORK_POLICY: Crd =
+    Crd { group: "cilium.io", version: "v2", kind: "CiliumNetworkPolicy", plural: "ciliumnetworkpolicies" };
 pub const WASM_PLUGIN: Crd =
     Crd { group: "extensions.istio.io", version: "v1alpha1", kind: "WasmPlugin", plural: "wasmplugins" };
 pub const ENVOY_EXTENSION_POLICY: Crd = Crd {
@@ -67,9 +69,15 @@ impl KubeApi {
     pub fn serving(dir: &Path, crds: &[Crd]) -> KubeApi {
         let server = TestServer::start();
         server.route("/version", json_reply(200, json!({ "major": "1", "minor": "32", "gitVersion": "v1.32.0" })));
-        let groups: Vec<Value> = crds
-            .iter()
-            .map(|crd| {
+        // Kinds of one group and version share its discovery documents, as a real server's do.
+        let mut by_group: std::collections::BTreeMap<String, Vec<Crd>> = Default::default();
+        for crd in crds {
+            by_group.entry(crd.group_version()).or_default().push(*crd);
+        }
+        let groups: Vec<Value> = by_group
+            .values()
+            .map(|kinds| {
+                let crd = kinds[0];
                 let version = json!({ "groupVersion": crd.group_version(), "version": crd.version });
                 json!({ "name": crd.group, "versions": [version.clone()], "preferredVersion": version })
             })
@@ -95,35 +103,34 @@ impl KubeApi {
             ),
         );
         let mut paths = json!({});
-        for crd in crds {
-            let gv = format!("apis/{}", crd.group_version());
+        for (group_version, kinds) in &by_group {
+            let gv = format!("apis/{group_version}");
             paths[&gv] = json!({ "serverRelativeURL": format!("/openapi/v3/{gv}?hash=gw") });
-            let gvk = json!({ "group": crd.group, "version": crd.version, "kind": crd.kind });
-            let patch = json!({
-                "x-kubernetes-group-version-kind": gvk,
-                "parameters": [{ "name": "fieldValidation", "in": "query", "schema": { "type": "string" } }],
-                "responses": {}
-            });
-            let path = format!("/{gv}/namespaces/{{namespace}}/{}/{{name}}", crd.plural);
+            let mut documented = serde_json::Map::new();
+            let mut resources = Vec::new();
+            for crd in kinds {
+                let gvk = json!({ "group": crd.group, "version": crd.version, "kind": crd.kind });
+                let patch = json!({
+                    "x-kubernetes-group-version-kind": gvk,
+                    "parameters": [{ "name": "fieldValidation", "in": "query", "schema": { "type": "string" } }],
+                    "responses": {}
+                });
+                let path = format!("/{gv}/namespaces/{{namespace}}/{}/{{name}}", crd.plural);
+                documented.insert(path, json!({ "patch": patch }));
+                resources.push(json!({ "name": crd.plural, "singularName": crd.kind.to_ascii_lowercase(),
+                                       "namespaced": true, "kind": crd.kind,
+                                       "verbs": ["get", "list", "patch", "create", "delete"] }));
+            }
             let document = json!({
                 "openapi": "3.0.0",
                 "info": { "title": "Kubernetes", "version": "v1.32.0" },
-                "paths": { path: { "patch": patch } },
+                "paths": documented,
                 "components": { "schemas": {} }
             });
             server.route(&format!("/openapi/v3/{gv}"), json_reply(200, document));
-            let singular = crd.kind.to_ascii_lowercase();
-            server.route(
-                &format!("/{gv}"),
-                json_reply(
-                    200,
-                    json!({
-                        "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": crd.group_version(),
-                        "resources": [{ "name": crd.plural, "singularName": singular, "namespaced": true,
-                                        "kind": crd.kind, "verbs": ["get", "list", "patch", "create", "delete"] }]
-                    }),
-                ),
-            );
+            let list = json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+                               "resources": resources });
+            server.route(&format!("/{gv}"), json_reply(200, list));
         }
         server.route("/openapi/v3", json_reply(200, json!({ "paths": paths })));
         let kubeconfig = dir.join("kubeconfig");
