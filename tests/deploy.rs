@@ -366,7 +366,8 @@ fn the_gateway_policies_travel_in_the_listener_and_the_rest_is_named() {
     assert_eq!(cluster["outlier_detection"]["consecutive_5xx"], 3);
 }
 
-const NETWORK_POLICY: &str = "\n[deploy.cilium.network_policy.api]\npods = { app = \"api\" }\n\
+const NETWORK_POLICY: &str = "\n[topology.ebpf]\nproject = \"../firewall\"\ndeny = [\"198.51.100.4\"]\n\
+    [deploy.cilium.network_policy.api]\npods = { app = \"api\" }\n\
     from = [\"cluster\", \"203.0.113.0/24\", \"app=frontend\"]\ndeny = [\"203.0.113.9\", \"app=scraper,tier=bot\"]\n";
 
 #[test]
@@ -380,7 +381,7 @@ fn a_network_policy_guards_the_pods_with_the_routes_as_its_http_rules() {
     assert!(
         run.stderr.contains(
             "Service api: pods app=api port 8080 from cluster, 203.0.113.0/24, pods app=frontend, \
-             except 203.0.113.9/32, pods app=scraper,tier=bot; HTTP: only the 3 route(s) to it"
+             except 203.0.113.9/32, pods app=scraper,tier=bot, 198.51.100.4/32; HTTP: only the 3 route(s) to it"
         ),
         "{}",
         run.stderr
@@ -417,7 +418,7 @@ fn a_network_policy_guards_the_pods_with_the_routes_as_its_http_rules() {
             { "fromEndpoints": [{ "matchLabels": { "app": "frontend" } }], "toPorts": port(Some(&http)) },
         ],
         "ingressDeny": [
-            { "fromCIDR": ["203.0.113.9/32"], "toPorts": port(None) },
+            { "fromCIDR": ["203.0.113.9/32", "198.51.100.4/32"], "toPorts": port(None) },
             { "fromEndpoints": [{ "matchLabels": { "app": "scraper", "tier": "bot" } }], "toPorts": port(None) },
         ],
     }]);

@@ -578,7 +578,8 @@ fn gateway_behind_the_program(gw: &Gw) {
     gw.publish_real_envoy(&envoy);
     let front = render(gw, "api-gateway", "front");
     let mut toml = std::fs::read_to_string(front.join("gw.toml")).unwrap();
-    toml.push_str("\n[topology.ebpf]\nproject = \"../prog\"\n");
+    // The client starts denied: gw puts it in the program's BLOCKLIST before any traffic.
+    toml.push_str("\n[topology.ebpf]\nproject = \"../prog\"\ndeny = [\"10.200.1.2\"]\n");
     std::fs::write(front.join("gw.toml"), toml).unwrap();
     let mut command = gw.command(&["run", "--envoy", &envoy.version]);
     command.current_dir(&front);
@@ -586,6 +587,7 @@ fn gateway_behind_the_program(gw: &Gw) {
     run.expect_after(0, "ready; try:", Duration::from_secs(600));
     run.expect("attached xdp_policy (XDP) on gateway eth0 ingress");
     let id = run.expect(": client 10.200.1.2 ── gateway")[4..10].to_string();
+    run.expect("BLOCKLIST: 10.200.1.2 denied ([topology.ebpf] deny)");
     let mut printed = |label: &str| {
         let line = run.expect(label);
         let (_, command) = line.split_once(": gw lab exec client -- ").unwrap_or_else(|| panic!("{line}"));
@@ -607,6 +609,9 @@ fn gateway_behind_the_program(gw: &Gw) {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.lines().find_map(|l| l.strip_prefix("http.front.downstream_rq_total: ")).unwrap().parse().unwrap()
     };
+    assert_eq!(status(&without), "", "denied from the start: the request times out");
+    assert_eq!(requests(), 0, "a denied client never reaches Envoy");
+    gw.run(&["lab", "map", "BLOCKLIST", "delete", "ipv4:10.200.1.2"]).ok();
     assert_eq!(status(&without), "HTTP/2 401", "the JWT filter, from the allowed client");
     assert_eq!(status(&with), "HTTP/2 200");
     let served = requests();

@@ -545,6 +545,10 @@ fn bad_gateway_policies_are_refused_naming_the_key() {
           [[topology.services]]\nname = \"service-1\"\n",
             "routes[0].methods[0]: \"get\" is not an HTTP method in upper case",
         ),
+        (
+            "[topology.ebpf]\nproject = \"../firewall\"\ndeny = [\"10.0.0.0/8\"]\n",
+            "ebpf.deny[0] = \"10.0.0.0/8\" is not an IPv4 address",
+        ),
     ] {
         let (gw, root) = on_double(&format!("\n{section}"), "");
         let run = gw_in(&gw, &root, &["render", "--out", "out"]);

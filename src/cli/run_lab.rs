@@ -3,6 +3,7 @@
 //! program's log lines as they happen, until Ctrl-C.
 
 use std::ffi::OsStr;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::Result;
+use crate::bpftest::value::Value;
 use crate::cli::Terminal;
 use crate::cli::toolchain::ToolchainArgs;
 use crate::interrupt::Subscription;
@@ -248,7 +250,7 @@ pub struct Firewall {
 impl Firewall {
     /// Builds the eBPF project and attaches it; `Err(code)` when cargo failed.
     pub fn start(
-        ebpf: &Project,
+        (ebpf, deny): (&Project, Deny<'_>),
         (toolchain, level): (&ToolchainArgs, log::LevelFilter),
         settings: &Settings,
         terminal: &Terminal,
@@ -267,6 +269,15 @@ impl Firewall {
             lab::SERVER
         );
         show_attachments(&session, terminal);
+        if let Err(e) = preload(&session, deny) {
+            stop(session, terminal)?;
+            return Err(e);
+        }
+        if !deny.1.is_empty() {
+            let list: Vec<String> = deny.1.iter().map(Ipv4Addr::to_string).collect();
+            terminal.detail(format!("  {}: {} denied ([topology.ebpf] deny)", deny.0, list.join(", ")));
+        }
+        let record = session.record();
         let gateway = record.namespace(Role::Gateway).unwrap_or_default().to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
@@ -290,6 +301,23 @@ impl Firewall {
         let session = self.watcher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         stop(session, terminal).map(|_| ())
     }
+}
+
+/// `[topology.ebpf] deny`: the program's map, and the addresses to put in it.
+pub type Deny<'a> = (&'a str, &'a [Ipv4Addr]);
+
+/// Each denied address marked in the program's map before any traffic flows.
+fn preload(session: &Session, (map, addresses): Deny<'_>) -> Result<()> {
+    if addresses.is_empty() {
+        return Ok(());
+    }
+    let place = |e: lab::Error| lab::Error::Map(format!("[topology.ebpf] deny_map: {e}"));
+    let opened = lab::maps::open(session.record(), map).map_err(place)?;
+    for address in addresses {
+        let key = Value::from_arg(&format!("ipv4:{address}")).map_err(lab::Error::Map)?;
+        opened.mark(&key).map_err(place)?;
+    }
+    Ok(())
 }
 
 /// The eBPF project `[topology.ebpf] project` names, relative to the proxy-wasm project,

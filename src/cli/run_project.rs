@@ -39,6 +39,9 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
     // Checked before anything is built or fetched: a bad gw.toml fails fast.
     let spec = topology::load_spec(&project)?;
     let firewall = spec.ebpf.as_ref().map(|ebpf| run_lab::ebpf_project(&project, ebpf)).transpose()?;
+    let deny_map = spec.ebpf.as_ref().map(|e| e.deny_map().to_string()).unwrap_or_default();
+    let denied =
+        spec.ebpf.as_ref().map(|e| e.denied().map_err(topology::Error::Topology)).transpose()?.unwrap_or_default();
 
     // Made when first needed: a run that builds nothing never talks to Docker.
     let toolchain_args = toolchain;
@@ -75,10 +78,12 @@ pub fn run(request: ProjectRun<'_>, settings: &Settings, terminal: &Terminal) ->
     };
     // [topology.ebpf]: the topology runs in the lab's gateway, behind the eBPF programs.
     let firewall = match &firewall {
-        Some(ebpf) => match Firewall::start(ebpf, (toolchain_args, bpf_log), settings, terminal)? {
-            Ok(firewall) => Some(firewall),
-            Err(code) => return Ok(code),
-        },
+        Some(ebpf) => {
+            match Firewall::start((ebpf, (&deny_map, &denied)), (toolchain_args, bpf_log), settings, terminal)? {
+                Ok(firewall) => Some(firewall),
+                Err(code) => return Ok(code),
+            }
+        }
         None => None,
     };
     let inside = firewall.as_ref().map(|f| netns::Inside::enter(f.gateway())).transpose()?;

@@ -65,7 +65,7 @@ pub fn carry(spec: &Spec, root: &Path, targets: &[Target]) -> Result<(Vec<Gatewa
     }
     if let Some(ebpf) = &spec.ebpf {
         notes.push(format!(
-            "topology.ebpf ({}): not carried; the eBPF programs run where their own loader attaches them",
+            "topology.ebpf ({}): the programs are not carried; they run where their own loader attaches them",
             ebpf.project.display()
         ));
     }

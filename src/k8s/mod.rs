@@ -208,8 +208,20 @@ pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resol
         return Err(Error::NotProxyWasm { root: project.root.clone(), command: "gw deploy cilium" });
     }
     let cilium = project.gw_toml()?.deploy.cilium.clone();
-    let resolved = spec::resolve(cilium, overrides, &project.name()?)?;
+    let mut resolved = spec::resolve(cilium, overrides, &project.name()?)?;
     let topology = topology::load_spec(project)?;
+    let ebpf_denied = match &topology.ebpf {
+        Some(ebpf) => ebpf.denied().map_err(topology::Error::Topology)?,
+        None => Vec::new(),
+    };
+    for policy in &mut resolved.network_policies {
+        for address in &ebpf_denied {
+            let peer = network_policy::Peer::Cidr(format!("{address}/32"));
+            if !policy.deny.contains(&peer) {
+                policy.deny.push(peer);
+            }
+        }
+    }
     let module = if topology.uses_project_module() {
         topology::built_module(project)?
     } else {
@@ -230,6 +242,13 @@ pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resol
     }
     let mut manifest = cilium::manifest(&resolved, &placements, &module.wasm)?;
     manifest.not_carried = not_carried;
+    if !ebpf_denied.is_empty() && resolved.network_policies.is_empty() {
+        manifest.not_carried.push(
+            "topology.ebpf deny: not carried; name the pods under [deploy.cilium.network_policy.<service>] \
+             and the CiliumNetworkPolicy denies these addresses"
+                .into(),
+        );
+    }
     if !resolved.network_policies.is_empty() {
         let routes = plan::routes(&topology)?;
         let policy =

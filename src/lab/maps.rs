@@ -134,6 +134,17 @@ impl Opened {
         kernel::update(&self.map, &self.layout, &key, &value).map_err(|e| Error::Map(format!("map {}: {e}", self.name)))
     }
 
+    /// Writes `key` with a value of 1 in the map's value size: an entry whose presence counts,
+    /// as in a deny list.
+    pub fn mark(&self, key: &Value) -> Result<(), Error> {
+        let key = self.sized(key, self.layout.key_size, "key")?;
+        let mut value = vec![0; self.layout.value_size];
+        if let Some(first) = value.first_mut() {
+            *first = 1;
+        }
+        kernel::update(&self.map, &self.layout, &key, &value).map_err(|e| Error::Map(format!("map {}: {e}", self.name)))
+    }
+
     /// Removes `key`; false when it was not there. Arrays keep their entries.
     pub fn delete(&self, key: &Value) -> Result<bool, Error> {
         if is_array(&self.map) {

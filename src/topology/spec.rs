@@ -34,6 +34,33 @@ pub struct Spec {
 pub struct EbpfSpec {
     /// The eBPF project's directory, relative to this project's (e.g. `"../firewall"`).
     pub project: std::path::PathBuf,
+    /// Clients the program drops, by IPv4 address: put into `deny_map` when the lab starts, and
+    /// denied by `gw deploy cilium`'s CiliumNetworkPolicy.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// The program's hash map of denied addresses (default: BLOCKLIST, the xdp template's).
+    pub deny_map: Option<String>,
+}
+
+impl EbpfSpec {
+    /// The map `deny` goes into.
+    pub fn deny_map(&self) -> &str {
+        self.deny_map.as_deref().unwrap_or("BLOCKLIST")
+    }
+
+    /// `deny`, each an IPv4 address; an error names the entry.
+    pub fn denied(&self) -> Result<Vec<std::net::Ipv4Addr>, String> {
+        let mut addresses = Vec::new();
+        for (i, text) in self.deny.iter().enumerate() {
+            let address = text.parse().map_err(|_| {
+                format!("ebpf.deny[{i}] = {text:?} is not an IPv4 address; the program's map holds addresses, e.g. \"10.200.1.2\"")
+            })?;
+            if !addresses.contains(&address) {
+                addresses.push(address);
+            }
+        }
+        Ok(addresses)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,6 +363,9 @@ impl Spec {
         }
         if let Some(limit) = &self.front.rate_limit {
             limit.check("front.rate_limit")?;
+        }
+        if let Some(ebpf) = &self.ebpf {
+            ebpf.denied()?;
         }
         for (i, route) in self.routes.iter().enumerate() {
             route.policy(&format!("routes[{i}]"))?;
