@@ -177,7 +177,7 @@ fn a_custom_topology_routes_to_several_services_and_an_outside_upstream() {
         let front = users.trim_end_matches("/users").to_string();
         let dir = run_dir(&gw);
         let listeners = std::fs::read_to_string(dir.join("config/users-listeners.yaml")).unwrap();
-        assert!(listeners.contains("value: user:pw"), "the filter's config from gw.toml:\n{listeners}");
+        assert!(listeners.contains("value: \"user:pw\""), "the filter's config from gw.toml:\n{listeners}");
         assert!(listeners.contains("name: tagger"), "{listeners}");
 
         // The users Envoy's filter refuses, then passes, what the front let through.
