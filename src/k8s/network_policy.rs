@@ -15,7 +15,6 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::Target;
 use super::{Error, names};
 use crate::topology::render::RoutePlan;
 
@@ -61,8 +60,12 @@ pub enum Peer {
     Pods(BTreeMap<String, String>),
 }
 
-/// Each entry checked against the Services deployed; its errors name the key.
-pub fn resolve(specs: BTreeMap<String, NetworkPolicySpec>, targets: &[Target]) -> Result<Vec<PodPolicy>, Error> {
+/// Each entry checked against the Services deployed (`targets`: each Service and its port, if
+/// one is named); its errors name the key.
+pub fn resolve(
+    specs: BTreeMap<String, NetworkPolicySpec>,
+    targets: &[(&str, Option<u16>)],
+) -> Result<Vec<PodPolicy>, Error> {
     let mut policies = Vec::new();
     for (service, spec) in specs {
         let section = format!("[deploy.cilium.network_policy.{service}]");
@@ -71,9 +74,10 @@ pub fn resolve(specs: BTreeMap<String, NetworkPolicySpec>, targets: &[Target]) -
             value: value.to_string(),
             reason,
         };
-        let ports: Vec<Option<u16>> = targets.iter().filter(|t| t.service == service).map(|t| t.port).collect();
+        let ports: Vec<Option<u16>> = targets.iter().filter(|(s, _)| *s == service).map(|(_, p)| *p).collect();
         if ports.is_empty() {
-            let deployed: Vec<&str> = targets.iter().map(|t| t.service.as_str()).collect();
+            let mut deployed: Vec<&str> = targets.iter().map(|(s, _)| *s).collect();
+            deployed.dedup();
             let reason = format!("is not a Service deployed here (services: {})", deployed.join(", "));
             return Err(Error::Input { place: section, value: service, reason });
         }
@@ -108,6 +112,18 @@ pub fn resolve(specs: BTreeMap<String, NetworkPolicySpec>, targets: &[Target]) -
         policies.push(PodPolicy { service, pods: spec.pods, port, from, deny, http: spec.http.unwrap_or(true) });
     }
     Ok(policies)
+}
+
+/// `[topology.ebpf] deny`: the addresses the eBPF program drops, denied to every Service too.
+pub fn deny_also(policies: &mut [PodPolicy], addresses: &[std::net::Ipv4Addr]) {
+    for policy in policies {
+        for address in addresses {
+            let peer = Peer::Cidr(format!("{address}/32"));
+            if !policy.deny.contains(&peer) {
+                policy.deny.push(peer);
+            }
+        }
+    }
 }
 
 /// `cluster`, `10.0.0.0/8`, `192.0.2.7`, `app=frontend` or `app=web,tier=edge`.

@@ -170,7 +170,8 @@ pub fn resolve(spec: CiliumSpec, overrides: Overrides, project: &str) -> Result<
     let clusterwide = overrides.clusterwide || spec.clusterwide;
     let (flag, toml) = (overrides.engine_version.as_deref(), spec.version.as_deref());
     super::schema::require_version(super::schema::Crd::CiliumEnvoyConfig, flag, toml, "[deploy.cilium]")?;
-    let network_policies = super::network_policy::resolve(spec.network_policy, &targets)?;
+    let deployed: Vec<(&str, Option<u16>)> = targets.iter().map(|t| (t.service.as_str(), t.port)).collect();
+    let network_policies = super::network_policy::resolve(spec.network_policy, &deployed)?;
     Ok(Resolved { namespace, name: name.0, targets, module, clusterwide, node_selector, network_policies })
 }
 
