@@ -535,13 +535,7 @@ fn the_http_rules_take_what_the_routes_take_on_real_envoys() {
         let port = common::free_port();
         let file = root.join(format!("k8s/rules-{}.json", envoy.version));
         std::fs::write(&file, http_rules_on(&rules, port).to_string()).unwrap();
-        let child = std::process::Command::new(&envoy.binary)
-            .args(["-c", &file.display().to_string(), "--disable-hot-restart", "--log-level", "warning"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let _serving = Serving(child);
+        let _serving = Serving::start(&envoy.binary, &file);
         let base = format!("http://127.0.0.1:{port}");
         assert!(
             common::wait_until(Duration::from_secs(30), || client.get(format!("{base}/")).send().is_ok()),
@@ -573,6 +567,19 @@ fn the_http_rules_take_what_the_routes_take_on_real_envoys() {
 /// A real Envoy killed when dropped.
 struct Serving(std::process::Child);
 
+impl Serving {
+    /// Envoy serving the config `file`.
+    fn start(binary: &Path, file: &Path) -> Serving {
+        let child = std::process::Command::new(binary)
+            .args(["-c", &file.display().to_string(), "--disable-hot-restart", "--log-level", "warning"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Serving(child)
+    }
+}
+
 impl Drop for Serving {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -600,13 +607,7 @@ fn the_carried_policies_hold_on_real_envoys() {
         let file = root.join(format!("k8s/serving-{}.yaml", envoy.version));
         let bootstrap = as_bootstrap_on(&cec, port, upstream.addr().port());
         std::fs::write(&file, serde_norway::to_string(&bootstrap).unwrap()).unwrap();
-        let child = std::process::Command::new(&envoy.binary)
-            .args(["-c", &file.display().to_string(), "--disable-hot-restart", "--log-level", "warning"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let _serving = Serving(child);
+        let _serving = Serving::start(&envoy.binary, &file);
         let base = format!("http://127.0.0.1:{port}");
         assert!(
             common::wait_until(Duration::from_secs(30), || client.get(format!("{base}/public")).send().is_ok()),

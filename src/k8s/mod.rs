@@ -214,14 +214,7 @@ pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resol
         Some(ebpf) => ebpf.denied().map_err(topology::Error::Topology)?,
         None => Vec::new(),
     };
-    for policy in &mut resolved.network_policies {
-        for address in &ebpf_denied {
-            let peer = network_policy::Peer::Cidr(format!("{address}/32"));
-            if !policy.deny.contains(&peer) {
-                policy.deny.push(peer);
-            }
-        }
-    }
+    network_policy::deny_also(&mut resolved.network_policies, &ebpf_denied);
     let module = if topology.uses_project_module() {
         topology::built_module(project)?
     } else {
