@@ -246,12 +246,8 @@ pub fn cilium_manifest(project: &Project, overrides: Overrides) -> Result<(Resol
         let routes = plan::routes(&topology)?;
         let policy =
             network_policy::manifest(&resolved.name, &resolved.namespace, &resolved.network_policies, &routes)?;
-        let body = crate::yaml_write::to_string(&policy).map_err(|e| Error::Rendered { problems: e.to_string() })?;
-        if body.len() > cilium::OBJECT_LIMIT {
-            return Err(Error::TooLarge { size: body.len() });
-        }
         manifest.yaml.push_str("---\n");
-        manifest.yaml.push_str(&body);
+        manifest.yaml.push_str(&to_manifest(&resolved.name, &policy)?.yaml);
         manifest.policies = network_policy::describe(&resolved.network_policies, &routes);
     }
     Ok((resolved, manifest))
